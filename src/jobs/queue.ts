@@ -1,0 +1,182 @@
+import { randomBytes } from 'node:crypto';
+import type { Db, Queryable } from '../db/client.ts';
+import { jobRepository, type JobRow, type NewJob } from './repository.ts';
+
+export interface JobContext {
+  workspaceId: string;
+  jobId: number;
+  attempt: number;
+  payload: unknown;
+  /** Aborted when the lease is lost: stop, another worker owns the job now. */
+  signal: AbortSignal;
+}
+
+export type JobHandler = (ctx: JobContext) => Promise<void>;
+
+/** A failure that retrying cannot fix: the job goes straight to the dead letters. */
+export class PermanentJobError extends Error {}
+
+export interface WorkerOptions {
+  concurrency?: number;
+  pollMs?: number;
+  leaseMs?: number;
+  /** Backoff base: attempt n waits about base × 2^(n-1), capped at maxBackoffMs, with jitter. */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  /** Only this workspace's jobs (tests share a database between workspaces). */
+  workspaceId?: string;
+  onError?: (err: unknown, job: JobRow) => void;
+}
+
+export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random = Math.random): number {
+  const exp = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(exp / 2 + (random() * exp) / 2); // "equal jitter": never less than half the step
+}
+
+/** Durable work: a row first (written in the caller's transaction when it passes one), work second. */
+export class JobQueue {
+  private readonly handlers = new Map<string, JobHandler>();
+  private readonly workers = new Set<Worker>();
+
+  constructor(readonly db: Db) {}
+
+  register(queue: string, handler: JobHandler): void {
+    if (this.handlers.has(queue)) throw new Error(`job queue ${queue} is registered twice`);
+    this.handlers.set(queue, handler);
+  }
+
+  queues(): string[] {
+    return [...this.handlers.keys()];
+  }
+
+  handler(queue: string): JobHandler | undefined {
+    return this.handlers.get(queue);
+  }
+
+  async enqueue(job: NewJob, tx: Queryable = this.db): Promise<{ id: number; created: boolean }> {
+    const res = await jobRepository.insert(tx, job);
+    for (const w of this.workers) w.wake();
+    return res;
+  }
+
+  startWorker(opts: WorkerOptions = {}): Worker {
+    const w = new Worker(this, opts);
+    this.workers.add(w);
+    w.start();
+    return w;
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.workers].map((w) => w.stop()));
+    this.workers.clear();
+  }
+}
+
+export class Worker {
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wakeUp: (() => void) | undefined;
+  private readonly active = new Set<Promise<void>>();
+  readonly id = randomBytes(6).toString('hex');
+
+  constructor(
+    private readonly queue: JobQueue,
+    private readonly opts: WorkerOptions,
+  ) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake();
+    await this.loop;
+    await Promise.allSettled([...this.active]);
+  }
+
+  private async run(): Promise<void> {
+    const concurrency = this.opts.concurrency ?? 4;
+    const pollMs = this.opts.pollMs ?? 500;
+    while (this.running) {
+      const free = concurrency - this.active.size;
+      let claimed: JobRow[] = [];
+      if (free > 0 && this.queue.queues().length > 0) {
+        try {
+          claimed = await jobRepository.claim(this.queue.db, {
+            queues: this.queue.queues(),
+            limit: free,
+            leaseToken: `${this.id}-${randomBytes(4).toString('hex')}`,
+            leaseMs: this.opts.leaseMs ?? 30_000,
+            workspaceId: this.opts.workspaceId,
+          });
+        } catch (err) {
+          if (!this.running) break;
+          this.opts.onError?.(err, undefined as never);
+        }
+      }
+      for (const job of claimed) {
+        const p = this.execute(job).finally(() => {
+          this.active.delete(p);
+          this.wake();
+        });
+        this.active.add(p);
+      }
+      if (claimed.length === 0 || this.active.size >= concurrency) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, pollMs);
+          this.wakeUp = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+        this.wakeUp = undefined;
+      }
+    }
+  }
+
+  private async execute(job: JobRow): Promise<void> {
+    const db = this.queue.db;
+    const leaseMs = this.opts.leaseMs ?? 30_000;
+    const abort = new AbortController();
+    const beat = setInterval(() => {
+      jobRepository
+        .heartbeat(db, job, leaseMs)
+        .then((held) => {
+          if (!held) abort.abort();
+        })
+        .catch(() => undefined);
+    }, Math.max(50, leaseMs / 3));
+    try {
+      const handler = this.queue.handler(job.queue);
+      if (!handler) throw new PermanentJobError(`no handler for queue ${job.queue}`);
+      if (job.attempts > job.max_attempts) {
+        throw new PermanentJobError(`gave up after ${job.max_attempts} attempts (the last worker stopped mid-job)`);
+      }
+      await handler({
+        workspaceId: job.workspace_id,
+        jobId: job.id,
+        attempt: job.attempts,
+        payload: job.payload,
+        signal: abort.signal,
+      });
+      clearInterval(beat);
+      await jobRepository.complete(db, job);
+    } catch (err) {
+      clearInterval(beat);
+      this.opts.onError?.(err, job);
+      const message = err instanceof Error ? err.message : String(err);
+      const permanent = err instanceof PermanentJobError || job.attempts >= job.max_attempts;
+      const delay = backoffDelay(job.attempts, this.opts.backoffMs ?? 1000, this.opts.maxBackoffMs ?? 3_600_000);
+      await jobRepository
+        .fail(db, job, message, permanent ? null : new Date(Date.now() + delay))
+        .catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,139 @@
+import type { Queryable } from '../db/client.ts';
+
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'dead';
+
+export interface JobRow {
+  workspace_id: string;
+  id: number;
+  queue: string;
+  payload: unknown;
+  status: JobStatus;
+  attempts: number;
+  max_attempts: number;
+  run_at: Date;
+  lease_token: string | null;
+  locked_until: Date | null;
+  last_error: string | null;
+  dedupe_key: string | null;
+  created_at: Date;
+  updated_at: Date;
+  finished_at: Date | null;
+}
+
+export interface NewJob {
+  workspaceId: string;
+  queue: string;
+  payload?: unknown;
+  runAt?: Date;
+  dedupeKey?: string;
+  maxAttempts?: number;
+}
+
+export const jobRepository = {
+  /** With a dedupe key, a second enqueue of the same work is a no-op that returns the first job's id. */
+  async insert(db: Queryable, job: NewJob): Promise<{ id: number; created: boolean }> {
+    const res = await db.query<{ id: number }>(
+      `INSERT INTO jobs (workspace_id, queue, payload, run_at, dedupe_key, max_attempts)
+       VALUES ($1, $2, $3, COALESCE($4, now()), $5, $6)
+       ON CONFLICT (workspace_id, queue, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
+       RETURNING id`,
+      [job.workspaceId, job.queue, JSON.stringify(job.payload ?? {}), job.runAt ?? null, job.dedupeKey ?? null, job.maxAttempts ?? 8],
+    );
+    if (res.rows[0]) return { id: Number(res.rows[0].id), created: true };
+    const existing = await db.query<{ id: number }>(
+      'SELECT id FROM jobs WHERE workspace_id = $1 AND queue = $2 AND dedupe_key = $3',
+      [job.workspaceId, job.queue, job.dedupeKey],
+    );
+    return { id: Number(existing.rows[0]?.id), created: false };
+  },
+
+  /**
+   * Claims ready jobs, and running jobs whose lease ran out (their worker died). Workers serve every workspace,
+   * so this is the one query that is not scoped by workspace unless a filter is given. SKIP LOCKED lets any number
+   * of workers claim side by side without taking a job twice.
+   */
+  async claim(
+    db: Queryable,
+    opts: { queues: readonly string[]; limit: number; leaseToken: string; leaseMs: number; workspaceId?: string },
+  ): Promise<JobRow[]> {
+    const res = await db.query<JobRow>(
+      `WITH picked AS (
+         SELECT workspace_id, id FROM jobs
+         WHERE ((status = 'queued' AND run_at <= now()) OR (status = 'running' AND locked_until < now()))
+           AND queue = ANY($1::text[]) AND ($4::text IS NULL OR workspace_id = $4)
+         ORDER BY run_at, id
+         LIMIT $2
+         FOR UPDATE SKIP LOCKED)
+       UPDATE jobs j SET status = 'running', attempts = j.attempts + 1, lease_token = $3 || ':' || j.id,
+         locked_until = now() + make_interval(secs => $5::double precision / 1000), updated_at = now()
+       FROM picked WHERE j.workspace_id = picked.workspace_id AND j.id = picked.id
+       RETURNING j.*`,
+      [opts.queues, opts.limit, opts.leaseToken, opts.workspaceId ?? null, opts.leaseMs],
+    );
+    return res.rows.map((r) => ({ ...r, id: Number(r.id) }));
+  },
+
+  /** Extends a lease; false when the lease was lost (another worker has the job now). */
+  async heartbeat(db: Queryable, job: JobRow, leaseMs: number): Promise<boolean> {
+    const res = await db.query(
+      `UPDATE jobs SET locked_until = now() + make_interval(secs => $4::double precision / 1000)
+       WHERE workspace_id = $1 AND id = $2 AND lease_token = $3 AND status = 'running'`,
+      [job.workspace_id, job.id, job.lease_token, leaseMs],
+    );
+    return res.rowCount > 0;
+  },
+
+  async complete(db: Queryable, job: JobRow): Promise<boolean> {
+    const res = await db.query(
+      `UPDATE jobs SET status = 'succeeded', finished_at = now(), updated_at = now(), lease_token = NULL, locked_until = NULL
+       WHERE workspace_id = $1 AND id = $2 AND lease_token = $3 AND status = 'running'`,
+      [job.workspace_id, job.id, job.lease_token],
+    );
+    return res.rowCount > 0;
+  },
+
+  async fail(db: Queryable, job: JobRow, error: string, retryAt: Date | null): Promise<boolean> {
+    const res = await db.query(
+      `UPDATE jobs SET status = CASE WHEN $5::timestamptz IS NULL THEN 'dead' ELSE 'queued' END,
+         run_at = COALESCE($5, run_at), last_error = $4, updated_at = now(), lease_token = NULL, locked_until = NULL,
+         finished_at = CASE WHEN $5::timestamptz IS NULL THEN now() ELSE NULL END
+       WHERE workspace_id = $1 AND id = $2 AND lease_token = $3 AND status = 'running'`,
+      [job.workspace_id, job.id, job.lease_token, error.slice(0, 2000), retryAt],
+    );
+    return res.rowCount > 0;
+  },
+
+  async get(db: Queryable, workspaceId: string, id: number): Promise<JobRow | undefined> {
+    const res = await db.query<JobRow>('SELECT * FROM jobs WHERE workspace_id = $1 AND id = $2', [workspaceId, id]);
+    const row = res.rows[0];
+    return row ? { ...row, id: Number(row.id) } : undefined;
+  },
+
+  async list(db: Queryable, workspaceId: string, status: JobStatus | undefined, limit: number): Promise<JobRow[]> {
+    const res = await db.query<JobRow>(
+      `SELECT * FROM jobs WHERE workspace_id = $1 AND ($2::text IS NULL OR status = $2)
+       ORDER BY updated_at DESC, id DESC LIMIT $3`,
+      [workspaceId, status ?? null, limit],
+    );
+    return res.rows.map((r) => ({ ...r, id: Number(r.id) }));
+  },
+
+  async counts(db: Queryable, workspaceId: string): Promise<Record<JobStatus, number>> {
+    const res = await db.query<{ status: JobStatus; n: number }>(
+      'SELECT status, count(*)::int AS n FROM jobs WHERE workspace_id = $1 GROUP BY status',
+      [workspaceId],
+    );
+    const out: Record<JobStatus, number> = { queued: 0, running: 0, succeeded: 0, dead: 0 };
+    for (const r of res.rows) out[r.status] = r.n;
+    return out;
+  },
+
+  async requeueDead(db: Queryable, workspaceId: string, id: number): Promise<boolean> {
+    const res = await db.query(
+      `UPDATE jobs SET status = 'queued', attempts = 0, run_at = now(), finished_at = NULL, updated_at = now()
+       WHERE workspace_id = $1 AND id = $2 AND status = 'dead'`,
+      [workspaceId, id],
+    );
+    return res.rowCount > 0;
+  },
+};

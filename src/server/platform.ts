@@ -1,0 +1,43 @@
+import type { FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from '../config/env.ts';
+import type { Db } from '../db/client.ts';
+import type { SecretBox } from '../platform/crypto/secret-box.ts';
+import type { JobQueue } from '../jobs/queue.ts';
+import { LoginService } from '../platform/teammates/service.ts';
+import type { AppRuntime } from '../platform/apps/runtime.ts';
+import type { Access, Principal } from './access.ts';
+import { authenticate } from './authenticate.ts';
+import { LiveBus } from './live-bus.ts';
+import type { RouteCatalogEntry } from './route.ts';
+
+/** Everything a route handler or worker may use; built once at start-up and passed down, never global. */
+export interface Platform {
+  config: Config;
+  db: Db;
+  box: SecretBox;
+  log: Logger;
+  bus: LiveBus;
+  login: LoginService;
+  jobs: JobQueue;
+  apps: AppRuntime;
+  routeCatalog: RouteCatalogEntry[];
+  authenticate(req: FastifyRequest, access: readonly Access[]): Promise<Principal>;
+}
+
+export function createPlatform(deps: {
+  config: Config;
+  db: Db;
+  box: SecretBox;
+  log: Logger;
+  jobs: JobQueue;
+  apps: AppRuntime;
+}): Platform {
+  return {
+    ...deps,
+    bus: new LiveBus(),
+    login: new LoginService(deps.db),
+    routeCatalog: [],
+    authenticate: (req, access) => authenticate(deps.db, req, access),
+  };
+}
