@@ -39,7 +39,10 @@ export interface Config {
 }
 
 export class ConfigError extends Error {
-  constructor(public readonly variable: string, message: string) {
+  constructor(
+    public readonly variable: string,
+    message: string,
+  ) {
     super(`${variable}: ${message}`);
     this.name = 'ConfigError';
   }

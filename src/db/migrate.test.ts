@@ -10,7 +10,9 @@ describe.each(dbKinds())('migrations on %s', (kind) => {
   afterAll(async () => t.close());
 
   it('records every migration and applies nothing twice', async () => {
-    const rows = await t.db.query<{ version: string }>('SELECT version FROM schema_migrations ORDER BY version');
+    const rows = await t.db.query<{ version: string }>(
+      'SELECT version FROM schema_migrations ORDER BY version',
+    );
     expect(rows.rows.map((r) => r.version)).toEqual(listMigrations().map((m) => m.version));
     expect(await migrate(t.db)).toEqual([]);
   });

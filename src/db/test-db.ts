@@ -11,7 +11,8 @@ export type DbKind = 'pglite' | 'postgres';
 /** The kinds this run covers. In CI a missing TEST_DATABASE_URL is an error, not a skip. */
 export function dbKinds(): DbKind[] {
   if (process.env.TEST_DATABASE_URL) return ['pglite', 'postgres'];
-  if (process.env.CI) throw new Error('CI is set but TEST_DATABASE_URL is not: the PostgreSQL tests would be skipped');
+  if (process.env.CI)
+    throw new Error('CI is set but TEST_DATABASE_URL is not: the PostgreSQL tests would be skipped');
   if (!warned) {
     warned = true;
     console.warn('TEST_DATABASE_URL is not set: PostgreSQL tests are skipped (PGlite only)');

@@ -145,19 +145,24 @@ export class Worker {
     const db = this.queue.db;
     const leaseMs = this.opts.leaseMs ?? 30_000;
     const abort = new AbortController();
-    const beat = setInterval(() => {
-      jobRepository
-        .heartbeat(db, job, leaseMs)
-        .then((held) => {
-          if (!held) abort.abort();
-        })
-        .catch(() => undefined);
-    }, Math.max(50, leaseMs / 3));
+    const beat = setInterval(
+      () => {
+        jobRepository
+          .heartbeat(db, job, leaseMs)
+          .then((held) => {
+            if (!held) abort.abort();
+          })
+          .catch(() => undefined);
+      },
+      Math.max(50, leaseMs / 3),
+    );
     try {
       const handler = this.queue.handler(job.queue);
       if (!handler) throw new PermanentJobError(`no handler for queue ${job.queue}`);
       if (job.attempts > job.max_attempts) {
-        throw new PermanentJobError(`gave up after ${job.max_attempts} attempts (the last worker stopped mid-job)`);
+        throw new PermanentJobError(
+          `gave up after ${job.max_attempts} attempts (the last worker stopped mid-job)`,
+        );
       }
       await handler({
         workspaceId: job.workspace_id,
@@ -173,7 +178,11 @@ export class Worker {
       this.opts.onError?.(err, job);
       const message = err instanceof Error ? err.message : String(err);
       const permanent = err instanceof PermanentJobError || job.attempts >= job.max_attempts;
-      const delay = backoffDelay(job.attempts, this.opts.backoffMs ?? 1000, this.opts.maxBackoffMs ?? 3_600_000);
+      const delay = backoffDelay(
+        job.attempts,
+        this.opts.backoffMs ?? 1000,
+        this.opts.maxBackoffMs ?? 3_600_000,
+      );
       await jobRepository
         .fail(db, job, message, permanent ? null : new Date(Date.now() + delay))
         .catch(() => undefined);

@@ -37,7 +37,14 @@ export const jobRepository = {
        VALUES ($1, $2, $3, COALESCE($4, now()), $5, $6)
        ON CONFLICT (workspace_id, queue, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
        RETURNING id`,
-      [job.workspaceId, job.queue, JSON.stringify(job.payload ?? {}), job.runAt ?? null, job.dedupeKey ?? null, job.maxAttempts ?? 8],
+      [
+        job.workspaceId,
+        job.queue,
+        JSON.stringify(job.payload ?? {}),
+        job.runAt ?? null,
+        job.dedupeKey ?? null,
+        job.maxAttempts ?? 8,
+      ],
     );
     if (res.rows[0]) return { id: Number(res.rows[0].id), created: true };
     const existing = await db.query<{ id: number }>(
@@ -54,7 +61,13 @@ export const jobRepository = {
    */
   async claim(
     db: Queryable,
-    opts: { queues: readonly string[]; limit: number; leaseToken: string; leaseMs: number; workspaceId?: string },
+    opts: {
+      queues: readonly string[];
+      limit: number;
+      leaseToken: string;
+      leaseMs: number;
+      workspaceId?: string;
+    },
   ): Promise<JobRow[]> {
     const res = await db.query<JobRow>(
       `WITH picked AS (
@@ -104,12 +117,20 @@ export const jobRepository = {
   },
 
   async get(db: Queryable, workspaceId: string, id: number): Promise<JobRow | undefined> {
-    const res = await db.query<JobRow>('SELECT * FROM jobs WHERE workspace_id = $1 AND id = $2', [workspaceId, id]);
+    const res = await db.query<JobRow>('SELECT * FROM jobs WHERE workspace_id = $1 AND id = $2', [
+      workspaceId,
+      id,
+    ]);
     const row = res.rows[0];
     return row ? { ...row, id: Number(row.id) } : undefined;
   },
 
-  async list(db: Queryable, workspaceId: string, status: JobStatus | undefined, limit: number): Promise<JobRow[]> {
+  async list(
+    db: Queryable,
+    workspaceId: string,
+    status: JobStatus | undefined,
+    limit: number,
+  ): Promise<JobRow[]> {
     const res = await db.query<JobRow>(
       `SELECT * FROM jobs WHERE workspace_id = $1 AND ($2::text IS NULL OR status = $2)
        ORDER BY updated_at DESC, id DESC LIMIT $3`,

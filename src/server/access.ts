@@ -14,7 +14,13 @@ export const MESSENGER: readonly Access[] = ['messenger_user', 'messenger_lead']
 export const PUBLIC: readonly Access[] = ['public'];
 
 export type Principal =
-  | { kind: 'teammate'; workspaceId: string; teammateId: string; role: 'admin' | 'teammate'; csrfToken: string }
+  | {
+      kind: 'teammate';
+      workspaceId: string;
+      teammateId: string;
+      role: 'admin' | 'teammate';
+      csrfToken: string;
+    }
   | { kind: 'token'; workspaceId: string; tokenId: string }
   | { kind: 'messenger'; workspaceId: string; contactId: string; verified: boolean }
   | { kind: 'anonymous' };

@@ -15,7 +15,11 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * cookie. Cookie-authenticated writes must echo the session's CSRF token in `X-CSRF-Token`, since a browser sends
  * the cookie on cross-site requests too; bearer credentials are never sent by a browser on its own.
  */
-export async function authenticate(db: Db, req: FastifyRequest, access: readonly Access[]): Promise<Principal> {
+export async function authenticate(
+  db: Db,
+  req: FastifyRequest,
+  access: readonly Access[],
+): Promise<Principal> {
   let principal: Principal = { kind: 'anonymous' };
   let invalid = false;
   const header = req.headers.authorization;
@@ -28,7 +32,13 @@ export async function authenticate(db: Db, req: FastifyRequest, access: readonly
       else invalid = true;
     } else if (token?.startsWith('ms_')) {
       const row = await messengerSessionRepository.findLiveByHash(db, hashToken(token));
-      if (row) principal = { kind: 'messenger', workspaceId: row.workspace_id, contactId: row.contact_id, verified: row.verified };
+      if (row)
+        principal = {
+          kind: 'messenger',
+          workspaceId: row.workspace_id,
+          contactId: row.contact_id,
+          verified: row.verified,
+        };
       else invalid = true;
     } else {
       invalid = true;
@@ -38,10 +48,23 @@ export async function authenticate(db: Db, req: FastifyRequest, access: readonly
     if (cookie) {
       const s = await sessionRepository.findLiveByHash(db, hashToken(cookie));
       if (s) {
-        principal = { kind: 'teammate', workspaceId: s.workspace_id, teammateId: s.teammate_id, role: s.role, csrfToken: s.csrf_token };
-        if (!SAFE_METHODS.has(req.method) && !access.includes('public') && req.headers['x-csrf-token'] !== s.csrf_token) {
+        principal = {
+          kind: 'teammate',
+          workspaceId: s.workspace_id,
+          teammateId: s.teammate_id,
+          role: s.role,
+          csrfToken: s.csrf_token,
+        };
+        if (
+          !SAFE_METHODS.has(req.method) &&
+          !access.includes('public') &&
+          req.headers['x-csrf-token'] !== s.csrf_token
+        ) {
           checkAccess(principal, access, false);
-          throw commonError('csrf_failed', 'missing or wrong X-CSRF-Token header for a cookie-authenticated write');
+          throw commonError(
+            'csrf_failed',
+            'missing or wrong X-CSRF-Token header for a cookie-authenticated write',
+          );
         }
       } else {
         invalid = true;

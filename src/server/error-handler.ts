@@ -29,9 +29,15 @@ export function installErrorHandler(app: FastifyInstance): void {
       const e = validationError(err, 'body');
       status = e.status;
       body = { error: { code: e.code, message: e.message, ...(e.path ? { path: e.path } : {}) } };
-    } else if ('statusCode' in err && typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+    } else if (
+      'statusCode' in err &&
+      typeof err.statusCode === 'number' &&
+      err.statusCode >= 400 &&
+      err.statusCode < 500
+    ) {
       status = err.statusCode;
-      const code = fastifyCodes[err.code] ?? (err instanceof SyntaxError ? 'invalid_json' : 'invalid_request');
+      const code =
+        fastifyCodes[err.code] ?? (err instanceof SyntaxError ? 'invalid_json' : 'invalid_request');
       body = { error: { code, message: err.message, path: 'body' } };
     } else if (err instanceof SyntaxError) {
       status = 400;
@@ -45,6 +51,8 @@ export function installErrorHandler(app: FastifyInstance): void {
     return reply.code(status).send(body);
   });
   app.setNotFoundHandler((req, reply) => {
-    return reply.code(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
+    return reply
+      .code(404)
+      .send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
   });
 }

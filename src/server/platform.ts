@@ -6,6 +6,7 @@ import type { SecretBox } from '../platform/crypto/secret-box.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 import { LoginService } from '../platform/teammates/service.ts';
 import type { AppRuntime } from '../platform/apps/runtime.ts';
+import { ConversationService } from '../platform/conversations/service.ts';
 import type { Access, Principal } from './access.ts';
 import { authenticate } from './authenticate.ts';
 import { LiveBus } from './live-bus.ts';
@@ -19,6 +20,7 @@ export interface Platform {
   log: Logger;
   bus: LiveBus;
   login: LoginService;
+  conversations: ConversationService;
   jobs: JobQueue;
   apps: AppRuntime;
   routeCatalog: RouteCatalogEntry[];
@@ -33,11 +35,22 @@ export function createPlatform(deps: {
   jobs: JobQueue;
   apps: AppRuntime;
 }): Platform {
-  return {
+  const bus = new LiveBus();
+  const platform: Platform = {
     ...deps,
-    bus: new LiveBus(),
+    bus,
     login: new LoginService(deps.db),
+    conversations: new ConversationService(deps.db, bus),
     routeCatalog: [],
     authenticate: (req, access) => authenticate(deps.db, req, access),
   };
+  deps.apps.attach({
+    publicUrl: deps.config.publicUrl,
+    db: deps.db,
+    box: deps.box,
+    jobs: deps.jobs,
+    log: deps.log,
+    conversations: platform.conversations,
+  });
+  return platform;
 }

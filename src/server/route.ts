@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
-import { AppError, commonError } from '../shared/errors.ts';
+import type { z } from 'zod';
+import type { AppError } from '../shared/errors.ts';
+import { commonError } from '../shared/errors.ts';
 import { principalAccess, type Access, type Principal, type WorkspacePrincipal } from './access.ts';
 import type { Platform } from './platform.ts';
 
@@ -26,8 +27,14 @@ export interface RouteDef<B = unknown, Q = unknown, P = unknown> {
   handler(ctx: RouteContext<B, Q, P>): Promise<unknown>;
 }
 
+/** A route of any input types, for lists of routes (each was checked where it was defined). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyRoute = RouteDef<any, any, any>;
+
 /** Keeps the generic types of a route definition together. */
-export function defineRoute<B = undefined, Q = undefined, P = undefined>(def: RouteDef<B, Q, P>): RouteDef<B, Q, P> {
+export function defineRoute<B = undefined, Q = undefined, P = undefined>(
+  def: RouteDef<B, Q, P>,
+): RouteDef<B, Q, P> {
   return def;
 }
 
@@ -49,9 +56,18 @@ export function validationError(error: z.ZodError, where: 'body' | 'query' | 'pa
   return commonError('invalid_request', named ? `${named}: ${message}` : message, named || undefined);
 }
 
-function parsePart<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'body' | 'query' | 'params'): T {
+function parsePart<T>(
+  schema: z.ZodType<T> | undefined,
+  value: unknown,
+  where: 'body' | 'query' | 'params',
+): T {
   if (!schema) {
-    if (where === 'body' && value !== undefined && value !== null && !(typeof value === 'object' && Object.keys(value).length === 0)) {
+    if (
+      where === 'body' &&
+      value !== undefined &&
+      value !== null &&
+      !(typeof value === 'object' && Object.keys(value).length === 0)
+    ) {
       throw commonError('invalid_request', 'this route takes no request body', 'body');
     }
     return undefined as T;
@@ -74,7 +90,7 @@ export function requireWorkspace(p: Principal): WorkspacePrincipal {
   return p;
 }
 
-export function registerRoute(app: FastifyInstance, platform: Platform, def: RouteDef<any, any, any>): void {
+export function registerRoute(app: FastifyInstance, platform: Platform, def: AnyRoute): void {
   if (def.access.length === 0) throw new Error(`route ${def.method} ${def.url} declares no access`);
   platform.routeCatalog.push({
     method: def.method,
@@ -105,12 +121,19 @@ export function registerRoute(app: FastifyInstance, platform: Platform, def: Rou
 }
 
 /** Checks a resolved principal against a route's access list: 401 without credentials, 403 with the wrong ones. */
-export function checkAccess(principal: Principal, access: readonly Access[], credentialsInvalid: boolean): void {
+export function checkAccess(
+  principal: Principal,
+  access: readonly Access[],
+  credentialsInvalid: boolean,
+): void {
   if (access.includes('public')) return;
   const has = principalAccess(principal);
   if (has.some((a) => access.includes(a))) return;
   if (principal.kind === 'anonymous') {
-    throw commonError('unauthorized', credentialsInvalid ? 'the credentials are invalid or expired' : 'authentication required');
+    throw commonError(
+      'unauthorized',
+      credentialsInvalid ? 'the credentials are invalid or expired' : 'authentication required',
+    );
   }
   throw commonError('forbidden', 'your role may not call this route');
 }

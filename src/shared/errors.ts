@@ -17,7 +17,9 @@ export class AppError extends Error {
 
 export type ErrorFactory<C extends string> = (code: C, message: string, path?: string) => AppError;
 
-export function defineErrors<const M extends Record<string, number>>(codes: M): ErrorFactory<Extract<keyof M, string>> {
+export function defineErrors<const M extends Record<string, number>>(
+  codes: M,
+): ErrorFactory<Extract<keyof M, string>> {
   return (code, message, path) => new AppError(code, message, codes[code] ?? 500, path);
 }
 

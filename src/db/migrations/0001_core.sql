@@ -183,3 +183,13 @@ CREATE INDEX jobs_ready ON jobs (run_at) WHERE status = 'queued';
 CREATE INDEX jobs_leased ON jobs (locked_until) WHERE status = 'running';
 CREATE UNIQUE INDEX jobs_dedupe ON jobs (workspace_id, queue, dedupe_key) WHERE dedupe_key IS NOT NULL;
 CREATE INDEX jobs_status ON jobs (workspace_id, status, updated_at DESC);
+
+-- Public webhook URLs of apps: an opaque id names the workspace (and, to the app, e.g. a Stripe connection).
+CREATE TABLE app_endpoints (
+  workspace_id text NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+  id text NOT NULL,
+  app_id text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (workspace_id, id)
+);
+CREATE UNIQUE INDEX app_endpoints_id ON app_endpoints (id);

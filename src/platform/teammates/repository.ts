@@ -56,15 +56,17 @@ export const teammateRepository = {
   },
   /** Login comes before a workspace is known: the one lookup that spans workspaces. */
   async findByEmailAnyWorkspace(db: Queryable, email: string): Promise<TeammateRow[]> {
-    const res = await db.query<TeammateRow>('SELECT * FROM teammates WHERE lower(email) = lower($1) LIMIT 2', [
-      email,
-    ]);
+    const res = await db.query<TeammateRow>(
+      'SELECT * FROM teammates WHERE lower(email) = lower($1) LIMIT 2',
+      [email],
+    );
     return res.rows;
   },
   async list(db: Queryable, workspaceId: string): Promise<TeammateRow[]> {
-    const res = await db.query<TeammateRow>('SELECT * FROM teammates WHERE workspace_id = $1 ORDER BY created_at, id', [
-      workspaceId,
-    ]);
+    const res = await db.query<TeammateRow>(
+      'SELECT * FROM teammates WHERE workspace_id = $1 ORDER BY created_at, id',
+      [workspaceId],
+    );
     return res.rows;
   },
   async update(
@@ -80,7 +82,14 @@ export const teammateRepository = {
          disabled_at = CASE WHEN $5::boolean IS NULL THEN disabled_at WHEN $5 THEN COALESCE(disabled_at, now()) ELSE NULL END,
          password_hash = COALESCE($6, password_hash)
        WHERE workspace_id = $1 AND id = $2`,
-      [workspaceId, id, patch.name ?? null, patch.role ?? null, patch.disabled ?? null, patch.password_hash ?? null],
+      [
+        workspaceId,
+        id,
+        patch.name ?? null,
+        patch.role ?? null,
+        patch.disabled ?? null,
+        patch.password_hash ?? null,
+      ],
     );
     return res.rowCount > 0;
   },
@@ -96,7 +105,14 @@ export const teammateRepository = {
 export const sessionRepository = {
   async insert(
     db: Queryable,
-    row: { workspace_id: string; id: string; token_hash: string; teammate_id: string; csrf_token: string; expires_at: Date },
+    row: {
+      workspace_id: string;
+      id: string;
+      token_hash: string;
+      teammate_id: string;
+      csrf_token: string;
+      expires_at: Date;
+    },
   ): Promise<void> {
     await db.query(
       `INSERT INTO sessions (workspace_id, id, token_hash, teammate_id, csrf_token, expires_at) VALUES ($1,$2,$3,$4,$5,$6)`,
@@ -117,7 +133,10 @@ export const sessionRepository = {
     await db.query('DELETE FROM sessions WHERE workspace_id = $1 AND id = $2', [workspaceId, id]);
   },
   async deleteForTeammate(db: Queryable, workspaceId: string, teammateId: string): Promise<void> {
-    await db.query('DELETE FROM sessions WHERE workspace_id = $1 AND teammate_id = $2', [workspaceId, teammateId]);
+    await db.query('DELETE FROM sessions WHERE workspace_id = $1 AND teammate_id = $2', [
+      workspaceId,
+      teammateId,
+    ]);
   },
 };
 

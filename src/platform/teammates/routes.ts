@@ -1,5 +1,5 @@
 import { ADMIN, PUBLIC, TEAM } from '../../server/access.ts';
-import { defineRoute, requireWorkspace, type RouteDef } from '../../server/route.ts';
+import { defineRoute, requireWorkspace, type AnyRoute } from '../../server/route.ts';
 import { hashToken } from '../../shared/ids.ts';
 import { hashPassword } from './password.ts';
 import { teammateError } from './errors.ts';
@@ -9,7 +9,7 @@ import { createApiToken, createTeammate, SESSION_TTL_MS, toApiToken, toTeammate 
 
 export const SESSION_COOKIE = 'settle_session';
 
-export const teammateRoutes: RouteDef<any, any, any>[] = [
+export const teammateRoutes: AnyRoute[] = [
   defineRoute({
     method: 'POST',
     url: '/api/auth/login',
@@ -53,7 +53,11 @@ export const teammateRoutes: RouteDef<any, any, any>[] = [
       if (principal.kind !== 'teammate') throw teammateError('teammate_not_found', 'not a teammate session');
       const row = await teammateRepository.get(platform.db, principal.workspaceId, principal.teammateId);
       if (!row) throw teammateError('teammate_not_found', 'teammate not found');
-      return { teammate: toTeammate(row), workspace_id: principal.workspaceId, csrf_token: principal.csrfToken };
+      return {
+        teammate: toTeammate(row),
+        workspace_id: principal.workspaceId,
+        csrf_token: principal.csrfToken,
+      };
     },
   }),
   defineRoute({
@@ -116,7 +120,10 @@ export const teammateRoutes: RouteDef<any, any, any>[] = [
     summary: 'List API tokens (never their values)',
     async handler({ platform, principal }) {
       const p = requireWorkspace(principal);
-      return { type: 'list', data: (await apiTokenRepository.list(platform.db, p.workspaceId)).map(toApiToken) };
+      return {
+        type: 'list',
+        data: (await apiTokenRepository.list(platform.db, p.workspaceId)).map(toApiToken),
+      };
     },
   }),
   defineRoute({
@@ -146,4 +153,3 @@ export const teammateRoutes: RouteDef<any, any, any>[] = [
     },
   }),
 ];
-

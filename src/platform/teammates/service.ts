@@ -23,7 +23,8 @@ export interface Teammate {
   created_at: number;
 }
 
-export const unix = (d: Date | null | undefined): number | null => (d ? Math.floor(d.getTime() / 1000) : null);
+export const unix = (d: Date | null | undefined): number | null =>
+  d ? Math.floor(d.getTime() / 1000) : null;
 
 export function toTeammate(row: TeammateRow): Teammate {
   return {
@@ -85,7 +86,11 @@ export class LoginService {
     let candidates = await teammateRepository.findByEmailAnyWorkspace(this.db, input.email);
     if (input.workspace_id) candidates = candidates.filter((c) => c.workspace_id === input.workspace_id);
     if (candidates.length > 1) {
-      throw teammateError('ambiguous_email', 'this email belongs to several workspaces: give workspace_id', 'workspace_id');
+      throw teammateError(
+        'ambiguous_email',
+        'this email belongs to several workspaces: give workspace_id',
+        'workspace_id',
+      );
     }
     const teammate = candidates[0];
     const ok = await verifyPassword(input.password, teammate?.password_hash ?? dummyHash);

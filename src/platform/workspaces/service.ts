@@ -12,7 +12,12 @@ export interface Workspace {
 }
 
 export function toWorkspace(row: WorkspaceRow): Workspace {
-  return { id: row.id, name: row.name, app_id: row.app_id, created_at: Math.floor(row.created_at.getTime() / 1000) };
+  return {
+    id: row.id,
+    name: row.name,
+    app_id: row.app_id,
+    created_at: Math.floor(row.created_at.getTime() / 1000),
+  };
 }
 
 const messengerContext = (workspaceId: string) => `workspace:${workspaceId}:messenger_secret`;
@@ -38,6 +43,10 @@ export function openMessengerSecret(box: SecretBox, row: WorkspaceRow): string {
 /** Rotating returns the new secret once, to the admin who asked: it is shown nowhere else. */
 export async function rotateMessengerSecret(db: Db, box: SecretBox, workspaceId: string): Promise<string> {
   const secret = randomBytes(32).toString('base64url');
-  await workspaceRepository.setMessengerSecret(db, workspaceId, box.seal(secret, messengerContext(workspaceId)));
+  await workspaceRepository.setMessengerSecret(
+    db,
+    workspaceId,
+    box.seal(secret, messengerContext(workspaceId)),
+  );
   return secret;
 }

@@ -1,0 +1,150 @@
+/**
+ * The app SDK: everything an app may import from Settle. Apps declare themselves with `defineApp` and reach the
+ * platform only through the `AppHost` they are handed; they never import platform modules.
+ */
+import type { z } from 'zod';
+
+export type AttributeType = 'string' | 'number' | 'boolean' | 'date';
+export type AttributeValue = string | number | boolean;
+
+export interface AttributeSpec {
+  name: string;
+  type: AttributeType;
+  label: string;
+  description?: string;
+}
+
+export interface HostContact {
+  id: string;
+  role: 'user' | 'lead';
+  external_id: string | null;
+  email: string | null;
+  name: string | null;
+  custom_attributes: Record<string, AttributeValue>;
+}
+
+/** What a sidebar card shows: sections of label/value rows plus actions the inbox renders as buttons. */
+export interface CardView {
+  title: string;
+  subtitle?: string;
+  badge?: string;
+  sections: { title: string; rows: { label: string; value: string }[] }[];
+  actions?: { id: string; label: string }[];
+  refreshed_at?: number;
+  empty_state?: string;
+}
+
+export interface SidebarCardSpec {
+  id: string;
+  title: string;
+  load(host: AppHost, contact: HostContact): Promise<CardView>;
+  actions?: Record<
+    string,
+    (host: AppHost, contact: HostContact, input: unknown) => Promise<CardView | { message: string }>
+  >;
+}
+
+export interface MessengerCardSpec {
+  /** The card `type` the messenger renders; its data is shown as text, never as HTML. */
+  type: string;
+  description: string;
+}
+
+export interface WebhookRequest {
+  endpoint: string;
+  params: Record<string, string>;
+  headers: Record<string, string | string[] | undefined>;
+  rawBody: Buffer;
+}
+
+export interface WebhookSpec {
+  /**
+   * Mounted at `/webhooks/<path>`; the path must hold `:endpoint`, an id made by `host.webhooks.createEndpoint()`,
+   * which tells the platform the workspace. Anyone may call it: the handler must verify the request.
+   */
+  path: string;
+  handle(host: AppHost, req: WebhookRequest): Promise<{ status: number; body: unknown }>;
+}
+
+export type AppJobHandler = (
+  host: AppHost,
+  payload: unknown,
+  ctx: { attempt: number; signal: AbortSignal },
+) => Promise<void>;
+
+export interface ToolSpec {
+  name: string;
+  description: string;
+  parameters: z.ZodType;
+  /** Tools see only the conversation's own verified contact: they take no customer argument. */
+  run(host: AppHost, contact: HostContact, args: unknown): Promise<unknown>;
+}
+
+export interface AppManifest<S extends z.ZodType = z.ZodType> {
+  id: string;
+  name: string;
+  description: string;
+  settings: S;
+  secrets: readonly string[];
+  attributes: readonly AttributeSpec[];
+  events: readonly string[];
+  cards: { sidebar: readonly SidebarCardSpec[]; messenger: readonly MessengerCardSpec[] };
+  webhooks: readonly WebhookSpec[];
+  jobs: Readonly<Record<string, AppJobHandler>>;
+  tools: readonly ToolSpec[];
+  onInstall?(host: AppHost): Promise<void>;
+  onUninstall?(host: AppHost, opts: { keepData: boolean }): Promise<void>;
+}
+
+export function defineApp<S extends z.ZodType>(manifest: AppManifest<S>): AppManifest<S> {
+  return manifest;
+}
+
+export interface AppHost {
+  readonly workspaceId: string;
+  readonly appId: string;
+  settings<T = unknown>(): Promise<T>;
+  secret(name: string): Promise<string | undefined>;
+  setSecret(name: string, value: string): Promise<void>;
+  contacts: {
+    get(id: string): Promise<HostContact | undefined>;
+    findByEmail(email: string): Promise<HostContact[]>;
+    findByExternalId(externalId: string): Promise<HostContact | undefined>;
+    create(input: {
+      role: 'user' | 'lead';
+      email?: string;
+      external_id?: string;
+      name?: string;
+    }): Promise<HostContact>;
+    /** Sets this app's attributes; `null` removes a value. Only attributes the app declared may be written. */
+    setAttributes(contactId: string, values: Record<string, AttributeValue | null>): Promise<void>;
+  };
+  timeline: {
+    /** Records once per idempotency key, whatever the number of calls. Returns false for a repeat. */
+    record(
+      contactId: string,
+      event: { name: string; createdAt: Date; metadata: Record<string, unknown>; idempotencyKey: string },
+    ): Promise<boolean>;
+  };
+  conversations: {
+    addCard(conversationId: string, card: { type: string; data: unknown; text: string }): Promise<void>;
+    addNote(conversationId: string, body: string): Promise<void>;
+  };
+  jobs: {
+    enqueue(
+      name: string,
+      payload: unknown,
+      opts?: { runAt?: Date; dedupeKey?: string; maxAttempts?: number },
+    ): Promise<{ id: number; created: boolean }>;
+  };
+  webhooks: {
+    /** A new public URL for this app in this workspace (e.g. one per Stripe connection). */
+    createEndpoint(): Promise<{ id: string; url: string }>;
+    deleteEndpoint(id: string): Promise<void>;
+  };
+  log: {
+    info(msg: string, data?: Record<string, unknown>): void;
+    warn(msg: string, data?: Record<string, unknown>): void;
+    error(msg: string, data?: Record<string, unknown>): void;
+  };
+}

@@ -1,0 +1,7 @@
+import type { AppRegistry } from '../platform/apps/runtime.ts';
+
+/**
+ * The one explicit map of the apps this Settle ships. Only the composition root (src/cli) imports it; the
+ * platform receives it at start-up and never imports an app.
+ */
+export const appRegistry: AppRegistry = {};

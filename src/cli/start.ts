@@ -1,0 +1,95 @@
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../config/env.ts';
+import { openDb } from '../db/client.ts';
+import { appRegistry } from '../apps/registry.ts';
+import { seedDemo } from '../platform/demo/seed.ts';
+import { createTeammate } from '../platform/teammates/service.ts';
+import { workspaceRepository } from '../platform/workspaces/repository.ts';
+import { createWorkspace } from '../platform/workspaces/service.ts';
+import { buildServer } from '../server/app.ts';
+import { composePlatform } from '../server/compose.ts';
+import type { Platform } from '../server/platform.ts';
+import { acquireLock } from './lock.ts';
+import { randomBytes } from 'node:crypto';
+
+const credentialsFile = (config: Config) => join(config.dataDir, 'demo-admin.json');
+
+/** First start on an empty database: the demo, or an empty workspace whose admin password is shown once. */
+async function firstStart(platform: Platform, config: Config): Promise<string[]> {
+  const lines: string[] = [];
+  if (await workspaceRepository.first(platform.db)) {
+    if (config.demo && existsSync(credentialsFile(config))) {
+      const c = JSON.parse(readFileSync(credentialsFile(config), 'utf8')) as {
+        email: string;
+        password: string;
+      };
+      lines.push(`Demo admin login: ${c.email} / ${c.password}`);
+    }
+    return lines;
+  }
+  if (config.demo) {
+    const demo = await seedDemo(platform.db, platform.box, platform.conversations);
+    if (demo) {
+      writeFileSync(
+        credentialsFile(config),
+        JSON.stringify({ email: demo.adminEmail, password: demo.adminPassword }),
+        { mode: 0o600 },
+      );
+      chmodSync(credentialsFile(config), 0o600);
+      lines.push(`Demo admin login: ${demo.adminEmail} / ${demo.adminPassword}`);
+    }
+    return lines;
+  }
+  const ws = await createWorkspace(platform.db, platform.box, 'Settle');
+  const password = randomBytes(12).toString('base64url');
+  await createTeammate(platform.db, ws.id, {
+    email: 'admin@settle.local',
+    name: 'Admin',
+    role: 'admin',
+    password,
+  });
+  lines.push(
+    `Created workspace and admin: admin@settle.local / ${password}  (shown once: change it after logging in)`,
+  );
+  return lines;
+}
+
+export async function startCommand(config: Config): Promise<void> {
+  const release = config.databaseUrl ? () => undefined : acquireLock(config.dataDir);
+  const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const platform = await composePlatform({ config, db, registry: appRegistry });
+  const notes = await firstStart(platform, config);
+  const server = await buildServer(platform);
+  if (config.workers > 0)
+    platform.jobs.startWorker({
+      concurrency: config.workers,
+      onError: (err) => platform.log.warn({ err }, 'job failed'),
+    });
+  await server.listen({ port: config.port, host: config.host });
+
+  const url = config.publicUrl;
+  const out = [
+    '',
+    `Settle is running (${db.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`,
+    `  Inbox:          ${url}/inbox/`,
+    `  Messenger demo: ${url}/messenger/demo.html`,
+    `  API:            ${url}/api  (create a token: npx settle tokens create --name NAME)`,
+    ...notes.map((n) => `  ${n}`),
+    '',
+  ];
+  process.stdout.write(out.join('\n') + '\n');
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await server.close();
+    await platform.jobs.stopAll();
+    await db.close();
+    release();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+}

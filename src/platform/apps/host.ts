@@ -1,0 +1,151 @@
+import type { Logger } from 'pino';
+import type { AppHost, AppManifest, HostContact } from '../../app-sdk/index.ts';
+import type { Db } from '../../db/client.ts';
+import type { JobQueue } from '../../jobs/queue.ts';
+import type { SecretBox } from '../crypto/secret-box.ts';
+import type { ConversationService } from '../conversations/service.ts';
+import { validateAttributeValues } from '../attributes/service.ts';
+import { contactRepository, type ContactRow } from '../contacts/repository.ts';
+import { createContact, normalizeEmail } from '../contacts/service.ts';
+import { recordEvent } from '../events/service.ts';
+import { appError } from './errors.ts';
+import { endpointRepository, installationRepository, secretRepository } from './repository.ts';
+import { newId } from '../../shared/ids.ts';
+
+export interface HostDeps {
+  publicUrl: string;
+  db: Db;
+  box: SecretBox;
+  jobs: JobQueue;
+  log: Logger;
+  conversations: ConversationService;
+}
+
+export const secretContext = (workspaceId: string, appId: string, name: string) =>
+  `app:${workspaceId}:${appId}:${name}`;
+export const jobQueueName = (appId: string, name: string) => `app:${appId}:${name}`;
+
+function toHostContact(row: ContactRow): HostContact {
+  return {
+    id: row.id,
+    role: row.role,
+    external_id: row.external_id,
+    email: row.email,
+    name: row.name,
+    custom_attributes: row.custom_attributes,
+  };
+}
+
+/** The platform as one app in one workspace sees it. */
+export function createHost(deps: HostDeps, manifest: AppManifest, workspaceId: string): AppHost {
+  const { db, box } = deps;
+  const appId = manifest.id;
+  const declared = new Set(manifest.attributes.map((a) => a.name));
+  const log = deps.log.child({ app: appId, workspace: workspaceId });
+  return {
+    workspaceId,
+    appId,
+    async settings<T>() {
+      const row = await installationRepository.get(db, workspaceId, appId);
+      return manifest.settings.parse(row?.settings ?? {}) as T;
+    },
+    async secret(name) {
+      const sealed = await secretRepository.get(db, workspaceId, appId, name);
+      return sealed === undefined ? undefined : box.open(sealed, secretContext(workspaceId, appId, name));
+    },
+    async setSecret(name, value) {
+      if (!manifest.secrets.includes(name))
+        throw appError('unknown_secret', `${appId} declares no secret ${name}`, 'name');
+      await secretRepository.put(
+        db,
+        workspaceId,
+        appId,
+        name,
+        box.seal(value, secretContext(workspaceId, appId, name)),
+      );
+    },
+    contacts: {
+      async get(id) {
+        const row = await contactRepository.get(db, workspaceId, id);
+        return row ? toHostContact(row) : undefined;
+      },
+      async findByEmail(email) {
+        const rows = await contactRepository.findByEmail(db, workspaceId, normalizeEmail(email) ?? '');
+        return rows.map(toHostContact);
+      },
+      async findByExternalId(externalId) {
+        const row = await contactRepository.getByExternalId(db, workspaceId, externalId);
+        return row ? toHostContact(row) : undefined;
+      },
+      async create(input) {
+        return toHostContact(await createContact(db, workspaceId, input, appId));
+      },
+      async setAttributes(contactId, values) {
+        for (const name of Object.keys(values)) {
+          if (!declared.has(name)) throw new Error(`app ${appId} did not declare attribute ${name}`);
+        }
+        const checked = await validateAttributeValues(db, workspaceId, values, appId);
+        await contactRepository.update(db, workspaceId, contactId, {}, checked);
+      },
+    },
+    timeline: {
+      async record(contactId, event) {
+        if (!manifest.events.includes(event.name))
+          throw new Error(`app ${appId} did not declare event ${event.name}`);
+        return recordEvent(db, workspaceId, {
+          contactId,
+          name: event.name,
+          createdAt: event.createdAt,
+          metadata: event.metadata,
+          source: appId,
+          idempotencyKey: `${appId}:${event.idempotencyKey}`,
+        });
+      },
+    },
+    conversations: {
+      async addCard(conversationId, card) {
+        if (!manifest.cards.messenger.some((c) => c.type === card.type)) {
+          throw new Error(`app ${appId} did not declare messenger card ${card.type}`);
+        }
+        await deps.conversations.addMessage(workspaceId, conversationId, {
+          authorType: 'system',
+          authorId: appId,
+          kind: 'card',
+          body: card.text,
+          card: { app_id: appId, type: card.type, data: card.data },
+        });
+      },
+      async addNote(conversationId, body) {
+        await deps.conversations.addMessage(workspaceId, conversationId, {
+          authorType: 'system',
+          authorId: appId,
+          kind: 'note',
+          body,
+        });
+      },
+    },
+    jobs: {
+      enqueue(name, payload, opts = {}) {
+        if (!(name in manifest.jobs)) throw new Error(`app ${appId} declares no job ${name}`);
+        return deps.jobs.enqueue({ workspaceId, queue: jobQueueName(appId, name), payload, ...opts });
+      },
+    },
+    webhooks: {
+      async createEndpoint() {
+        const id = newId();
+        await endpointRepository.insert(db, workspaceId, id, appId);
+        const hook = manifest.webhooks[0];
+        const path = (hook?.path ?? `${appId}/:endpoint`).replace(':endpoint', id);
+        return { id, url: `${deps.publicUrl}/webhooks/${path}` };
+      },
+      async deleteEndpoint(id) {
+        await endpointRepository.delete(db, workspaceId, id);
+      },
+    },
+    log: {
+      info: (msg, data) => log.info(data ?? {}, msg),
+      warn: (msg, data) => log.warn(data ?? {}, msg),
+      error: (msg, data) => log.error(data ?? {}, msg),
+    },
+  };
+}

@@ -1,0 +1,9 @@
+import { defineErrors } from '../../shared/errors.ts';
+
+export const attributeError = defineErrors({
+  attribute_exists: 409,
+  attribute_type_conflict: 409,
+  unknown_attribute: 400,
+  attribute_type_mismatch: 400,
+  attribute_read_only: 400,
+});

@@ -1,0 +1,32 @@
+import { ADMIN_OR_TOKEN, TEAM } from '../../server/access.ts';
+import { defineRoute, requireWorkspace, type AnyRoute } from '../../server/route.ts';
+import { attributeRepository } from './repository.ts';
+import { createAttributeBody } from './schemas.ts';
+import { createAttribute, toAttributeDefinition } from './service.ts';
+
+export const attributeRoutes: AnyRoute[] = [
+  defineRoute({
+    method: 'GET',
+    url: '/api/data_attributes',
+    access: TEAM,
+    summary: 'List contact attribute definitions',
+    async handler({ platform, principal }) {
+      const p = requireWorkspace(principal);
+      const rows = await attributeRepository.list(platform.db, p.workspaceId);
+      return { type: 'list', data: rows.map(toAttributeDefinition) };
+    },
+  }),
+  defineRoute({
+    method: 'POST',
+    url: '/api/data_attributes',
+    access: ADMIN_OR_TOKEN,
+    summary: 'Define a custom contact attribute',
+    body: createAttributeBody,
+    async handler({ platform, principal, body, reply }) {
+      const p = requireWorkspace(principal);
+      const row = await createAttribute(platform.db, p.workspaceId, body);
+      reply.code(201);
+      return toAttributeDefinition(row);
+    },
+  }),
+];

@@ -1,0 +1,131 @@
+import type { Queryable } from '../../db/client.ts';
+import { attributeError } from './errors.ts';
+import { attributeRepository, type AttributeDefinitionRow } from './repository.ts';
+import type { AttributeType, AttributeValue } from './schemas.ts';
+
+export interface AttributeDefinition {
+  type: 'data_attribute';
+  name: string;
+  full_name: string;
+  data_type: AttributeType;
+  label: string;
+  description: string;
+  source: string;
+  custom: boolean;
+  created_at: number;
+}
+
+export function toAttributeDefinition(row: AttributeDefinitionRow): AttributeDefinition {
+  return {
+    type: 'data_attribute',
+    name: row.name,
+    full_name: `custom_attributes.${row.name}`,
+    data_type: row.type,
+    label: row.label,
+    description: row.description,
+    source: row.source,
+    custom: row.source === 'custom',
+    created_at: Math.floor(row.created_at.getTime() / 1000),
+  };
+}
+
+/** Called after a definition is created, e.g. to build search indexes. Set by the search module at start-up. */
+export type AttributeCreatedHook = (
+  db: Queryable,
+  workspaceId: string,
+  name: string,
+  type: AttributeType,
+) => Promise<void>;
+const hooks: AttributeCreatedHook[] = [];
+export function onAttributeCreated(hook: AttributeCreatedHook): void {
+  hooks.push(hook);
+}
+
+export async function createAttribute(
+  db: Queryable,
+  workspaceId: string,
+  input: { name: string; type: AttributeType; label?: string | undefined; description?: string | undefined },
+  source = 'custom',
+): Promise<AttributeDefinitionRow> {
+  const existing = await attributeRepository.get(db, workspaceId, input.name);
+  if (existing) {
+    if (source !== 'custom' && existing.source === source && existing.type === input.type) return existing;
+    if (existing.type !== input.type) {
+      throw attributeError(
+        'attribute_type_conflict',
+        `attribute ${input.name} exists with type ${existing.type}`,
+        'name',
+      );
+    }
+    throw attributeError('attribute_exists', `attribute ${input.name} exists`, 'name');
+  }
+  await attributeRepository.insert(db, {
+    workspace_id: workspaceId,
+    name: input.name,
+    type: input.type,
+    label: input.label ?? input.name,
+    description: input.description ?? '',
+    source,
+  });
+  for (const hook of hooks) await hook(db, workspaceId, input.name, input.type);
+  const row = await attributeRepository.get(db, workspaceId, input.name);
+  if (!row) throw new Error('attribute definition vanished after insert');
+  return row;
+}
+
+export type TypedValue = string | number | boolean;
+
+function checkType(
+  def: AttributeDefinitionRow,
+  value: Exclude<AttributeValue, null>,
+  path: string,
+): TypedValue {
+  const mismatch = () =>
+    attributeError(
+      'attribute_type_mismatch',
+      `${path} must be a ${def.type}${def.type === 'date' ? ' (unix seconds)' : ''}`,
+      path,
+    );
+  switch (def.type) {
+    case 'string':
+      if (typeof value !== 'string') throw mismatch();
+      return value;
+    case 'number':
+      if (typeof value !== 'number' || !Number.isFinite(value)) throw mismatch();
+      return value;
+    case 'boolean':
+      if (typeof value !== 'boolean') throw mismatch();
+      return value;
+    case 'date':
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 253402300799)
+        throw mismatch();
+      return value;
+  }
+}
+
+/**
+ * Checks values against their definitions. `null` removes a value. Attributes owned by an app are written only
+ * by that app (`writer`), so a script cannot overwrite what Stripe says.
+ */
+export async function validateAttributeValues(
+  db: Queryable,
+  workspaceId: string,
+  values: Record<string, AttributeValue>,
+  writer = 'custom',
+): Promise<{ set: Record<string, TypedValue>; unset: string[] }> {
+  const defs = new Map((await attributeRepository.list(db, workspaceId)).map((d) => [d.name, d]));
+  const set: Record<string, TypedValue> = {};
+  const unset: string[] = [];
+  for (const [name, value] of Object.entries(values)) {
+    const path = `custom_attributes.${name}`;
+    const def = defs.get(name);
+    if (!def || def.archived_at)
+      throw attributeError('unknown_attribute', `${path} is not a defined attribute`, path);
+    if (def.source !== 'custom' && def.source !== writer) {
+      throw attributeError('attribute_read_only', `${path} is written by the ${def.source} app only`, path);
+    }
+    if (value === null) unset.push(name);
+    else set[name] = checkType(def, value, path);
+  }
+  return { set, unset };
+}

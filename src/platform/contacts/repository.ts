@@ -1,0 +1,186 @@
+import type { Queryable } from '../../db/client.ts';
+import type { TypedValue } from '../attributes/service.ts';
+
+export interface ContactRow {
+  workspace_id: string;
+  id: string;
+  role: 'user' | 'lead';
+  external_id: string | null;
+  email: string | null;
+  email_normalized: string | null;
+  name: string | null;
+  phone: string | null;
+  custom_attributes: Record<string, TypedValue>;
+  created_at: Date;
+  updated_at: Date;
+  last_seen_at: Date | null;
+  archived_at: Date | null;
+}
+
+export interface ContactWrite {
+  role?: 'user' | 'lead';
+  external_id?: string | null;
+  email?: string | null;
+  email_normalized?: string | null;
+  name?: string | null;
+  phone?: string | null;
+  last_seen_at?: Date | null;
+}
+
+const columns = [
+  'role',
+  'external_id',
+  'email',
+  'email_normalized',
+  'name',
+  'phone',
+  'last_seen_at',
+] as const;
+
+export const contactRepository = {
+  async insert(
+    db: Queryable,
+    workspaceId: string,
+    id: string,
+    row: ContactWrite & { role: 'user' | 'lead' },
+    attributes: Record<string, TypedValue>,
+  ): Promise<ContactRow> {
+    const res = await db.query<ContactRow>(
+      `INSERT INTO contacts (workspace_id, id, role, external_id, email, email_normalized, name, phone, last_seen_at, custom_attributes)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
+      [
+        workspaceId,
+        id,
+        row.role,
+        row.external_id ?? null,
+        row.email ?? null,
+        row.email_normalized ?? null,
+        row.name ?? null,
+        row.phone ?? null,
+        row.last_seen_at ?? null,
+        JSON.stringify(attributes),
+      ],
+    );
+    return res.rows[0] as ContactRow;
+  },
+
+  async get(db: Queryable, workspaceId: string, id: string): Promise<ContactRow | undefined> {
+    const res = await db.query<ContactRow>('SELECT * FROM contacts WHERE workspace_id = $1 AND id = $2', [
+      workspaceId,
+      id,
+    ]);
+    return res.rows[0];
+  },
+
+  async getByExternalId(
+    db: Queryable,
+    workspaceId: string,
+    externalId: string,
+  ): Promise<ContactRow | undefined> {
+    const res = await db.query<ContactRow>(
+      'SELECT * FROM contacts WHERE workspace_id = $1 AND external_id = $2',
+      [workspaceId, externalId],
+    );
+    return res.rows[0];
+  },
+
+  async findByEmail(db: Queryable, workspaceId: string, emailNormalized: string): Promise<ContactRow[]> {
+    const res = await db.query<ContactRow>(
+      `SELECT * FROM contacts WHERE workspace_id = $1 AND email_normalized = $2 ORDER BY role DESC, created_at, id`,
+      [workspaceId, emailNormalized],
+    );
+    return res.rows;
+  },
+
+  /** Updates the given columns and merges attributes (`unset` names are removed) in one statement. */
+  async update(
+    db: Queryable,
+    workspaceId: string,
+    id: string,
+    patch: ContactWrite,
+    attributes: { set: Record<string, TypedValue>; unset: string[] } = { set: {}, unset: [] },
+  ): Promise<ContactRow | undefined> {
+    const sets: string[] = [];
+    const params: unknown[] = [workspaceId, id, JSON.stringify(attributes.set), attributes.unset];
+    for (const col of columns) {
+      if (patch[col] !== undefined) {
+        params.push(patch[col]);
+        sets.push(`${col} = $${params.length}`);
+      }
+    }
+    const res = await db.query<ContactRow>(
+      `UPDATE contacts SET ${sets.map((s) => s + ', ').join('')}
+         custom_attributes = (custom_attributes || $3::jsonb) - $4::text[], updated_at = now()
+       WHERE workspace_id = $1 AND id = $2 RETURNING *`,
+      params,
+    );
+    return res.rows[0];
+  },
+
+  async setArchived(
+    db: Queryable,
+    workspaceId: string,
+    id: string,
+    archived: boolean,
+  ): Promise<ContactRow | undefined> {
+    const res = await db.query<ContactRow>(
+      `UPDATE contacts SET archived_at = CASE WHEN $3 THEN COALESCE(archived_at, now()) ELSE NULL END, updated_at = now()
+       WHERE workspace_id = $1 AND id = $2 RETURNING *`,
+      [workspaceId, id, archived],
+    );
+    return res.rows[0];
+  },
+
+  async delete(db: Queryable, workspaceId: string, id: string): Promise<boolean> {
+    const res = await db.query('DELETE FROM contacts WHERE workspace_id = $1 AND id = $2', [workspaceId, id]);
+    return res.rowCount > 0;
+  },
+
+  /** Newest first, keyset-paginated on (created_at, id). */
+  async list(
+    db: Queryable,
+    workspaceId: string,
+    opts: {
+      limit: number;
+      after?: { created_at: Date; id: string };
+      emailNormalized?: string;
+      externalId?: string;
+    },
+  ): Promise<ContactRow[]> {
+    const res = await db.query<ContactRow>(
+      `SELECT * FROM contacts WHERE workspace_id = $1
+         AND ($2::timestamptz IS NULL OR (created_at, id) < ($2::timestamptz, $3::text))
+         AND ($4::text IS NULL OR email_normalized = $4)
+         AND ($5::text IS NULL OR external_id = $5)
+       ORDER BY created_at DESC, id DESC LIMIT $6`,
+      [
+        workspaceId,
+        opts.after?.created_at ?? null,
+        opts.after?.id ?? null,
+        opts.emailNormalized ?? null,
+        opts.externalId ?? null,
+        opts.limit,
+      ],
+    );
+    return res.rows;
+  },
+
+  async count(db: Queryable, workspaceId: string): Promise<number> {
+    const res = await db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM contacts WHERE workspace_id = $1',
+      [workspaceId],
+    );
+    return res.rows[0]?.n ?? 0;
+  },
+
+  /** Moves what belongs to one contact (conversations, events, sessions) to another. */
+  async reassignOwned(db: Queryable, workspaceId: string, fromId: string, intoId: string): Promise<void> {
+    for (const table of ['conversations', 'contact_events', 'messenger_sessions']) {
+      await db.query(`UPDATE ${table} SET contact_id = $3 WHERE workspace_id = $1 AND contact_id = $2`, [
+        workspaceId,
+        fromId,
+        intoId,
+      ]);
+    }
+  },
+};

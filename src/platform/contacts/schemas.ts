@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import { attributeValues } from '../attributes/schemas.ts';
+
+const unixSeconds = z.number().int().min(0).max(253402300799);
+const email = z.email().max(254);
+
+const contactFields = {
+  external_id: z.string().trim().min(1).max(255).nullable(),
+  email: email.nullable(),
+  name: z.string().trim().max(255).nullable(),
+  phone: z.string().trim().max(64).nullable(),
+  last_seen_at: unixSeconds.nullable(),
+  custom_attributes: attributeValues,
+};
+
+export const createContactBody = z.strictObject({
+  role: z.enum(['user', 'lead']).default('user'),
+  external_id: contactFields.external_id.optional(),
+  email: contactFields.email.optional(),
+  name: contactFields.name.optional(),
+  phone: contactFields.phone.optional(),
+  last_seen_at: contactFields.last_seen_at.optional(),
+  custom_attributes: contactFields.custom_attributes.optional(),
+});
+export type CreateContactInput = z.input<typeof createContactBody>;
+
+export const updateContactBody = z.strictObject({
+  role: z.enum(['user', 'lead']).optional(),
+  external_id: contactFields.external_id.optional(),
+  email: contactFields.email.optional(),
+  name: contactFields.name.optional(),
+  phone: contactFields.phone.optional(),
+  last_seen_at: contactFields.last_seen_at.optional(),
+  custom_attributes: contactFields.custom_attributes.optional(),
+});
+export type UpdateContactInput = z.infer<typeof updateContactBody>;
+
+export const listContactsQuery = z.strictObject({
+  per_page: z.coerce.number().int().min(1).max(150).default(50),
+  starting_after: z.string().max(200).optional(),
+  email: z.string().max(254).optional(),
+  external_id: z.string().max(255).optional(),
+});
+
+export const contactIdParams = z.strictObject({ id: z.string().min(1).max(64) });
+
+export const mergeContactsBody = z.strictObject({
+  from: z.string().min(1).max(64),
+  into: z.string().min(1).max(64),
+});

@@ -1,0 +1,181 @@
+import { TEAM } from '../../server/access.ts';
+import { defineRoute, requireWorkspace, type AnyRoute } from '../../server/route.ts';
+import { openEventStream } from '../../server/sse.ts';
+import { teammateRepository } from '../teammates/repository.ts';
+import { getContact } from '../contacts/service.ts';
+import { toContact } from '../contacts/service.ts';
+import { decodeCursor } from '../contacts/routes.ts';
+import { conversationError } from './errors.ts';
+import { conversationRepository } from './repository.ts';
+import {
+  assignBody,
+  conversationIdParams,
+  createConversationBody,
+  listConversationsQuery,
+  replyBody,
+  stateBody,
+} from './schemas.ts';
+import { toConversation, toMessage } from './service.ts';
+
+const authorOf = (p: ReturnType<typeof requireWorkspace>) =>
+  p.kind === 'teammate'
+    ? { authorType: 'teammate' as const, authorId: p.teammateId }
+    : { authorType: 'teammate' as const, authorId: null };
+
+export const conversationRoutes: AnyRoute[] = [
+  defineRoute({
+    method: 'GET',
+    url: '/api/conversations',
+    access: TEAM,
+    summary: 'The inbox: conversations by state, most recent activity first',
+    query: listConversationsQuery,
+    async handler({ platform, principal, query }) {
+      const p = requireWorkspace(principal);
+      const before = query.starting_after ? decodeCursor(query.starting_after) : undefined;
+      const rows = await conversationRepository.list(platform.db, p.workspaceId, {
+        state: query.state === 'all' ? undefined : query.state,
+        assigneeId: query.assignee_id,
+        contactId: query.contact_id,
+        limit: query.per_page + 1,
+        before: before ? { at: before.created_at, id: before.id } : undefined,
+      });
+      const page = rows.slice(0, query.per_page);
+      const last = page[page.length - 1];
+      return {
+        type: 'conversation.list',
+        conversations: page.map(toConversation),
+        pages: {
+          type: 'pages',
+          per_page: query.per_page,
+          next:
+            rows.length > query.per_page && last
+              ? {
+                  starting_after: Buffer.from(`${last.last_message_at.getTime()}:${last.id}`).toString(
+                    'base64url',
+                  ),
+                }
+              : null,
+        },
+      };
+    },
+  }),
+  defineRoute({
+    method: 'POST',
+    url: '/api/conversations',
+    access: TEAM,
+    summary: 'Start a conversation with a contact (the first message is the team’s)',
+    body: createConversationBody,
+    async handler({ platform, principal, body, reply }) {
+      const p = requireWorkspace(principal);
+      await getContact(platform.db, p.workspaceId, body.contact_id);
+      const out = await platform.conversations.start(p.workspaceId, body.contact_id, {
+        ...authorOf(p),
+        kind: 'comment',
+        body: body.body,
+      });
+      reply.code(201);
+      return { ...toConversation(out.conversation), messages: [toMessage(out.message)] };
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/api/conversations/:id',
+    access: TEAM,
+    summary: 'A conversation with its messages and notes',
+    params: conversationIdParams,
+    async handler({ platform, principal, params }) {
+      const p = requireWorkspace(principal);
+      const c = await platform.conversations.get(p.workspaceId, params.id);
+      const messages = await conversationRepository.listMessages(platform.db, p.workspaceId, c.id, {
+        includeNotes: true,
+      });
+      const contact = await getContact(platform.db, p.workspaceId, c.contact_id);
+      return { ...toConversation(c), contact: toContact(contact), messages: messages.map(toMessage) };
+    },
+  }),
+  defineRoute({
+    method: 'POST',
+    url: '/api/conversations/:id/reply',
+    access: TEAM,
+    summary: 'Reply to the contact, or add an internal note',
+    params: conversationIdParams,
+    body: replyBody,
+    async handler({ platform, principal, params, body, reply }) {
+      const p = requireWorkspace(principal);
+      const m = await platform.conversations.addMessage(p.workspaceId, params.id, {
+        ...authorOf(p),
+        kind: body.type,
+        body: body.body,
+      });
+      reply.code(201);
+      return toMessage(m);
+    },
+  }),
+  defineRoute({
+    method: 'POST',
+    url: '/api/conversations/:id/state',
+    access: TEAM,
+    summary: 'Open, snooze (until a time) or close a conversation',
+    params: conversationIdParams,
+    body: stateBody,
+    async handler({ platform, principal, params, body }) {
+      const p = requireWorkspace(principal);
+      if (body.state === 'snoozed' && body.snoozed_until === undefined) {
+        throw conversationError(
+          'snooze_requires_time',
+          'snoozing needs snoozed_until (unix seconds)',
+          'snoozed_until',
+        );
+      }
+      const row = await platform.conversations.update(p.workspaceId, params.id, {
+        state: body.state,
+        snoozed_until:
+          body.state === 'snoozed' && body.snoozed_until !== undefined
+            ? new Date(body.snoozed_until * 1000)
+            : null,
+      });
+      return toConversation(row);
+    },
+  }),
+  defineRoute({
+    method: 'POST',
+    url: '/api/conversations/:id/assign',
+    access: TEAM,
+    summary: 'Assign to a teammate, or unassign with null',
+    params: conversationIdParams,
+    body: assignBody,
+    async handler({ platform, principal, params, body }) {
+      const p = requireWorkspace(principal);
+      if (body.assignee_id && !(await teammateRepository.get(platform.db, p.workspaceId, body.assignee_id))) {
+        throw conversationError('assignee_not_found', `no teammate ${body.assignee_id}`, 'assignee_id');
+      }
+      return toConversation(
+        await platform.conversations.update(p.workspaceId, params.id, { assignee_id: body.assignee_id }),
+      );
+    },
+  }),
+  defineRoute({
+    method: 'POST',
+    url: '/api/conversations/:id/read',
+    access: TEAM,
+    summary: 'Mark a conversation read for the team',
+    params: conversationIdParams,
+    async handler({ platform, principal, params }) {
+      const p = requireWorkspace(principal);
+      return toConversation(
+        await platform.conversations.update(p.workspaceId, params.id, { team_unread: false }),
+      );
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/api/stream',
+    access: TEAM,
+    summary: 'Server-sent events: live conversation and message changes for the inbox',
+    async handler({ platform, principal, req, reply }) {
+      const p = requireWorkspace(principal);
+      openEventStream(req, reply, (send) => platform.bus.subscribe(p.workspaceId, send));
+      return reply;
+    },
+  }),
+];

@@ -1,0 +1,69 @@
+import { TEAM } from '../../server/access.ts';
+import { defineRoute, requireWorkspace, type AnyRoute } from '../../server/route.ts';
+import { contactIdParams } from '../contacts/schemas.ts';
+import { contactRepository } from '../contacts/repository.ts';
+import { getContact, normalizeEmail } from '../contacts/service.ts';
+import { contactError } from '../contacts/errors.ts';
+import { eventError } from './errors.ts';
+import { eventRepository } from './repository.ts';
+import { createEventBody, listEventsQuery } from './schemas.ts';
+import { recordEvent, toTimelineEvent } from './service.ts';
+
+export const eventRoutes: AnyRoute[] = [
+  defineRoute({
+    method: 'POST',
+    url: '/api/events',
+    access: TEAM,
+    summary: 'Record a timeline event on a contact (by contact_id, user_id or email)',
+    body: createEventBody,
+    async handler({ platform, principal, body, reply }) {
+      const p = requireWorkspace(principal);
+      const db = platform.db;
+      let contactId = body.contact_id;
+      if (!contactId && body.user_id)
+        contactId = (await contactRepository.getByExternalId(db, p.workspaceId, body.user_id))?.id;
+      if (!contactId && body.email) {
+        const matches = await contactRepository.findByEmail(
+          db,
+          p.workspaceId,
+          normalizeEmail(body.email) ?? '',
+        );
+        contactId = matches[0]?.id;
+      }
+      if (!body.contact_id && !body.user_id && !body.email) {
+        throw eventError('contact_required', 'give contact_id, user_id or email', 'contact_id');
+      }
+      if (!contactId)
+        throw contactError('contact_not_found', 'no contact matches the given identity', 'contact_id');
+      await getContact(db, p.workspaceId, contactId);
+      const recorded = await recordEvent(db, p.workspaceId, {
+        contactId,
+        name: body.event_name,
+        createdAt: body.created_at !== undefined ? new Date(body.created_at * 1000) : undefined,
+        metadata: body.metadata,
+        idempotencyKey: body.idempotency_key,
+      });
+      reply.code(recorded ? 202 : 200);
+      return { recorded };
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/api/contacts/:id/events',
+    access: TEAM,
+    summary: "A contact's timeline, newest first",
+    params: contactIdParams,
+    query: listEventsQuery,
+    async handler({ platform, principal, params, query }) {
+      const p = requireWorkspace(principal);
+      await getContact(platform.db, p.workspaceId, params.id);
+      const rows = await eventRepository.listForContact(
+        platform.db,
+        p.workspaceId,
+        params.id,
+        query.per_page,
+      );
+      return { type: 'event.list', events: rows.map(toTimelineEvent) };
+    },
+  }),
+];

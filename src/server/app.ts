@@ -1,0 +1,39 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import cookie from '@fastify/cookie';
+import fastifyStatic from '@fastify/static';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { registerAppWebhooks } from '../platform/apps/routes.ts';
+import { installErrorHandler } from './error-handler.ts';
+import type { Platform } from './platform.ts';
+import { registerRoute } from './route.ts';
+import { allRoutes } from './routes.ts';
+
+const webDir = join(dirname(fileURLToPath(import.meta.url)), '../../web');
+
+/** Builds the HTTP server for a platform; `listen` is the caller's. */
+export async function buildServer(platform: Platform): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: platform.log as unknown as FastifyBaseLogger,
+    bodyLimit: 256 * 1024,
+    trustProxy: false,
+    // One line per request only when debugging: request logs are noise at info level.
+    logController: new LogController({
+      disableRequestLogging: platform.config.logLevel !== 'debug' && platform.config.logLevel !== 'trace',
+    }),
+  });
+  installErrorHandler(app);
+  await app.register(cookie);
+  app.addHook('onSend', async (_req, reply, payload) => {
+    void reply.header('x-content-type-options', 'nosniff');
+    void reply.header('referrer-policy', 'same-origin');
+    return payload;
+  });
+  for (const def of allRoutes) registerRoute(app, platform, def);
+  await registerAppWebhooks(app, platform);
+  if (existsSync(webDir)) {
+    await app.register(fastifyStatic, { root: webDir, prefix: '/', index: ['index.html'], wildcard: false });
+  }
+  return app;
+}

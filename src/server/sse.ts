@@ -1,0 +1,29 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { LiveEvent } from './live-bus.ts';
+
+/** Streams events as server-sent events until the client goes away; a comment every 25 s keeps proxies open. */
+export function openEventStream(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  subscribe: (send: (e: LiveEvent) => void) => () => void,
+): void {
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  res.write(': connected\n\n');
+  const unsubscribe = subscribe((e) => {
+    res.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+  });
+  const ping = setInterval(() => res.write(': ping\n\n'), 25_000);
+  const close = () => {
+    clearInterval(ping);
+    unsubscribe();
+  };
+  req.raw.on('close', close);
+  res.on('error', close);
+}
