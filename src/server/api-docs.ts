@@ -40,7 +40,9 @@ export function renderApiDocs(routes: readonly AnyRoute[]): string {
   ];
   for (const r of routes) {
     const who = r.access.map((a) => accessNames[a] ?? a).join(', ');
-    lines.push(`| ${r.method} | \`${r.url}\` | ${who} | ${r.summary} | ${fields(r.body)} | ${fields(r.query)} |`);
+    lines.push(
+      `| ${r.method} | \`${r.url}\` | ${who} | ${r.summary} | ${fields(r.body)} | ${fields(r.query)} |`,
+    );
   }
   lines.push(
     '',

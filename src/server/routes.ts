@@ -5,6 +5,7 @@ import { contactRoutes } from '../platform/contacts/routes.ts';
 import { conversationRoutes } from '../platform/conversations/routes.ts';
 import { eventRoutes } from '../platform/events/routes.ts';
 import { messengerRoutes } from '../platform/messenger/routes.ts';
+import { tagRoutes } from '../platform/tags/routes.ts';
 import { teammateRoutes } from '../platform/teammates/routes.ts';
 import { workspaceRoutes } from '../platform/workspaces/routes.ts';
 import type { AnyRoute } from './route.ts';
@@ -15,6 +16,7 @@ export const allRoutes: AnyRoute[] = [
   ...teammateRoutes,
   ...attributeRoutes,
   ...contactRoutes,
+  ...tagRoutes,
   ...eventRoutes,
   ...conversationRoutes,
   ...messengerRoutes,

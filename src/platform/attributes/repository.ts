@@ -8,6 +8,7 @@ export interface AttributeDefinitionRow {
   label: string;
   description: string;
   source: string;
+  declared_type: string | null;
   created_at: Date;
   archived_at: Date | null;
 }
@@ -29,12 +30,15 @@ export const attributeRepository = {
   },
   async insert(
     db: Queryable,
-    row: Pick<AttributeDefinitionRow, 'workspace_id' | 'name' | 'type' | 'label' | 'description' | 'source'>,
+    row: Pick<
+      AttributeDefinitionRow,
+      'workspace_id' | 'name' | 'type' | 'label' | 'description' | 'source' | 'declared_type'
+    >,
   ): Promise<boolean> {
     const res = await db.query(
-      `INSERT INTO attribute_definitions (workspace_id, name, type, label, description, source)
-       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (workspace_id, name) DO NOTHING`,
-      [row.workspace_id, row.name, row.type, row.label, row.description, row.source],
+      `INSERT INTO attribute_definitions (workspace_id, name, type, label, description, source, declared_type)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (workspace_id, name) DO NOTHING`,
+      [row.workspace_id, row.name, row.type, row.label, row.description, row.source, row.declared_type],
     );
     return res.rowCount > 0;
   },

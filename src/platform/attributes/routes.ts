@@ -1,7 +1,7 @@
 import { ADMIN_OR_TOKEN, TEAM } from '../../server/access.ts';
 import { defineRoute, requireWorkspace, type AnyRoute } from '../../server/route.ts';
 import { attributeRepository } from './repository.ts';
-import { createAttributeBody } from './schemas.ts';
+import { createAttributeBody, listAttributesQuery } from './schemas.ts';
 import { createAttribute, toAttributeDefinition } from './service.ts';
 
 export const attributeRoutes: AnyRoute[] = [
@@ -10,10 +10,12 @@ export const attributeRoutes: AnyRoute[] = [
     url: '/api/data_attributes',
     access: TEAM,
     summary: 'List contact attribute definitions',
-    async handler({ platform, principal }) {
+    query: listAttributesQuery,
+    async handler({ platform, principal, query }) {
       const p = requireWorkspace(principal);
       const rows = await attributeRepository.list(platform.db, p.workspaceId);
-      return { type: 'list', data: rows.map(toAttributeDefinition) };
+      const shown = query.include_archived === 'true' ? rows : rows.filter((r) => r.archived_at === null);
+      return { type: 'list', data: shown.map(toAttributeDefinition) };
     },
   }),
   defineRoute({

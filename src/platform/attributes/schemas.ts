@@ -7,12 +7,34 @@ export const attributeName = z
   .string()
   .regex(/^[a-z][a-z0-9_]{0,63}$/, 'must start with a letter and use only a-z, 0-9 and _ (at most 64)');
 
-export const createAttributeBody = z.strictObject({
-  name: attributeName,
-  type: z.enum(attributeTypes),
-  label: z.string().trim().min(1).max(200).optional(),
-  description: z.string().max(1000).optional(),
+/** Intercom's names for attribute types; integer and float are both numbers in Settle. */
+export const intercomDataTypes = ['string', 'integer', 'float', 'number', 'boolean', 'date'] as const;
+export type DeclaredType = (typeof intercomDataTypes)[number];
+
+export const createAttributeBody = z
+  .strictObject({
+    name: attributeName,
+    /** Intercom's field; contacts are the only model Settle has. */
+    model: z.literal('contact').optional(),
+    data_type: z.enum(intercomDataTypes).optional(),
+    /** Settle's own name for data_type. */
+    type: z.enum(attributeTypes).optional(),
+    label: z.string().trim().min(1).max(200).optional(),
+    description: z.string().max(1000).optional(),
+  })
+  .refine((b) => b.data_type !== undefined || b.type !== undefined, {
+    message: 'data_type is required (string, integer, float, boolean or date)',
+    path: ['data_type'],
+  });
+
+export const listAttributesQuery = z.strictObject({
+  model: z.literal('contact').optional(),
+  include_archived: z.enum(['true', 'false']).optional(),
 });
+
+export function storedType(declared: DeclaredType): AttributeType {
+  return declared === 'integer' || declared === 'float' ? 'number' : declared;
+}
 
 /** A value as a client sends it; checked against the attribute's type by the service. */
 export const attributeValue = z.union([z.string().max(10_000), z.number(), z.boolean(), z.null()]);

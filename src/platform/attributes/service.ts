@@ -1,30 +1,37 @@
 import type { Queryable } from '../../db/client.ts';
 import { attributeError } from './errors.ts';
 import { attributeRepository, type AttributeDefinitionRow } from './repository.ts';
-import type { AttributeType, AttributeValue } from './schemas.ts';
+import { storedType, type AttributeType, type AttributeValue, type DeclaredType } from './schemas.ts';
 
 export interface AttributeDefinition {
   type: 'data_attribute';
+  model: 'contact';
   name: string;
   full_name: string;
-  data_type: AttributeType;
+  data_type: string;
   label: string;
   description: string;
   source: string;
   custom: boolean;
+  archived: boolean;
+  api_writable: boolean;
   created_at: number;
 }
 
 export function toAttributeDefinition(row: AttributeDefinitionRow): AttributeDefinition {
   return {
     type: 'data_attribute',
+    model: 'contact',
     name: row.name,
     full_name: `custom_attributes.${row.name}`,
-    data_type: row.type,
+    data_type: row.declared_type ?? (row.type === 'number' ? 'float' : row.type),
     label: row.label,
     description: row.description,
     source: row.source,
     custom: row.source === 'custom',
+    archived: row.archived_at !== null,
+    // Attributes an app owns are written by that app only (e.g. stripe_* by the Stripe app).
+    api_writable: row.source === 'custom',
     created_at: Math.floor(row.created_at.getTime() / 1000),
   };
 }
@@ -44,13 +51,21 @@ export function onAttributeCreated(hook: AttributeCreatedHook): void {
 export async function createAttribute(
   db: Queryable,
   workspaceId: string,
-  input: { name: string; type: AttributeType; label?: string | undefined; description?: string | undefined },
+  input: {
+    name: string;
+    type?: AttributeType | undefined;
+    data_type?: DeclaredType | undefined;
+    label?: string | undefined;
+    description?: string | undefined;
+  },
   source = 'custom',
 ): Promise<AttributeDefinitionRow> {
+  const declared = input.data_type ?? input.type ?? 'string';
+  const type = storedType(declared);
   const existing = await attributeRepository.get(db, workspaceId, input.name);
   if (existing) {
-    if (source !== 'custom' && existing.source === source && existing.type === input.type) return existing;
-    if (existing.type !== input.type) {
+    if (source !== 'custom' && existing.source === source && existing.type === type) return existing;
+    if (existing.type !== type) {
       throw attributeError(
         'attribute_type_conflict',
         `attribute ${input.name} exists with type ${existing.type}`,
@@ -62,12 +77,13 @@ export async function createAttribute(
   await attributeRepository.insert(db, {
     workspace_id: workspaceId,
     name: input.name,
-    type: input.type,
+    type,
     label: input.label ?? input.name,
     description: input.description ?? '',
     source,
+    declared_type: declared === type ? null : declared,
   });
-  for (const hook of hooks) await hook(db, workspaceId, input.name, input.type);
+  for (const hook of hooks) await hook(db, workspaceId, input.name, type);
   const row = await attributeRepository.get(db, workspaceId, input.name);
   if (!row) throw new Error('attribute definition vanished after insert');
   return row;
@@ -92,6 +108,9 @@ function checkType(
       return value;
     case 'number':
       if (typeof value !== 'number' || !Number.isFinite(value)) throw mismatch();
+      if (def.declared_type === 'integer' && !Number.isInteger(value)) {
+        throw attributeError('attribute_type_mismatch', `${path} must be an integer`, path);
+      }
       return value;
     case 'boolean':
       if (typeof value !== 'boolean') throw mismatch();

@@ -15,6 +15,10 @@ export interface ContactRow {
   updated_at: Date;
   last_seen_at: Date | null;
   archived_at: Date | null;
+  avatar: string | null;
+  signed_up_at: Date | null;
+  owner_id: string | null;
+  unsubscribed_from_emails: boolean;
 }
 
 export interface ContactWrite {
@@ -25,6 +29,10 @@ export interface ContactWrite {
   name?: string | null;
   phone?: string | null;
   last_seen_at?: Date | null;
+  signed_up_at?: Date | null;
+  avatar?: string | null;
+  owner_id?: string | null;
+  unsubscribed_from_emails?: boolean;
 }
 
 const columns = [
@@ -35,6 +43,10 @@ const columns = [
   'name',
   'phone',
   'last_seen_at',
+  'signed_up_at',
+  'avatar',
+  'owner_id',
+  'unsubscribed_from_emails',
 ] as const;
 
 export const contactRepository = {
@@ -46,8 +58,9 @@ export const contactRepository = {
     attributes: Record<string, TypedValue>,
   ): Promise<ContactRow> {
     const res = await db.query<ContactRow>(
-      `INSERT INTO contacts (workspace_id, id, role, external_id, email, email_normalized, name, phone, last_seen_at, custom_attributes)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
+      `INSERT INTO contacts (workspace_id, id, role, external_id, email, email_normalized, name, phone, last_seen_at,
+         custom_attributes, signed_up_at, avatar, owner_id, unsubscribed_from_emails)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING *`,
       [
         workspaceId,
         id,
@@ -59,6 +72,10 @@ export const contactRepository = {
         row.phone ?? null,
         row.last_seen_at ?? null,
         JSON.stringify(attributes),
+        row.signed_up_at ?? null,
+        row.avatar ?? null,
+        row.owner_id ?? null,
+        row.unsubscribed_from_emails ?? false,
       ],
     );
     return res.rows[0] as ContactRow;

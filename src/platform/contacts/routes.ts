@@ -1,9 +1,12 @@
 import { ADMIN_OR_TOKEN, TEAM } from '../../server/access.ts';
 import { defineRoute, requireWorkspace, type AnyRoute } from '../../server/route.ts';
 import { contactError } from './errors.ts';
-import { contactRepository } from './repository.ts';
+import { contactRepository, type ContactRow } from './repository.ts';
+import type { Queryable } from '../../db/client.ts';
+import { tagRepository } from '../tags/repository.ts';
 import {
   contactIdParams,
+  externalIdParams,
   createContactBody,
   listContactsQuery,
   mergeContactsBody,
@@ -29,6 +32,20 @@ export function decodeCursor(cursor: string): { created_at: Date; id: string } {
   return { created_at: new Date(Number(ms)), id };
 }
 
+/** Contacts with their tags, loaded in one query for the whole page. */
+export async function serializeContacts(db: Queryable, workspaceId: string, rows: readonly ContactRow[]) {
+  const tags = await tagRepository.forContacts(
+    db,
+    workspaceId,
+    rows.map((r) => r.id),
+  );
+  return rows.map((r) => toContact(r, tags.get(r.id) ?? []));
+}
+
+async function serializeContact(db: Queryable, workspaceId: string, row: ContactRow) {
+  return (await serializeContacts(db, workspaceId, [row]))[0];
+}
+
 export const contactRoutes: AnyRoute[] = [
   defineRoute({
     method: 'GET',
@@ -49,7 +66,7 @@ export const contactRoutes: AnyRoute[] = [
       const total = await contactRepository.count(platform.db, p.workspaceId);
       return {
         type: 'list',
-        data: page.map(toContact),
+        data: await serializeContacts(platform.db, p.workspaceId, page),
         total_count: total,
         pages: {
           type: 'pages',
@@ -73,7 +90,25 @@ export const contactRoutes: AnyRoute[] = [
       const p = requireWorkspace(principal);
       const row = await platform.db.transaction((tx) => createContact(tx, p.workspaceId, body));
       reply.code(201);
-      return toContact(row);
+      return serializeContact(platform.db, p.workspaceId, row);
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/api/contacts/find_by_external_id/:external_id',
+    access: TEAM,
+    summary: 'Retrieve a contact by its external id (user_id)',
+    params: externalIdParams,
+    async handler({ platform, principal, params }) {
+      const p = requireWorkspace(principal);
+      const row = await contactRepository.getByExternalId(platform.db, p.workspaceId, params.external_id);
+      if (!row)
+        throw contactError(
+          'contact_not_found',
+          `no contact with external_id ${params.external_id}`,
+          'external_id',
+        );
+      return serializeContact(platform.db, p.workspaceId, row);
     },
   }),
   defineRoute({
@@ -84,7 +119,11 @@ export const contactRoutes: AnyRoute[] = [
     params: contactIdParams,
     async handler({ platform, principal, params }) {
       const p = requireWorkspace(principal);
-      return toContact(await getContact(platform.db, p.workspaceId, params.id));
+      return serializeContact(
+        platform.db,
+        p.workspaceId,
+        await getContact(platform.db, p.workspaceId, params.id),
+      );
     },
   }),
   defineRoute({
@@ -97,7 +136,7 @@ export const contactRoutes: AnyRoute[] = [
     async handler({ platform, principal, params, body }) {
       const p = requireWorkspace(principal);
       const row = await platform.db.transaction((tx) => updateContact(tx, p.workspaceId, params.id, body));
-      return toContact(row);
+      return serializeContact(platform.db, p.workspaceId, row);
     },
   }),
   defineRoute({
@@ -124,7 +163,7 @@ export const contactRoutes: AnyRoute[] = [
       const p = requireWorkspace(principal);
       const row = await contactRepository.setArchived(platform.db, p.workspaceId, params.id, true);
       if (!row) throw contactError('contact_not_found', `no contact ${params.id}`, 'id');
-      return toContact(row);
+      return serializeContact(platform.db, p.workspaceId, row);
     },
   }),
   defineRoute({
@@ -137,7 +176,7 @@ export const contactRoutes: AnyRoute[] = [
       const p = requireWorkspace(principal);
       const row = await contactRepository.setArchived(platform.db, p.workspaceId, params.id, false);
       if (!row) throw contactError('contact_not_found', `no contact ${params.id}`, 'id');
-      return toContact(row);
+      return serializeContact(platform.db, p.workspaceId, row);
     },
   }),
   defineRoute({
@@ -148,7 +187,11 @@ export const contactRoutes: AnyRoute[] = [
     body: mergeContactsBody,
     async handler({ platform, principal, body }) {
       const p = requireWorkspace(principal);
-      return toContact(await mergeLeadIntoUser(platform.db, p.workspaceId, body.from, body.into));
+      return serializeContact(
+        platform.db,
+        p.workspaceId,
+        await mergeLeadIntoUser(platform.db, p.workspaceId, body.from, body.into),
+      );
     },
   }),
 ];

@@ -10,6 +10,10 @@ const contactFields = {
   name: z.string().trim().max(255).nullable(),
   phone: z.string().trim().max(64).nullable(),
   last_seen_at: unixSeconds.nullable(),
+  signed_up_at: unixSeconds.nullable(),
+  avatar: z.url().max(2000).nullable(),
+  owner_id: z.string().max(64).nullable(),
+  unsubscribed_from_emails: z.boolean(),
   custom_attributes: attributeValues,
 };
 
@@ -20,6 +24,10 @@ export const createContactBody = z.strictObject({
   name: contactFields.name.optional(),
   phone: contactFields.phone.optional(),
   last_seen_at: contactFields.last_seen_at.optional(),
+  signed_up_at: contactFields.signed_up_at.optional(),
+  avatar: contactFields.avatar.optional(),
+  owner_id: contactFields.owner_id.optional(),
+  unsubscribed_from_emails: contactFields.unsubscribed_from_emails.optional(),
   custom_attributes: contactFields.custom_attributes.optional(),
 });
 export type CreateContactInput = z.input<typeof createContactBody>;
@@ -31,6 +39,10 @@ export const updateContactBody = z.strictObject({
   name: contactFields.name.optional(),
   phone: contactFields.phone.optional(),
   last_seen_at: contactFields.last_seen_at.optional(),
+  signed_up_at: contactFields.signed_up_at.optional(),
+  avatar: contactFields.avatar.optional(),
+  owner_id: contactFields.owner_id.optional(),
+  unsubscribed_from_emails: contactFields.unsubscribed_from_emails.optional(),
   custom_attributes: contactFields.custom_attributes.optional(),
 });
 export type UpdateContactInput = z.infer<typeof updateContactBody>;
@@ -48,3 +60,5 @@ export const mergeContactsBody = z.strictObject({
   from: z.string().min(1).max(64),
   into: z.string().min(1).max(64),
 });
+
+export const externalIdParams = z.strictObject({ external_id: z.string().min(1).max(255) });

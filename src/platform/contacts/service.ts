@@ -4,6 +4,8 @@ import { validateAttributeValues, type TypedValue } from '../attributes/service.
 import { contactError } from './errors.ts';
 import { contactRepository, type ContactRow, type ContactWrite } from './repository.ts';
 import type { CreateContactInput, UpdateContactInput } from './schemas.ts';
+import type { TagRow } from '../tags/repository.ts';
+import { contactTagList } from '../tags/service.ts';
 
 /** Emails compare after trimming, Unicode NFC and lower-casing (DESIGN.md §3.2). */
 export function normalizeEmail(email: string | null | undefined): string | null {
@@ -26,11 +28,17 @@ export interface Contact {
   created_at: number;
   updated_at: number;
   last_seen_at: number | null;
+  signed_up_at: number | null;
+  avatar: string | null;
+  owner_id: string | null;
+  unsubscribed_from_emails: boolean;
   archived: boolean;
   custom_attributes: Record<string, TypedValue>;
+  tags: ReturnType<typeof contactTagList>;
 }
 
-export function toContact(row: ContactRow): Contact {
+/** A contact in Intercom's shape (the fields Settle keeps), so scripts written for Intercom read it unchanged. */
+export function toContact(row: ContactRow, tags: readonly TagRow[] = []): Contact {
   return {
     type: 'contact',
     id: row.id,
@@ -43,10 +51,18 @@ export function toContact(row: ContactRow): Contact {
     created_at: unix(row.created_at) ?? 0,
     updated_at: unix(row.updated_at) ?? 0,
     last_seen_at: unix(row.last_seen_at),
+    signed_up_at: unix(row.signed_up_at),
+    avatar: row.avatar,
+    owner_id: row.owner_id,
+    unsubscribed_from_emails: row.unsubscribed_from_emails,
     archived: row.archived_at !== null,
     custom_attributes: row.custom_attributes,
+    tags: contactTagList(row.id, tags),
   };
 }
+
+const toDate = (s: number | null | undefined): Date | null | undefined =>
+  s === undefined ? undefined : s === null ? null : new Date(s * 1000);
 
 function identityColumns(input: UpdateContactInput): ContactWrite {
   return {
@@ -56,12 +72,11 @@ function identityColumns(input: UpdateContactInput): ContactWrite {
     email_normalized: input.email === undefined ? undefined : normalizeEmail(input.email),
     name: input.name,
     phone: input.phone,
-    last_seen_at:
-      input.last_seen_at === undefined
-        ? undefined
-        : input.last_seen_at === null
-          ? null
-          : new Date(input.last_seen_at * 1000),
+    last_seen_at: toDate(input.last_seen_at),
+    signed_up_at: toDate(input.signed_up_at),
+    avatar: input.avatar,
+    owner_id: input.owner_id,
+    unsubscribed_from_emails: input.unsubscribed_from_emails,
   };
 }
 

@@ -67,6 +67,7 @@ export const conversationRepository = {
     (ConversationRow & {
       contact_name: string | null;
       contact_email: string | null;
+      contact_external_id: string | null;
       last_body: string | null;
     })[]
   > {
@@ -74,10 +75,11 @@ export const conversationRepository = {
       ConversationRow & {
         contact_name: string | null;
         contact_email: string | null;
+        contact_external_id: string | null;
         last_body: string | null;
       }
     >(
-      `SELECT c.*, ct.name AS contact_name, ct.email AS contact_email,
+      `SELECT c.*, ct.name AS contact_name, ct.email AS contact_email, ct.external_id AS contact_external_id,
          (SELECT m.body FROM messages m WHERE m.workspace_id = c.workspace_id AND m.conversation_id = c.id AND m.kind <> 'note'
           ORDER BY m.seq DESC LIMIT 1) AS last_body
        FROM conversations c JOIN contacts ct ON ct.workspace_id = c.workspace_id AND ct.id = c.contact_id

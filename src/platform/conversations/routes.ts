@@ -13,14 +13,61 @@ import {
   createConversationBody,
   listConversationsQuery,
   replyBody,
+  type ReplyInput,
   stateBody,
 } from './schemas.ts';
-import { toConversation, toMessage } from './service.ts';
+import { toConversation, toConversationParts, toMessage } from './service.ts';
+import type { ConversationRow, MessageRow } from './repository.ts';
+import type { ContactRow } from '../contacts/repository.ts';
+import type { Queryable } from '../../db/client.ts';
+import { normalizeEmail } from '../contacts/service.ts';
 
 const authorOf = (p: ReturnType<typeof requireWorkspace>) =>
   p.kind === 'teammate'
     ? { authorType: 'teammate' as const, authorId: p.teammateId }
     : { authorType: 'teammate' as const, authorId: null };
+
+function conversationView(c: ConversationRow, contact: ContactRow, messages: readonly MessageRow[]) {
+  return {
+    ...toConversation({ ...c, contact_external_id: contact.external_id }),
+    ...toConversationParts(messages),
+    contact: toContact(contact),
+    messages: messages.map(toMessage),
+  };
+}
+
+/** Who a reply is from: the teammate (or, for a token, `admin_id`), or with `type: user` the conversation's contact. */
+async function replyAuthor(
+  db: Queryable,
+  p: ReturnType<typeof requireWorkspace>,
+  body: ReplyInput,
+  contact: ContactRow,
+) {
+  if (body.type === 'user') {
+    const claimed = body.intercom_user_id ?? body.user_id ?? body.email;
+    const matches =
+      body.intercom_user_id === contact.id ||
+      (body.user_id !== undefined && body.user_id === contact.external_id) ||
+      (body.email !== undefined && normalizeEmail(body.email) === contact.email_normalized);
+    if (!claimed || !matches) {
+      throw conversationError(
+        'reply_author_invalid',
+        'a user reply must name the conversation’s contact',
+        'intercom_user_id',
+      );
+    }
+    if (body.message_type === 'note')
+      throw conversationError('reply_author_invalid', 'only teammates write notes', 'message_type');
+    return { authorType: 'contact' as const, authorId: contact.id };
+  }
+  if (p.kind === 'token' && body.admin_id) {
+    if (!(await teammateRepository.get(db, p.workspaceId, body.admin_id))) {
+      throw conversationError('assignee_not_found', `no teammate ${body.admin_id}`, 'admin_id');
+    }
+    return { authorType: 'teammate' as const, authorId: body.admin_id };
+  }
+  return authorOf(p);
+}
 
 export const conversationRoutes: AnyRoute[] = [
   defineRoute({
@@ -90,7 +137,7 @@ export const conversationRoutes: AnyRoute[] = [
         includeNotes: true,
       });
       const contact = await getContact(platform.db, p.workspaceId, c.contact_id);
-      return { ...toConversation(c), contact: toContact(contact), messages: messages.map(toMessage) };
+      return conversationView(c, contact, messages);
     },
   }),
   defineRoute({
@@ -102,13 +149,22 @@ export const conversationRoutes: AnyRoute[] = [
     body: replyBody,
     async handler({ platform, principal, params, body, reply }) {
       const p = requireWorkspace(principal);
+      const c = await platform.conversations.get(p.workspaceId, params.id);
+      const contact = await getContact(platform.db, p.workspaceId, c.contact_id);
       const m = await platform.conversations.addMessage(p.workspaceId, params.id, {
-        ...authorOf(p),
-        kind: body.type,
+        ...(await replyAuthor(platform.db, p, body, contact)),
+        kind: body.message_type ?? (body.type === 'note' ? 'note' : 'comment'),
         body: body.body,
       });
+      const messages = await conversationRepository.listMessages(platform.db, p.workspaceId, c.id, {
+        includeNotes: true,
+      });
       reply.code(201);
-      return toMessage(m);
+      // Intercom answers a reply with the conversation; `message` is the part just added.
+      return {
+        ...conversationView(await platform.conversations.get(p.workspaceId, c.id), contact, messages),
+        message: toMessage(m),
+      };
     },
   }),
   defineRoute({

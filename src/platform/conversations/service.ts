@@ -16,12 +16,22 @@ export function toConversation(
   row: ConversationRow & {
     contact_name?: string | null;
     contact_email?: string | null;
+    contact_external_id?: string | null;
     last_body?: string | null;
   },
 ) {
   return {
     type: 'conversation',
     id: row.id,
+    // Intercom's fields, so scripts written for its API read conversations unchanged.
+    open: row.state === 'open',
+    admin_assignee_id: row.assignee_id,
+    team_assignee_id: null,
+    priority: 'not_priority',
+    contacts: {
+      type: 'contact.list',
+      contacts: [{ type: 'contact', id: row.contact_id, external_id: row.contact_external_id ?? null }],
+    },
     contact_id: row.contact_id,
     title: row.title,
     state: row.state,
@@ -35,6 +45,43 @@ export function toConversation(
       ? { contact: { id: row.contact_id, name: row.contact_name, email: row.contact_email } }
       : {}),
     ...(row.last_body !== undefined ? { preview: row.last_body?.slice(0, 200) ?? null } : {}),
+  };
+}
+
+const intercomAuthor: Record<AuthorType, string> = {
+  contact: 'user',
+  teammate: 'admin',
+  agent: 'bot',
+  system: 'bot',
+};
+
+/** Messages as Intercom's conversation parts (the first one is the conversation's `source`). */
+export function toConversationParts(messages: readonly MessageRow[]) {
+  const parts = messages.map((m) => ({
+    type: 'conversation_part',
+    id: m.id,
+    part_type: m.kind === 'note' ? 'note' : m.kind === 'card' ? 'card' : 'comment',
+    body: m.body,
+    created_at: unix(m.created_at),
+    updated_at: unix(m.created_at),
+    author: { type: intercomAuthor[m.author_type], id: m.author_id },
+  }));
+  const first = messages[0];
+  return {
+    source: first
+      ? {
+          type: 'conversation',
+          id: first.id,
+          delivered_as: first.author_type === 'contact' ? 'customer_initiated' : 'admin_initiated',
+          body: first.body,
+          author: { type: intercomAuthor[first.author_type], id: first.author_id },
+        }
+      : null,
+    conversation_parts: {
+      type: 'conversation_part.list',
+      conversation_parts: parts.slice(1),
+      total_count: parts.length - 1,
+    },
   };
 }
 

@@ -6,8 +6,21 @@ import { getContact, normalizeEmail } from '../contacts/service.ts';
 import { contactError } from '../contacts/errors.ts';
 import { eventError } from './errors.ts';
 import { eventRepository } from './repository.ts';
-import { createEventBody, listEventsQuery } from './schemas.ts';
+import { createEventBody, listEventsQuery, listUserEventsQuery } from './schemas.ts';
+import type { Queryable } from '../../db/client.ts';
 import { recordEvent, toTimelineEvent } from './service.ts';
+
+async function resolveContactId(
+  db: Queryable,
+  workspaceId: string,
+  ids: { id?: string | undefined; user_id?: string | undefined; email?: string | undefined },
+): Promise<string | undefined> {
+  if (ids.id) return ids.id;
+  if (ids.user_id) return (await contactRepository.getByExternalId(db, workspaceId, ids.user_id))?.id;
+  if (ids.email)
+    return (await contactRepository.findByEmail(db, workspaceId, normalizeEmail(ids.email) ?? ''))[0]?.id;
+  return undefined;
+}
 
 export const eventRoutes: AnyRoute[] = [
   defineRoute({
@@ -19,7 +32,7 @@ export const eventRoutes: AnyRoute[] = [
     async handler({ platform, principal, body, reply }) {
       const p = requireWorkspace(principal);
       const db = platform.db;
-      let contactId = body.contact_id;
+      let contactId = body.contact_id ?? body.id;
       if (!contactId && body.user_id)
         contactId = (await contactRepository.getByExternalId(db, p.workspaceId, body.user_id))?.id;
       if (!contactId && body.email) {
@@ -30,7 +43,7 @@ export const eventRoutes: AnyRoute[] = [
         );
         contactId = matches[0]?.id;
       }
-      if (!body.contact_id && !body.user_id && !body.email) {
+      if (!body.contact_id && !body.id && !body.user_id && !body.email) {
         throw eventError('contact_required', 'give contact_id, user_id or email', 'contact_id');
       }
       if (!contactId)
@@ -64,6 +77,45 @@ export const eventRoutes: AnyRoute[] = [
         query.per_page,
       );
       return { type: 'event.list', events: rows.map(toTimelineEvent) };
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/api/events',
+    access: TEAM,
+    summary: "A contact's events in Intercom's shape (type=user and user_id, intercom_user_id or email)",
+    query: listUserEventsQuery,
+    async handler({ platform, principal, query }) {
+      const p = requireWorkspace(principal);
+      if (!query.user_id && !query.intercom_user_id && !query.email) {
+        throw eventError('contact_required', 'give user_id, intercom_user_id or email', 'user_id');
+      }
+      const contactId = await resolveContactId(platform.db, p.workspaceId, {
+        id: query.intercom_user_id,
+        user_id: query.user_id,
+        email: query.email,
+      });
+      const contact = contactId
+        ? await contactRepository.get(platform.db, p.workspaceId, contactId)
+        : undefined;
+      if (!contact)
+        throw contactError('contact_not_found', 'no contact matches the given identity', 'user_id');
+      const rows = await eventRepository.listForContact(
+        platform.db,
+        p.workspaceId,
+        contact.id,
+        query.per_page,
+      );
+      return {
+        type: 'event.list',
+        events: rows.map((r) => ({
+          ...toTimelineEvent(r),
+          intercom_user_id: contact.id,
+          user_id: contact.external_id,
+          email: contact.email,
+        })),
+        pages: { next: null },
+      };
     },
   }),
 ];
