@@ -54,7 +54,12 @@ export const eventRoutes: AnyRoute[] = [
         name: body.event_name,
         createdAt: body.created_at !== undefined ? new Date(body.created_at * 1000) : undefined,
         metadata: body.metadata,
-        idempotencyKey: body.idempotency_key,
+        // Like Intercom: without a key, the same event name at the same second for the same contact is one event.
+        idempotencyKey:
+          body.idempotency_key ??
+          (body.created_at !== undefined
+            ? `intercom:${contactId}:${body.event_name}:${body.created_at}`
+            : undefined),
       });
       reply.code(recorded ? 202 : 200);
       return { recorded };

@@ -1,6 +1,14 @@
 import { z } from 'zod';
 
-const metadataValue = z.union([z.string().max(2000), z.number(), z.boolean(), z.null()]);
+// Intercom's metadata: scalars, a rich link {url, value} or a monetary amount {amount (cents), currency}.
+const metadataValue = z.union([
+  z.string().max(2000),
+  z.number(),
+  z.boolean(),
+  z.null(),
+  z.strictObject({ url: z.url().max(2000), value: z.string().max(2000) }),
+  z.strictObject({ amount: z.number().int(), currency: z.string().min(3).max(3) }),
+]);
 
 export const eventName = z
   .string()
