@@ -26,7 +26,10 @@ describe.each(dbKinds())('intercom-client against Settle on %s', (kind) => {
       ['vip', 'boolean'],
       ['renews_at', 'date'],
     ] as const) {
-      const created = await client.dataAttributes.create({ name, model: 'contact', data_type });
+      // The SDK's generated request type omits `name` and `model`, which Intercom's API requires.
+      const created = await client.dataAttributes.create({ name, model: 'contact', data_type } as Parameters<
+        typeof client.dataAttributes.create
+      >[0]);
       expect(created).toMatchObject({
         name,
         data_type,

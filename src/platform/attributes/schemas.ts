@@ -8,7 +8,15 @@ export const attributeName = z
   .regex(/^[a-z][a-z0-9_]{0,63}$/, 'must start with a letter and use only a-z, 0-9 and _ (at most 64)');
 
 /** Intercom's names for attribute types; integer and float are both numbers in Settle. */
-export const intercomDataTypes = ['string', 'integer', 'float', 'number', 'boolean', 'date'] as const;
+export const intercomDataTypes = [
+  'string',
+  'integer',
+  'float',
+  'number',
+  'boolean',
+  'date',
+  'datetime',
+] as const;
 export type DeclaredType = (typeof intercomDataTypes)[number];
 
 export const createAttributeBody = z
@@ -33,7 +41,8 @@ export const listAttributesQuery = z.strictObject({
 });
 
 export function storedType(declared: DeclaredType): AttributeType {
-  return declared === 'integer' || declared === 'float' ? 'number' : declared;
+  if (declared === 'integer' || declared === 'float') return 'number';
+  return declared === 'datetime' ? 'date' : declared;
 }
 
 /** A value as a client sends it; checked against the attribute's type by the service. */
