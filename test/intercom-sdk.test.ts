@@ -97,14 +97,14 @@ describe.each(dbKinds())('intercom-client against Settle on %s', (kind) => {
       event_name: 'invited-teammate',
       created_at: at,
       user_id: 'sdk-events',
-      metadata: { seats: 4 },
+      metadata: { source: 'settings' },
     });
     // Intercom's de-duplication: same contact, name and second.
     await client.events.create({
       event_name: 'invited-teammate',
       created_at: at,
       user_id: 'sdk-events',
-      metadata: { seats: 4 },
+      metadata: { source: 'settings' },
     });
     await client.events.create({
       event_name: 'upgraded',
@@ -117,7 +117,7 @@ describe.each(dbKinds())('intercom-client against Settle on %s', (kind) => {
     expect(list.events.map((e) => e.event_name).sort()).toEqual(['invited-teammate', 'upgraded']);
     expect(list.events.find((e) => e.event_name === 'invited-teammate')).toMatchObject({
       created_at: at,
-      metadata: { seats: 4 },
+      metadata: { source: 'settings' },
     });
   });
 
