@@ -100,6 +100,32 @@ export function defineApp<S extends z.ZodType>(manifest: AppManifest<S>): AppMan
   return manifest;
 }
 
+export interface StoredRecord<T> {
+  key: string;
+  data: T;
+  version: number;
+  deleted: boolean;
+  updatedAt: number;
+}
+
+/**
+ * An app's own documents, per workspace (apps write no SQL). `put` keeps the newest version: a write with an older
+ * version than the stored one does nothing, and `remove` leaves a tombstone so a late older write cannot bring the
+ * record back. Two optional indexed fields (`a`, `b`) make lookups cheap (e.g. by contact id, by email).
+ */
+export interface RecordCollection<T> {
+  get(key: string): Promise<StoredRecord<T> | undefined>;
+  put(
+    key: string,
+    data: T,
+    opts?: { version?: number; a?: string | null; b?: string | null },
+  ): Promise<boolean>;
+  remove(key: string, opts?: { version?: number }): Promise<boolean>;
+  find(index: 'a' | 'b', value: string, opts?: { limit?: number }): Promise<StoredRecord<T>[]>;
+  list(opts?: { after?: string; limit?: number }): Promise<StoredRecord<T>[]>;
+  count(): Promise<number>;
+}
+
 export interface AppHost {
   readonly workspaceId: string;
   readonly appId: string;
@@ -137,6 +163,7 @@ export interface AppHost {
       opts?: { runAt?: Date; dedupeKey?: string; maxAttempts?: number },
     ): Promise<{ id: number; created: boolean }>;
   };
+  records<T = unknown>(collection: string): RecordCollection<T>;
   webhooks: {
     /** A new public URL for this app in this workspace (e.g. one per Stripe connection). */
     createEndpoint(): Promise<{ id: string; url: string }>;

@@ -1,5 +1,12 @@
 import type { Logger } from 'pino';
-import type { AppHost, AppManifest, HostContact } from '../../app-sdk/index.ts';
+import type {
+  AppHost,
+  AppManifest,
+  HostContact,
+  RecordCollection,
+  StoredRecord,
+} from '../../app-sdk/index.ts';
+import { recordRepository, type RecordRow } from './record-repository.ts';
 import type { Db } from '../../db/client.ts';
 import type { JobQueue } from '../../jobs/queue.ts';
 import type { SecretBox } from '../crypto/secret-box.ts';
@@ -129,6 +136,56 @@ export function createHost(deps: HostDeps, manifest: AppManifest, workspaceId: s
         if (!(name in manifest.jobs)) throw new Error(`app ${appId} declares no job ${name}`);
         return deps.jobs.enqueue({ workspaceId, queue: jobQueueName(appId, name), payload, ...opts });
       },
+    },
+    records<T>(collection: string): RecordCollection<T> {
+      const scope = { workspaceId, appId, collection };
+      const toRecord = (r: RecordRow): StoredRecord<T> => ({
+        key: r.key,
+        data: r.data as T,
+        version: r.version,
+        deleted: r.deleted,
+        updatedAt: Math.floor(r.updated_at.getTime() / 1000),
+      });
+      return {
+        async get(key) {
+          const r = await recordRepository.get(db, scope, key);
+          return r ? toRecord(r) : undefined;
+        },
+        put(key, data, opts = {}) {
+          return recordRepository.put(db, scope, {
+            key,
+            data,
+            version: opts.version ?? 0,
+            index_a: opts.a ?? null,
+            index_b: opts.b ?? null,
+            deleted: false,
+          });
+        },
+        async remove(key, opts = {}) {
+          const current = await recordRepository.get(db, scope, key);
+          return recordRepository.put(db, scope, {
+            key,
+            data: current?.data ?? null,
+            version: opts.version ?? current?.version ?? 0,
+            index_a: current?.index_a ?? null,
+            index_b: current?.index_b ?? null,
+            deleted: true,
+          });
+        },
+        async find(index, value, opts = {}) {
+          return (await recordRepository.find(db, scope, { index, value, limit: opts.limit ?? 100 })).map(
+            toRecord,
+          );
+        },
+        async list(opts = {}) {
+          return (
+            await recordRepository.list(db, scope, { after: opts.after, limit: opts.limit ?? 100 })
+          ).map(toRecord);
+        },
+        count() {
+          return recordRepository.count(db, scope);
+        },
+      };
     },
     webhooks: {
       async createEndpoint() {

@@ -5,6 +5,7 @@ import { contactRepository } from '../contacts/repository.ts';
 import { appError } from './errors.ts';
 import { createHost, jobQueueName, type HostDeps } from './host.ts';
 import { installationRepository, removeAppAttributes, secretRepository } from './repository.ts';
+import { recordRepository } from './record-repository.ts';
 
 export type AppRegistry = Readonly<Record<string, AppManifest<z.ZodType>>>;
 
@@ -36,7 +37,10 @@ export class AppRuntime {
       const manifest = this.manifest(appId);
       await manifest.onUninstall?.(this.host(ctx.workspaceId, appId), { keepData });
       await secretRepository.deleteAll(deps.db, ctx.workspaceId, appId);
-      if (!keepData) await removeAppAttributes(deps.db, ctx.workspaceId, appId);
+      if (!keepData) {
+        await removeAppAttributes(deps.db, ctx.workspaceId, appId);
+        await recordRepository.purge(deps.db, ctx.workspaceId, appId);
+      }
       await installationRepository.setStatus(deps.db, ctx.workspaceId, appId, 'uninstalled');
     });
   }

@@ -1,0 +1,110 @@
+import type { Queryable } from '../../db/client.ts';
+
+export interface RecordRow {
+  key: string;
+  data: unknown;
+  version: number;
+  index_a: string | null;
+  index_b: string | null;
+  deleted: boolean;
+  updated_at: Date;
+}
+
+export interface RecordScope {
+  workspaceId: string;
+  appId: string;
+  collection: string;
+}
+
+const scopeParams = (s: RecordScope) => [s.workspaceId, s.appId, s.collection];
+const mapRow = (r: RecordRow): RecordRow => ({ ...r, version: Number(r.version) });
+
+export const recordRepository = {
+  async get(db: Queryable, s: RecordScope, key: string): Promise<RecordRow | undefined> {
+    const res = await db.query<RecordRow>(
+      `SELECT key, data, version, index_a, index_b, deleted, updated_at FROM app_records
+       WHERE workspace_id = $1 AND app_id = $2 AND collection = $3 AND key = $4`,
+      [...scopeParams(s), key],
+    );
+    return res.rows[0] ? mapRow(res.rows[0]) : undefined;
+  },
+
+  /**
+   * Writes when the new version is at least the stored one (equal versions overwrite, so a refetch at the same
+   * version can refresh data) and the record is not a tombstone of a newer or equal version. Returns whether it wrote.
+   */
+  async put(
+    db: Queryable,
+    s: RecordScope,
+    rec: {
+      key: string;
+      data: unknown;
+      version: number;
+      index_a: string | null;
+      index_b: string | null;
+      deleted: boolean;
+    },
+  ): Promise<boolean> {
+    const res = await db.query(
+      `INSERT INTO app_records (workspace_id, app_id, collection, key, data, version, index_a, index_b, deleted)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       ON CONFLICT (workspace_id, app_id, collection, key) DO UPDATE SET
+         data = EXCLUDED.data, version = EXCLUDED.version, index_a = EXCLUDED.index_a, index_b = EXCLUDED.index_b,
+         deleted = EXCLUDED.deleted, updated_at = now()
+       WHERE app_records.version < EXCLUDED.version
+          OR (app_records.version = EXCLUDED.version AND NOT app_records.deleted)`,
+      [
+        ...scopeParams(s),
+        rec.key,
+        JSON.stringify(rec.data),
+        rec.version,
+        rec.index_a,
+        rec.index_b,
+        rec.deleted,
+      ],
+    );
+    return res.rowCount > 0;
+  },
+
+  async find(
+    db: Queryable,
+    s: RecordScope,
+    q: { index: 'a' | 'b'; value: string; includeDeleted?: boolean; limit: number },
+  ): Promise<RecordRow[]> {
+    const column = q.index === 'a' ? 'index_a' : 'index_b';
+    const res = await db.query<RecordRow>(
+      `SELECT key, data, version, index_a, index_b, deleted, updated_at FROM app_records
+       WHERE workspace_id = $1 AND app_id = $2 AND collection = $3 AND ${column} = $4 AND ($5 OR NOT deleted)
+       ORDER BY key LIMIT $6`,
+      [...scopeParams(s), q.value, q.includeDeleted ?? false, q.limit],
+    );
+    return res.rows.map(mapRow);
+  },
+
+  /** Keyset pagination over a collection by key. */
+  async list(
+    db: Queryable,
+    s: RecordScope,
+    q: { after?: string; limit: number; includeDeleted?: boolean },
+  ): Promise<RecordRow[]> {
+    const res = await db.query<RecordRow>(
+      `SELECT key, data, version, index_a, index_b, deleted, updated_at FROM app_records
+       WHERE workspace_id = $1 AND app_id = $2 AND collection = $3 AND ($4::text IS NULL OR key > $4) AND ($5 OR NOT deleted)
+       ORDER BY key LIMIT $6`,
+      [...scopeParams(s), q.after ?? null, q.includeDeleted ?? false, q.limit],
+    );
+    return res.rows.map(mapRow);
+  },
+
+  async count(db: Queryable, s: RecordScope): Promise<number> {
+    const res = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM app_records WHERE workspace_id = $1 AND app_id = $2 AND collection = $3 AND NOT deleted`,
+      scopeParams(s),
+    );
+    return res.rows[0]?.n ?? 0;
+  },
+
+  async purge(db: Queryable, workspaceId: string, appId: string): Promise<void> {
+    await db.query('DELETE FROM app_records WHERE workspace_id = $1 AND app_id = $2', [workspaceId, appId]);
+  },
+};
