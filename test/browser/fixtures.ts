@@ -12,7 +12,8 @@ export const PASSWORD = 'correct horse battery';
 /** Whether the browser tests can run here; in CI a missing Chromium is a failure, not a skip. */
 export function chromiumAvailable(): boolean {
   if (existsSync(CHROMIUM)) return true;
-  if (process.env.CI) throw new Error(`CI is set but ${CHROMIUM} does not exist: the browser tests cannot run`);
+  if (process.env.CI)
+    throw new Error(`CI is set but ${CHROMIUM} does not exist: the browser tests cannot run`);
   return false;
 }
 
@@ -63,7 +64,11 @@ export async function seedInbox(h: Harness): Promise<{ adaConversationId: string
   ];
   for (const [name, type, label] of attrs) {
     await ok(
-      await h.request('admin', { method: 'POST', url: '/api/data_attributes', payload: { name, type, label } }),
+      await h.request('admin', {
+        method: 'POST',
+        url: '/api/data_attributes',
+        payload: { name, type, label },
+      }),
       `define ${name}`,
     );
   }
@@ -120,7 +125,10 @@ export async function seedInbox(h: Harness): Promise<{ adaConversationId: string
       email: 'linus@example.com',
       messages: [
         { from: 'contact', body: 'Thanks for the refund last month. Can I switch to monthly billing?' },
-        { from: 'note', body: 'He is on the yearly plan with the 20% coupon; check proration before offering.' },
+        {
+          from: 'note',
+          body: 'He is on the yearly plan with the 20% coupon; check proration before offering.',
+        },
       ],
     },
     {
@@ -165,7 +173,8 @@ export async function seedInbox(h: Harness): Promise<{ adaConversationId: string
         body: m.body,
       });
     }
-    if ('closed' in o && o.closed) await h.platform.conversations.update(ws, conversation.id, { state: 'closed' });
+    if ('closed' in o && o.closed)
+      await h.platform.conversations.update(ws, conversation.id, { state: 'closed' });
   }
 
   // Last, so it is the most recent: Ada writes from the messenger (signed in to the host app, so verified).
@@ -173,7 +182,9 @@ export async function seedInbox(h: Harness): Promise<{ adaConversationId: string
     await h.request('messenger_user', {
       method: 'POST',
       url: '/messenger/conversations',
-      payload: { body: 'Hi! Where can I find the invoice for my last payment? I need it for our accountant.' },
+      payload: {
+        body: 'Hi! Where can I find the invoice for my last payment? I need it for our accountant.',
+      },
     }),
     'Ada starts a conversation',
   )) as { id: string };

@@ -54,16 +54,15 @@ export async function api(method, url, body, opts = {}) {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
-    throw new ApiError(0, 'network_error', 'Can’t reach the Settle server. Check your connection and try again.');
+    throw new ApiError(
+      0,
+      'network_error',
+      'Can’t reach the Settle server. Check your connection and try again.',
+    );
   }
   if (res.status === 204) return undefined;
   /** @type {any} */
-  let data = null;
-  try {
-    data = await res.json();
-  } catch {
-    data = null;
-  }
+  const data = await res.json().catch(() => null);
   if (!res.ok) {
     const err = data && typeof data === 'object' && data.error ? data.error : {};
     const retryHeader = Number(res.headers.get('retry-after'));

@@ -2,7 +2,7 @@
 import { api, ApiError, describeError, setCsrfToken, setUnauthorizedHandler } from './api.js';
 import { showLogin } from './login.js';
 import { renderSidebar } from './sidebar.js';
-import { contactName, ThreadView } from './thread.js';
+import { ThreadView } from './thread.js';
 import { h, hueOf, initials, replace, shortTime } from '../shared/dom.js';
 
 /**
@@ -17,8 +17,14 @@ const STATES = ['open', 'snoozed', 'closed'];
 const TAB_LABEL = { open: 'Open', snoozed: 'Snoozed', closed: 'Closed' };
 const EMPTY = {
   open: ['No open conversations', 'You’re all caught up. New messages from the messenger show up here live.'],
-  snoozed: ['Nothing snoozed', 'Snooze a conversation to hide it until later; a reply from the customer wakes it.'],
-  closed: ['No closed conversations', 'Conversations you close land here; a new message from the customer reopens them.'],
+  snoozed: [
+    'Nothing snoozed',
+    'Snooze a conversation to hide it until later; a reply from the customer wakes it.',
+  ],
+  closed: [
+    'No closed conversations',
+    'Conversations you close land here; a new message from the customer reopens them.',
+  ],
 };
 const PER_PAGE = 50;
 
@@ -77,7 +83,11 @@ async function enterApp(session) {
   store.me = session.teammate;
   $('login').hidden = true;
   $('app').hidden = false;
-  replace($('me'), h('span', { class: 'avatar avatar-sm', 'aria-hidden': 'true' }, initials(store.me.name)), store.me.name);
+  replace(
+    $('me'),
+    h('span', { class: 'avatar avatar-sm', 'aria-hidden': 'true' }, initials(store.me.name)),
+    store.me.name,
+  );
   $('me').title = store.me.email;
 
   thread ??= new ThreadView($('thread-pane'), {
@@ -85,6 +95,7 @@ async function enterApp(session) {
     send: sendMessage,
     setState,
     assign,
+    backHref: () => `#/${store.tab}`,
   });
 
   const [workspace, teammates, defs] = await Promise.allSettled([
@@ -279,7 +290,11 @@ function renderList() {
               'span',
               { class: 'conv-top' },
               h('span', { class: 'conv-name ellipsis' }, name),
-              h('time', { class: 'conv-time', title: new Date(c.last_message_at * 1000).toLocaleString() }, shortTime(c.last_message_at)),
+              h(
+                'time',
+                { class: 'conv-time', title: new Date(c.last_message_at * 1000).toLocaleString() },
+                shortTime(c.last_message_at),
+              ),
               c.read ? null : h('span', { class: 'unread-dot', 'aria-label': 'Unread' }),
             ),
             c.contact?.name && c.contact.email
@@ -303,7 +318,8 @@ function moveSelection(delta) {
   const list = store.lists[store.tab];
   if (list.length === 0) return;
   const idx = list.findIndex((c) => c.id === store.selectedId);
-  const next = idx === -1 ? (delta > 0 ? 0 : list.length - 1) : Math.min(list.length - 1, Math.max(0, idx + delta));
+  const next =
+    idx === -1 ? (delta > 0 ? 0 : list.length - 1) : Math.min(list.length - 1, Math.max(0, idx + delta));
   const conv = list[next];
   if (!conv) return;
   go(store.tab, conv.id);
@@ -341,7 +357,8 @@ async function openConversation(id) {
     if (!conv.read) void markRead(id);
   } catch (err) {
     if (seq !== openSeq) return;
-    if (err instanceof ApiError && err.status === 404) thread.empty('Conversation not found', 'It may have been deleted.');
+    if (err instanceof ApiError && err.status === 404)
+      thread.empty('Conversation not found', 'It may have been deleted.');
     else thread.empty('Couldn’t load this conversation', describeError(err));
     replace($('sidebar'));
     store.sidebarContactId = null;
@@ -413,7 +430,9 @@ async function setState(id, state, snoozedUntil) {
  * @param {string | null} assigneeId
  */
 async function assign(id, assigneeId) {
-  const conv = await api('POST', `/api/conversations/${encodeURIComponent(id)}/assign`, { assignee_id: assigneeId });
+  const conv = await api('POST', `/api/conversations/${encodeURIComponent(id)}/assign`, {
+    assignee_id: assigneeId,
+  });
   thread.update({ assignee_id: conv.assignee_id });
   scheduleRefresh();
 }
@@ -424,7 +443,8 @@ async function assign(id, assigneeId) {
 function setLive(/** @type {'live'|'connecting'|'offline'} */ status) {
   const el = $('live-status');
   el.dataset.status = status;
-  $('live-text').textContent = status === 'live' ? 'Live' : status === 'connecting' ? 'Connecting…' : 'Offline';
+  $('live-text').textContent =
+    status === 'live' ? 'Live' : status === 'connecting' ? 'Connecting…' : 'Offline';
 }
 
 let streamOpenedOnce = false;
@@ -465,7 +485,8 @@ function connectStream() {
     if (!msg) return;
     if (msg.conversation_id === store.selectedId) {
       thread.append(msg);
-      if (msg.author?.type === 'contact' && document.visibilityState === 'visible') void markReadQuietly(msg.conversation_id);
+      if (msg.author?.type === 'contact' && document.visibilityState === 'visible')
+        void markReadQuietly(msg.conversation_id);
     }
     scheduleRefresh();
   });

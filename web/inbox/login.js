@@ -97,7 +97,9 @@ function handleError(err, f) {
   } else if (err.status === 429) {
     startCountdown(err.retryAfter ?? 60, f.submit);
   } else if (err.status === 0) {
-    setError('Can’t reach the Settle server. Check that it is running and that you are online, then try again.');
+    setError(
+      'Can’t reach the Settle server. Check that it is running and that you are online, then try again.',
+    );
   } else if (err.code === 'ambiguous_email') {
     $('login-workspace-row').hidden = false;
     setError('This email belongs to several workspaces. Enter the workspace ID too.');

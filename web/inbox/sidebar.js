@@ -96,7 +96,8 @@ function section(title, ...body) {
  * @param {Map<string, AttributeDef>} attributeDefs
  */
 export function renderSidebar(root, contact, attributeDefs) {
-  const name = contact.name || contact.email || (contact.role === 'lead' ? 'Anonymous visitor' : 'Unnamed user');
+  const name =
+    contact.name || contact.email || (contact.role === 'lead' ? 'Anonymous visitor' : 'Unnamed user');
   const avatar = h('div', { class: 'avatar avatar-lg', 'aria-hidden': 'true' }, initials(name));
   avatar.style.setProperty('--hue', String(hueOf(contact.id)));
 
@@ -137,7 +138,9 @@ export function renderSidebar(root, contact, attributeDefs) {
         'div',
         { class: 'side-identity-text' },
         h('div', { class: 'side-name', 'data-testid': 'contact-name' }, name),
-        contact.email && contact.email !== name ? h('div', { class: 'muted small ellipsis' }, contact.email) : null,
+        contact.email && contact.email !== name
+          ? h('div', { class: 'muted small ellipsis' }, contact.email)
+          : null,
       ),
     ),
     section('Details', table(details)),

@@ -16,12 +16,14 @@ import { clockTime, fullTime, h, hueOf, icon, initials, replace } from '../share
  *   send: (id: string, type: 'comment'|'note', body: string) => Promise<Message>,
  *   setState: (id: string, state: 'open'|'snoozed'|'closed', snoozedUntil?: number) => Promise<void>,
  *   assign: (id: string, assigneeId: string | null) => Promise<void>,
+ *   backHref: () => string,
  * }} ThreadDeps
  */
 
 const ICON_CLOSE = ['M20 6 9 17l-5-5'];
 const ICON_SNOOZE = ['M12 6v6l4 2', 'M12 22a10 10 0 1 0 0-20 10 10 0 0 0 0 20z'];
 const ICON_PERSON = ['M20 21a8 8 0 0 0-16 0', 'M12 13a5 5 0 1 0 0-10 5 5 0 0 0 0 10z'];
+const ICON_BACK = ['M15 18l-6-6 6-6'];
 const ICON_REOPEN = ['M3 12a9 9 0 1 0 3-6.7', 'M3 4v5h5'];
 
 /** @param {ConversationDetail['contact']} c */
@@ -91,7 +93,8 @@ export class ThreadView {
     const atBottom = this.isAtBottom();
     this.messageIds.clear();
     replace(this.messages);
-    if (conv.messages.length === 0) this.messages.appendChild(h('p', { class: 'muted center' }, 'No messages.'));
+    if (conv.messages.length === 0)
+      this.messages.appendChild(h('p', { class: 'muted center' }, 'No messages.'));
     for (const m of conv.messages) this.addMessageEl(m);
     if (!same) {
       this.actionError.hidden = true;
@@ -157,7 +160,12 @@ export class ThreadView {
       const menu = h(
         'details',
         { class: 'menu' },
-        h('summary', { class: 'btn btn-sm', 'aria-haspopup': 'menu' }, icon(ICON_SNOOZE), 'Snooze'),
+        h(
+          'summary',
+          { class: 'btn btn-sm', 'aria-haspopup': 'menu', title: 'Snooze' },
+          icon(ICON_SNOOZE),
+          h('span', { class: 'btn-label' }, 'Snooze'),
+        ),
         h(
           'div',
           { class: 'menu-items', role: 'menu' },
@@ -168,7 +176,9 @@ export class ThreadView {
               role: 'menuitem',
               on: {
                 click: () =>
-                  this.run(() => this.deps.setState(conv.id, 'snoozed', Math.floor(Date.now() / 1000) + 3600)),
+                  this.run(() =>
+                    this.deps.setState(conv.id, 'snoozed', Math.floor(Date.now() / 1000) + 3600),
+                  ),
               },
             },
             'For 1 hour',
@@ -192,10 +202,11 @@ export class ThreadView {
             type: 'button',
             class: 'btn btn-sm btn-primary',
             'data-testid': 'close',
+            title: 'Close conversation',
             on: { click: () => this.run(() => this.deps.setState(conv.id, 'closed')) },
           },
           icon(ICON_CLOSE),
-          'Close',
+          h('span', { class: 'btn-label' }, 'Close'),
         ),
       );
     } else {
@@ -209,7 +220,7 @@ export class ThreadView {
             on: { click: () => this.run(() => this.deps.setState(conv.id, 'open')) },
           },
           icon(ICON_REOPEN),
-          conv.state === 'snoozed' ? 'Unsnooze' : 'Reopen',
+          h('span', { class: 'btn-label' }, conv.state === 'snoozed' ? 'Unsnooze' : 'Reopen'),
         ),
       );
     }
@@ -224,9 +235,18 @@ export class ThreadView {
     replace(
       this.header,
       h(
+        'a',
+        {
+          class: 'thread-back btn btn-ghost btn-sm',
+          href: this.deps.backHref(),
+          'aria-label': 'Back to the list',
+        },
+        icon(ICON_BACK),
+      ),
+      h(
         'div',
         { class: 'thread-title' },
-        h('h2', { class: 'ellipsis', 'data-testid': 'thread-title' }, name),
+        h('h2', { class: 'ellipsis', 'data-testid': 'thread-title', title: name }, name),
         h(
           'div',
           { class: 'thread-sub' },
@@ -236,7 +256,12 @@ export class ThreadView {
             : null,
         ),
       ),
-      h('div', { class: 'thread-actions' }, h('label', { class: 'assign', title: 'Assignee' }, icon(ICON_PERSON), assign), actions),
+      h(
+        'div',
+        { class: 'thread-actions' },
+        h('label', { class: 'assign', title: 'Assignee' }, icon(ICON_PERSON), assign),
+        actions,
+      ),
     );
   }
 

@@ -127,7 +127,11 @@ class Messenger {
     const data = await res.json().catch(() => null);
     if (!res.ok) {
       const e = data?.error ?? {};
-      throw new MessengerError(res.status, String(e.code ?? 'error'), String(e.message ?? `HTTP ${res.status}`));
+      throw new MessengerError(
+        res.status,
+        String(e.code ?? 'error'),
+        String(e.message ?? `HTTP ${res.status}`),
+      );
     }
     return data;
   }
@@ -319,7 +323,12 @@ class Messenger {
     this.subtitleEl = h('div', { class: 'subtitle' }, 'We usually reply within a few minutes');
     this.backBtn = h(
       'button',
-      { type: 'button', class: 'icon-btn', 'aria-label': 'Back to conversations', on: { click: () => this.go({ name: 'home' }) } },
+      {
+        type: 'button',
+        class: 'icon-btn',
+        'aria-label': 'Back to conversations',
+        on: { click: () => this.go({ name: 'home' }) },
+      },
       svg(ICONS.back),
     );
     this.header = h(
@@ -370,7 +379,8 @@ class Messenger {
     this.launcher.classList.add('is-open');
     this.launcher.setAttribute('aria-expanded', 'true');
     // With nothing to show, go straight to writing a message.
-    if (this.view.name === 'home' && this.token && this.conversations.length === 0) this.view = { name: 'new' };
+    if (this.view.name === 'home' && this.token && this.conversations.length === 0)
+      this.view = { name: 'new' };
     this.renderPanel();
     this.renderBadge();
   }
@@ -419,7 +429,12 @@ class Messenger {
       h(
         'div',
         { class: 'home' },
-        h('div', { class: 'hello' }, h('h2', null, name ? `Hi ${name} 👋` : 'Hi there 👋'), h('p', null, 'Ask us anything, or share your feedback.')),
+        h(
+          'div',
+          { class: 'hello' },
+          h('h2', null, name ? `Hi ${name} 👋` : 'Hi there 👋'),
+          h('p', null, 'Ask us anything, or share your feedback.'),
+        ),
         h(
           'button',
           {
@@ -477,7 +492,8 @@ class Messenger {
   async refreshThread(id) {
     try {
       const conv = await this.loadThread(id);
-      if (this.view.name === 'thread' && this.view.id === id) for (const m of conv.messages) this.appendMessage(m);
+      if (this.view.name === 'thread' && this.view.id === id)
+        for (const m of conv.messages) this.appendMessage(m);
     } catch {
       // Polling retries.
     }
@@ -491,7 +507,11 @@ class Messenger {
    */
   renderCompose(id, messages) {
     this.shownIds.clear();
-    this.messagesEl = h('div', { class: 'messages', 'aria-live': 'polite', 'data-testid': 'settle-messages' });
+    this.messagesEl = h('div', {
+      class: 'messages',
+      'aria-live': 'polite',
+      'data-testid': 'settle-messages',
+    });
     if (messages.length === 0) {
       this.messagesEl.appendChild(
         h(
@@ -551,7 +571,11 @@ class Messenger {
           this.renderCompose(conv.id, conv.messages);
           this.focusInput();
         } else {
-          const msg = await this.request('POST', `/messenger/conversations/${encodeURIComponent(id)}/messages`, { body });
+          const msg = await this.request(
+            'POST',
+            `/messenger/conversations/${encodeURIComponent(id)}/messages`,
+            { body },
+          );
           this.drafts.delete(id);
           input.value = '';
           autosize();
@@ -600,7 +624,10 @@ class Messenger {
     el.appendChild(
       h(
         'div',
-        { class: `msg ${mine ? 'mine' : 'theirs'}${m.kind === 'card' ? ' card' : ''}`, dataset: { id: m.id } },
+        {
+          class: `msg ${mine ? 'mine' : 'theirs'}${m.kind === 'card' ? ' card' : ''}`,
+          dataset: { id: m.id },
+        },
         h('div', { class: 'bubble' }, m.body),
         h('div', { class: 'meta' }, `${who} · ${clockTime(m.created_at)}`),
       ),

@@ -127,7 +127,10 @@ export function clockTime(unixSeconds) {
  * @param {string | null | undefined} name
  */
 export function initials(name) {
-  const words = (name ?? '').trim().split(/[\s@._-]+/).filter(Boolean);
+  const words = (name ?? '')
+    .trim()
+    .split(/[\s@._-]+/)
+    .filter(Boolean);
   if (words.length === 0) return '?';
   const first = words[0]?.[0] ?? '';
   const last = words.length > 1 ? (words[words.length - 1]?.[0] ?? '') : '';
