@@ -1,7 +1,7 @@
 // Loads the messenger the way a customer's site would: a module <script> with data-app-id. The app id comes from
 // ?app_id=… (the inbox's "Messenger demo" link includes it); without one, a signed-in teammate's workspace is used.
 
-const status = /** @type {HTMLElement} */ (document.getElementById('demo-status'));
+const statusEl = /** @type {HTMLElement} */ (document.getElementById('demo-status'));
 const snippet = /** @type {HTMLElement} */ (document.getElementById('demo-snippet'));
 
 async function appId() {
@@ -18,8 +18,8 @@ async function appId() {
 
 const id = await appId();
 if (!id) {
-  status.className = 'demo-warning';
-  status.textContent =
+  statusEl.className = 'demo-warning';
+  statusEl.textContent =
     'No app id: open this page from the “Messenger demo” link in the inbox, or add ?app_id=YOUR_APP_ID to the address.';
 } else {
   if (!new URLSearchParams(location.search).get('app_id')) {
@@ -32,3 +32,5 @@ if (!id) {
   script.dataset.appId = id;
   document.body.appendChild(script);
 }
+
+export {};

@@ -95,7 +95,21 @@ class Messenger {
     this.sending = false;
     /** @type {Map<string, string>} drafts by conversation id ('' for a new one) */
     this.drafts = new Map();
-    this.buildShell();
+    /** @type {string | null} */
+    this.bootError = null;
+    /** @type {HTMLDivElement | null} the open thread's messages */
+    this.messagesEl = null;
+    /** @type {HTMLTextAreaElement | null} */
+    this.input = null;
+    const shell = this.buildShell();
+    this.host = shell.host;
+    this.badge = shell.badge;
+    this.launcher = shell.launcher;
+    this.titleEl = shell.titleEl;
+    this.subtitleEl = shell.subtitleEl;
+    this.backBtn = shell.backBtn;
+    this.body = shell.body;
+    this.panel = shell.panel;
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -301,11 +315,11 @@ class Messenger {
   // DOM
 
   buildShell() {
-    this.host = h('div', { id: 'settle-messenger' });
-    this.root = this.host.attachShadow({ mode: 'open' });
+    const host = h('div', { id: 'settle-messenger' });
+    const root = host.attachShadow({ mode: 'open' });
     const css = h('link', { rel: 'stylesheet', href: new URL('./widget.css', import.meta.url).href });
-    this.badge = h('span', { class: 'badge', 'data-testid': 'settle-badge', hidden: true });
-    this.launcher = h(
+    const badge = h('span', { class: 'badge', 'data-testid': 'settle-badge', hidden: true });
+    const launcher = h(
       'button',
       {
         type: 'button',
@@ -317,11 +331,11 @@ class Messenger {
       },
       svg(ICONS.chat, 'icon icon-chat'),
       svg(ICONS.chevron, 'icon icon-chevron'),
-      this.badge,
+      badge,
     );
-    this.titleEl = h('div', { class: 'title' }, 'Support');
-    this.subtitleEl = h('div', { class: 'subtitle' }, 'We usually reply within a few minutes');
-    this.backBtn = h(
+    const titleEl = h('div', { class: 'title' }, 'Support');
+    const subtitleEl = h('div', { class: 'subtitle' }, 'We usually reply within a few minutes');
+    const backBtn = h(
       'button',
       {
         type: 'button',
@@ -331,34 +345,35 @@ class Messenger {
       },
       svg(ICONS.back),
     );
-    this.header = h(
+    const header = h(
       'header',
       { class: 'header' },
-      this.backBtn,
-      h('div', { class: 'header-text' }, this.titleEl, this.subtitleEl),
+      backBtn,
+      h('div', { class: 'header-text' }, titleEl, subtitleEl),
       h(
         'button',
         { type: 'button', class: 'icon-btn', 'aria-label': 'Close chat', on: { click: () => this.close() } },
         svg(ICONS.close),
       ),
     );
-    this.body = h('div', { class: 'body' });
-    this.panel = h(
+    const body = h('div', { class: 'body' });
+    const panel = h(
       'div',
       { class: 'panel', role: 'dialog', 'aria-label': 'Chat', hidden: true, 'data-testid': 'settle-panel' },
-      this.header,
-      this.body,
+      header,
+      body,
     );
-    this.panel.addEventListener('keydown', (e) => {
+    panel.addEventListener('keydown', (e) => {
       if (e.key === 'Escape') this.close();
     });
-    const wrap = h('div', { class: 'wrap' }, this.panel, this.launcher);
+    const wrap = h('div', { class: 'wrap' }, panel, launcher);
     // Hidden until the stylesheet arrives, so the host page never sees an unstyled flash.
     wrap.hidden = true;
     css.addEventListener('load', () => (wrap.hidden = false));
     css.addEventListener('error', () => (wrap.hidden = false));
-    this.root.append(css, wrap);
-    document.body.appendChild(this.host);
+    root.append(css, wrap);
+    document.body.appendChild(host);
+    return { host, badge, launcher, titleEl, subtitleEl, backBtn, body, panel };
   }
 
   renderHeader() {
