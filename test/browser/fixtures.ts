@@ -117,6 +117,8 @@ export async function seedInbox(h: Harness): Promise<{ adaConversationId: string
       messages: [
         { from: 'contact', body: 'When does my trial end, and what will I be charged after it?' },
         { from: 'teammate', body: 'Hi Grace! Your trial ends on Friday; after that it’s $49/month.' },
+        { from: 'system', body: 'Trial ends in 3 days' },
+        { from: 'card', body: 'Invoice INV-0042 · $49.00 · due Friday' },
         { from: 'contact', body: 'Perfect, thanks. Can I add two more seats before then?' },
       ],
     },
@@ -167,10 +169,14 @@ export async function seedInbox(h: Harness): Promise<{ adaConversationId: string
     });
     for (const m of rest) {
       await h.platform.conversations.addMessage(ws, conversation.id, {
-        authorType: m.from === 'contact' ? 'contact' : 'teammate',
-        authorId: m.from === 'contact' ? contact.id : h.ids.teammateId,
-        kind: m.from === 'note' ? 'note' : 'comment',
+        authorType:
+          m.from === 'contact' ? 'contact' : m.from === 'system' || m.from === 'card' ? 'system' : 'teammate',
+        authorId: m.from === 'contact' ? contact.id : m.from === 'system' ? null : h.ids.teammateId,
+        kind: m.from === 'note' ? 'note' : m.from === 'card' ? 'card' : 'comment',
         body: m.body,
+        ...(m.from === 'card'
+          ? { card: { app_id: 'stripe', type: 'invoice', data: { number: 'INV-0042' } } }
+          : {}),
       });
     }
     if ('closed' in o && o.closed)

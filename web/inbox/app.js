@@ -247,6 +247,8 @@ function renderTabs() {
     }),
   );
   $('list-title').textContent = TAB_LABEL[store.tab];
+  const unread = store.lists.open.filter((c) => !c.read).length;
+  document.title = `${unread ? `(${unread}) ` : ''}Inbox · Settle`;
 }
 
 function renderList() {
@@ -259,8 +261,8 @@ function renderList() {
     return;
   }
   if (list.length === 0) {
-    const [title, text] = EMPTY[store.tab];
-    replace(ul, h('li', { class: 'list-empty' }, h('strong', null, title), h('span', null, text)));
+    // The thread pane explains; the list just says so.
+    replace(ul, h('li', { class: 'list-empty' }, h('strong', null, EMPTY[store.tab][0])));
     return;
   }
   const scroll = ul.scrollTop;
@@ -341,7 +343,10 @@ async function openConversation(id) {
       ? ['Select a conversation', 'Pick one from the list, or press j to start at the top.']
       : EMPTY[store.tab];
     thread.empty(title, text);
-    replace($('sidebar'));
+    replace(
+      $('sidebar'),
+      h('p', { class: 'side-placeholder' }, 'The contact’s details show here when you open a conversation.'),
+    );
     store.sidebarContactId = null;
     return;
   }
@@ -533,6 +538,18 @@ document.addEventListener('keydown', (e) => {
     e.preventDefault();
     thread.focusComposer();
   }
+});
+
+// An open menu (Snooze) closes on a click elsewhere or Escape.
+document.addEventListener('click', (e) => {
+  const t = /** @type {HTMLElement} */ (e.target);
+  document.querySelectorAll('details.menu[open]').forEach((d) => {
+    if (!d.contains(t)) d.removeAttribute('open');
+  });
+});
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape')
+    document.querySelectorAll('details.menu[open]').forEach((d) => d.removeAttribute('open'));
 });
 
 document.addEventListener('visibilitychange', () => {

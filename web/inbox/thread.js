@@ -91,6 +91,7 @@ export class ThreadView {
     this.conv = conv;
     this.renderHeader();
     const atBottom = this.isAtBottom();
+    const scrollTop = this.messages.scrollTop;
     this.messageIds.clear();
     replace(this.messages);
     if (conv.messages.length === 0)
@@ -102,6 +103,7 @@ export class ThreadView {
       replace(this.root, this.header, this.actionError, this.messages, this.composer.form);
       this.scrollToBottom();
     } else if (atBottom) this.scrollToBottom();
+    else this.messages.scrollTop = scrollTop;
   }
 
   /** @param {Partial<ConversationDetail>} patch */
@@ -301,8 +303,10 @@ export class ThreadView {
       author = 'AI agent';
       avatarKey = 'agent';
     } else if (m.author.type === 'system') {
-      cls = 'msg-system';
-      author = 'Settle';
+      // Cards are sent to the customer on the team's side; other system messages are centred status lines.
+      cls = m.kind === 'card' ? 'msg-teammate' : 'msg-system';
+      author = m.kind === 'card' && m.card?.app_id ? m.card.app_id : 'Settle';
+      avatarKey = `app:${author}`;
     }
     if (m.kind === 'note') cls += ' msg-note';
     if (m.kind === 'card') cls += ' msg-card';
@@ -325,7 +329,9 @@ export class ThreadView {
       { class: 'msg-meta' },
       h('span', { class: 'msg-author' }, author),
       m.kind === 'note' ? h('span', { class: 'msg-tag' }, 'Internal note') : null,
-      m.kind === 'card' ? h('span', { class: 'msg-tag' }, `Card · ${m.card?.app_id ?? 'app'}`) : null,
+      m.kind === 'card'
+        ? h('span', { class: 'msg-tag' }, m.card?.type ? `Card · ${m.card.type}` : 'Card')
+        : null,
       h('time', { title: fullTime(m.created_at) }, clockTime(m.created_at)),
     );
     this.messages.appendChild(
