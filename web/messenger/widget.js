@@ -192,7 +192,11 @@ class Messenger {
     }
     this.renderHeader();
     await this.loadConversations();
-    if (this.isOpen) this.renderPanel();
+    if (this.isOpen) {
+      // Opened while booting: same rule as open(), nothing to list means straight to writing.
+      if (this.view.name === 'home' && this.conversations.length === 0) this.view = { name: 'new' };
+      this.renderPanel();
+    }
     this.connectStream();
   }
 
