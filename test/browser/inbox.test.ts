@@ -3,7 +3,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness, type Harness } from '../helpers/harness.ts';
+import { createHarness, signUserJwt, type Harness } from '../helpers/harness.ts';
 import { adminEmail, CHROMIUM, chromiumAvailable, launchChromium, PASSWORD, seedInbox } from './fixtures.ts';
 
 const SCREENSHOT = '/tmp/settle-inbox.png';
@@ -234,6 +234,33 @@ if (!chromiumAvailable()) {
         expect(visitor.problems).toEqual([]);
       },
     );
+
+    it('shows a signed-in user of the host app (data-user-jwt) their own conversations', async () => {
+      const { page, problems } = await newPage({ width: 1280, height: 800 });
+      const user = await h.request('admin', { method: 'GET', url: `/api/contacts/${h.ids.userContactId}` });
+      const externalId = (user.json() as { external_id: string }).external_id;
+      const jwt = await signUserJwt(h.messengerSecret, { user_id: externalId, name: 'Ada Lovelace' });
+      // A host page on the same origin, as a customer's app would render it for a signed-in user.
+      await page.route(`${base}/host-app.html`, (route) =>
+        route.fulfill({
+          contentType: 'text/html',
+          body: `<!doctype html><title>Host</title><script type="module" src="/messenger/widget.js" data-app-id="${h.workspace.app_id}" data-user-jwt="${jwt}"></script>`,
+        }),
+      );
+      await page.goto(`${base}/host-app.html`);
+      await page.locator('[data-testid=settle-launcher]').click();
+      await page.locator('.hello', { hasText: 'Hi Ada' }).waitFor({ timeout: T });
+      await page.locator('.conv', { hasText: 'I just re-sent the invoice' }).click();
+      await page
+        .locator('[data-testid=settle-messages] .mine', { hasText: 'Where can I find the invoice' })
+        .waitFor({ timeout: T });
+      expect(await page.locator('[data-testid=settle-messages]').textContent()).not.toContain(
+        'check the card',
+      );
+      // A verified session is not kept in localStorage: the next person on this computer must not inherit it.
+      expect(await page.evaluate(() => Object.keys(localStorage))).toEqual([]);
+      expect(problems).toEqual([]);
+    });
 
     it(
       'shows a contact name and message that look like HTML as literal text',
