@@ -17,6 +17,33 @@ export default tseslint.config(
     },
   },
   {
+    // The browser code under web/ (plain ES modules, no build step): the few browser globals it uses.
+    files: ['web/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        [
+          'AbortController',
+          'clearInterval',
+          'clearTimeout',
+          'CSS',
+          'document',
+          'EventSource',
+          'fetch',
+          'history',
+          'localStorage',
+          'location',
+          'requestAnimationFrame',
+          'setInterval',
+          'setTimeout',
+          'TextDecoderStream',
+          'URL',
+          'URLSearchParams',
+          'window',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
+  {
     files: ['eslint.config.js', 'vitest.config.ts'],
     rules: { 'no-restricted-syntax': 'off' },
   },
