@@ -69,11 +69,12 @@ export async function startCommand(config: Config): Promise<void> {
   await server.listen({ port: config.port, host: config.host });
 
   const url = config.publicUrl;
+  const appId = (await workspaceRepository.first(platform.db))?.app_id;
   const out = [
     '',
     `Settle is running (${db.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`,
     `  Inbox:          ${url}/inbox/`,
-    `  Messenger demo: ${url}/messenger/demo.html`,
+    `  Messenger demo: ${url}/messenger/demo.html${appId ? `?app_id=${appId}` : ''}`,
     `  API:            ${url}/api  (create a token: npx settle tokens create --name NAME)`,
     ...notes.map((n) => `  ${n}`),
     '',

@@ -10,6 +10,12 @@ import type { Platform } from './platform.ts';
 import { registerRoute } from './route.ts';
 import { allRoutes } from './routes.ts';
 
+const pageCsp =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+  "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+const isMessengerPath = (url: string) => url.startsWith('/messenger/');
+
 const webDir = join(dirname(fileURLToPath(import.meta.url)), '../../web');
 
 /** Builds the HTTP server for a platform; `listen` is the caller's. */
@@ -25,15 +31,38 @@ export async function buildServer(platform: Platform): Promise<FastifyInstance> 
   });
   installErrorHandler(app);
   await app.register(cookie);
-  app.addHook('onSend', async (_req, reply, payload) => {
+  app.addHook('onSend', async (req, reply, payload) => {
     void reply.header('x-content-type-options', 'nosniff');
     void reply.header('referrer-policy', 'same-origin');
+    const type = String(reply.getHeader('content-type') ?? '');
+    if (type.startsWith('text/html')) {
+      // Settle's own pages load nothing from elsewhere and are never framed (clickjacking).
+      void reply.header('content-security-policy', pageCsp);
+    }
+    if (isMessengerPath(req.url)) {
+      // The messenger is embedded on the customer's own site and authenticates with a bearer token, never a
+      // cookie, so any origin may call it.
+      void reply.header('access-control-allow-origin', '*');
+    }
     return payload;
+  });
+  // CORS preflight for the messenger API.
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.method === 'OPTIONS' && isMessengerPath(req.url)) {
+      return reply
+        .code(204)
+        .header('access-control-allow-origin', '*')
+        .header('access-control-allow-methods', 'GET, POST')
+        .header('access-control-allow-headers', 'authorization, content-type')
+        .header('access-control-max-age', '600')
+        .send();
+    }
   });
   for (const def of allRoutes) registerRoute(app, platform, def);
   await registerAppWebhooks(app, platform);
   if (existsSync(webDir)) {
     await app.register(fastifyStatic, { root: webDir, prefix: '/', index: ['index.html'], wildcard: false });
+    for (const dir of ['inbox', 'messenger']) app.get(`/${dir}`, (_req, reply) => reply.redirect(`/${dir}/`));
   }
   return app;
 }
