@@ -30,6 +30,17 @@ export interface IdempotencyEntry {
   body?: string;
 }
 
+export interface PendingProration {
+  price: Stripe.Price;
+  quantity: number;
+  seconds: number;
+  periodSeconds: number;
+  sign: 1 | -1;
+  description: string;
+  period: { start: number; end: number };
+  subscriptionItem: string;
+}
+
 const CUSTOMER_INDEXED = ['subscription', 'payment_method', 'charge', 'invoice', 'payment_intent'] as const;
 type CustomerIndexed = (typeof CUSTOMER_INDEXED)[number];
 
@@ -67,6 +78,12 @@ export class Account {
   readonly idempotency = new Map<string, IdempotencyEntry>();
   /** Webhook endpoint secrets are returned once, at creation; kept here to sign deliveries. */
   readonly endpointSecrets = new Map<string, string>();
+  /** Discounts live inside subscriptions by id (`di_…`), expandable like any object. */
+  readonly discounts = new Map<string, Stripe.Discount>();
+  /** Prorations waiting for the subscription's next invoice (Stripe's pending invoice items). */
+  readonly pendingProrations = new Map<string, PendingProration[]>();
+  /** Checkout line items, served when `line_items` is expanded or listed. */
+  readonly checkoutLineItems = new Map<string, Stripe.LineItem[]>();
   /** Invoice sequence for `number`. */
   invoiceSeq = 0;
 
@@ -145,6 +162,7 @@ export class Account {
     const c = byPrefix[prefix] as unknown as Collection<AnyObject> | undefined;
     const hit = c?.get(id);
     if (hit) return hit;
+    if (prefix === 'di_') return this.discounts.get(id) as AnyObject | undefined;
     return this.coupons.get(id);
   }
 
@@ -169,6 +187,9 @@ export class Account {
     }
     for (const ix of Object.values(this.byCustomer)) ix.clear();
     this.byEmail.clear();
+    this.discounts.clear();
+    this.pendingProrations.clear();
+    this.checkoutLineItems.clear();
     this.idempotency.clear();
     this.endpointSecrets.clear();
     this.invoiceSeq = 0;
