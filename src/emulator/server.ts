@@ -155,10 +155,6 @@ export class EmulatorServer {
         ),
       );
     }
-    const { fixedMs, jitterMs } = this.emu.latency;
-    if (fixedMs > 0 || jitterMs > 0) {
-      await new Promise((r) => setTimeout(r, fixedMs + Math.floor(this.emu.random.float() * jitterMs)));
-    }
 
     let params: FormObject;
     try {
@@ -213,6 +209,11 @@ export class EmulatorServer {
       acct.idempotency.set(idemKey, { fingerprint, createdAt: now, done: false });
     }
 
+    // Latency stands for processing time: it runs after the idempotency key is claimed.
+    const { fixedMs, jitterMs } = this.emu.latency;
+    if (fixedMs > 0 || jitterMs > 0) {
+      await new Promise((r) => setTimeout(r, fixedMs + Math.floor(this.emu.random.float() * jitterMs)));
+    }
     const ctx = makeCtx(this.emu, acct, reqId, idemKey);
     let status = 200;
     let out: string;
