@@ -1,6 +1,6 @@
 // Webhook endpoints through the API, deliveries signed as Stripe signs them (checked with the SDK's own
 // constructEvent), retries, and the seeded faults.
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startReceiver, startTestEmulator, until, type TestEmulator } from './test-support.ts';
 
