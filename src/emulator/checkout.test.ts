@@ -91,7 +91,7 @@ describe('hosted Checkout', () => {
     expect(inv).toMatchObject({ status: 'paid', amount_paid: 2900, total: 2900 });
 
     await emu.webhooksIdle();
-    const types = rx.received.map((r) => (JSON.parse(r.body) as Stripe.Event).type);
+    const types: string[] = rx.received.map((r) => (JSON.parse(r.body) as Stripe.Event).type);
     const at = (t: string): number => types.indexOf(t);
     expect(types).toContain('charge.failed');
     expect(at('charge.succeeded')).toBeGreaterThan(at('charge.failed'));

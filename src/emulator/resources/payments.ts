@@ -21,6 +21,7 @@ export function buildPaymentIntent(
     object: 'payment_intent',
     allowed_payment_method_types: null,
     amount: 0,
+    amount_details: { tip: {} },
     amount_capturable: 0,
     amount_received: 0,
     application: null,
@@ -58,6 +59,7 @@ export function buildPaymentIntent(
     statement_descriptor: null,
     statement_descriptor_suffix: null,
     status: 'requires_payment_method',
+    transfer_data: null,
     transfer_group: null,
   };
   return fill(base, partial);
@@ -172,7 +174,10 @@ export function buildRefund(env: BuildEnv, partial: Partial<Stripe.Refund> = {})
     currency: 'usd',
     customer: null,
     customer_account: null,
-    destination_details: undefined,
+    destination_details: {
+      type: 'card',
+      card: { reference_status: 'available', reference_type: 'acquirer_reference_number', type: 'refund' },
+    },
     metadata: {},
     payment_intent: null,
     payment_method: null,
@@ -182,9 +187,7 @@ export function buildRefund(env: BuildEnv, partial: Partial<Stripe.Refund> = {})
     status: 'succeeded',
     transfer_reversal: null,
   };
-  const r = fill(base, partial);
-  delete r.destination_details;
-  return r;
+  return fill(base, partial);
 }
 
 export interface PaymentRequest {
