@@ -1,0 +1,150 @@
+// Checkout paid through the hosted page in Chromium: a decline shows Stripe's message and keeps the session
+// open; a good card completes it in Stripe's event order; sessions expire after 24 h.
+import { chromium, type Browser } from 'playwright-core';
+import type Stripe from 'stripe';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startReceiver, startTestEmulator, type TestEmulator } from './test-support.ts';
+
+let emu: TestEmulator;
+let stripe: Stripe;
+let browser: Browser;
+let price: Stripe.Price;
+
+beforeAll(async () => {
+  emu = await startTestEmulator({ seed: 9 });
+  stripe = emu.stripe;
+  const product = await stripe.products.create({ name: 'Pro <script>alert(1)</script>' });
+  price = await stripe.prices.create({
+    product: product.id,
+    currency: 'usd',
+    unit_amount: 2900,
+    recurring: { interval: 'month' },
+  });
+  await stripe.coupons.create({ id: 'HALF', percent_off: 50, duration: 'once' });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+});
+afterAll(async () => {
+  await browser?.close();
+  await emu.close();
+});
+
+describe('hosted Checkout', () => {
+  it('declines with Stripe message, then completes with a good card: payment first, then subscription and invoice', async () => {
+    const rx = await startReceiver();
+    const ep = await stripe.webhookEndpoints.create({ url: rx.url, enabled_events: ['*'] });
+    const customer = await stripe.customers.create({ email: 'buyer@example.com', name: 'Buyer' });
+    const session = await stripe.checkout.sessions.create({
+      mode: 'subscription',
+      customer: customer.id,
+      line_items: [{ price: price.id, quantity: 2 }],
+      discounts: [{ coupon: 'HALF' }],
+      success_url: `${emu.url}/_emulator/health?session={CHECKOUT_SESSION_ID}`,
+      cancel_url: 'https://example.com/cancel',
+    });
+    expect(session).toMatchObject({
+      status: 'open',
+      amount_subtotal: 5800,
+      amount_total: 2900,
+      url: expect.stringContaining('/checkout/pay/'),
+    });
+
+    const page = await browser.newPage();
+    await page.goto(session.url as string);
+    // Catalog text is shown as text, never as markup.
+    expect(await page.locator('body').innerText()).toContain('Pro <script>alert(1)</script>');
+    expect(await page.locator('script').count()).toBe(0);
+    expect(await page.locator('#total').innerText()).toBe('29.00 USD');
+
+    await page.fill('#cardnumber', '4000 0000 0000 0002');
+    await page.fill('#exp', '12 / 34');
+    await page.fill('#cvc', '123');
+    await page.click('#submit');
+    expect(await page.locator('#error').innerText()).toBe('Your card was declined.');
+    expect((await stripe.checkout.sessions.retrieve(session.id)).status).toBe('open');
+
+    await page.fill('#cardnumber', '4242 4242 4242 4242');
+    await page.fill('#cvc', '123');
+    await page.click('#submit');
+    await page.waitForURL(/\/_emulator\/health\?session=/);
+    expect(page.url()).toContain(session.id);
+    await page.close();
+
+    const done = await stripe.checkout.sessions.retrieve(session.id, {
+      expand: ['subscription', 'line_items'],
+    });
+    expect(done).toMatchObject({ status: 'complete', payment_status: 'paid', customer: customer.id });
+    const sub = done.subscription as Stripe.Subscription;
+    expect(sub.status).toBe('active');
+    expect(done.line_items?.data[0]?.quantity).toBe(2);
+    const inv = await stripe.invoices.retrieve(sub.latest_invoice as string);
+    expect(inv).toMatchObject({ status: 'paid', amount_paid: 2900, total: 2900 });
+
+    await emu.webhooksIdle();
+    const types: string[] = rx.received.map((r) => (JSON.parse(r.body) as Stripe.Event).type);
+    const at = (t: string): number => types.indexOf(t);
+    expect(types).toContain('charge.failed');
+    expect(at('charge.succeeded')).toBeGreaterThan(at('charge.failed'));
+    expect(at('payment_intent.succeeded')).toBeLessThan(at('customer.subscription.created'));
+    expect(at('customer.subscription.created')).toBeLessThan(at('invoice.created'));
+    expect(at('invoice.paid')).toBeLessThan(at('checkout.session.completed'));
+    expect(at('checkout.session.completed')).toBe(types.length - 1);
+    for (const r of rx.received) {
+      expect(() =>
+        stripe.webhooks.constructEvent(r.body, r.headers['stripe-signature'] as string, ep.secret as string),
+      ).not.toThrow();
+    }
+    await stripe.webhookEndpoints.del(ep.id);
+    await rx.close();
+  });
+
+  it('creates a customer from the email when none was given', async () => {
+    const session = await stripe.checkout.sessions.create({
+      mode: 'subscription',
+      line_items: [{ price: price.id }],
+      success_url: `${emu.url}/_emulator/health`,
+    });
+    const page = await browser.newPage();
+    await page.goto(session.url as string);
+    await page.fill('#email', 'new.buyer@example.com');
+    await page.fill('#cardnumber', '5555555555554444');
+    await page.fill('#exp', '0130');
+    await page.fill('#cvc', '321');
+    await page.click('#submit');
+    await page.waitForURL(/\/_emulator\/health/);
+    await page.close();
+    const done = await stripe.checkout.sessions.retrieve(session.id);
+    const cust = (await stripe.customers.retrieve(done.customer as string, {
+      expand: ['invoice_settings.default_payment_method'],
+    })) as Stripe.Customer;
+    expect(cust.email).toBe('new.buyer@example.com');
+    expect((cust.invoice_settings.default_payment_method as Stripe.PaymentMethod).card?.brand).toBe(
+      'mastercard',
+    );
+  });
+
+  it('expires after 24 hours', async () => {
+    const session = await stripe.checkout.sessions.create({
+      mode: 'subscription',
+      line_items: [{ price: price.id }],
+      success_url: 'https://example.com/ok',
+    });
+    expect(session.expires_at - session.created).toBe(24 * 3600);
+    await emu.control('clock', { advance: 24 * 3600 + 1 });
+    expect((await stripe.checkout.sessions.retrieve(session.id)).status).toBe('expired');
+    const ev = await stripe.events.list({ type: 'checkout.session.expired', limit: 1 });
+    expect((ev.data[0]?.data.object as Stripe.Checkout.Session).id).toBe(session.id);
+    const res = await fetch(session.url as string);
+    expect(await res.text()).toContain('expired');
+  });
+});
