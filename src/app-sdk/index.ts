@@ -80,11 +80,30 @@ export interface ToolSpec {
   run(host: AppHost, contact: HostContact, args: unknown): Promise<unknown>;
 }
 
+/**
+ * An operation an app offers over the HTTP API at `POST /api/apps/<app>/actions/<name>` (and a read-only view at
+ * `GET /api/apps/<app>/views/<name>`): e.g. "connect a Stripe account". `access` says who may call it: `admin`
+ * (admins and API tokens) or `team` (any teammate and API tokens). Input is validated by the action's schema.
+ */
+export interface ActionSpec<I extends z.ZodType = z.ZodType> {
+  access: 'admin' | 'team';
+  summary: string;
+  input: I;
+  run(host: AppHost, input: z.infer<I>): Promise<unknown>;
+}
+
+export interface ViewSpec {
+  access: 'admin' | 'team';
+  summary: string;
+  load(host: AppHost): Promise<unknown>;
+}
+
 export interface AppManifest<S extends z.ZodType = z.ZodType> {
   id: string;
   name: string;
   description: string;
   settings: S;
+  /** Secret names; `api_key` also covers `api_key:<suffix>` (e.g. one key per connected account). */
   secrets: readonly string[];
   attributes: readonly AttributeSpec[];
   events: readonly string[];
@@ -92,6 +111,9 @@ export interface AppManifest<S extends z.ZodType = z.ZodType> {
   webhooks: readonly WebhookSpec[];
   jobs: Readonly<Record<string, AppJobHandler>>;
   tools: readonly ToolSpec[];
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each action keeps its own input type
+  actions?: Readonly<Record<string, ActionSpec<any>>>;
+  views?: Readonly<Record<string, ViewSpec>>;
   onInstall?(host: AppHost): Promise<void>;
   onUninstall?(host: AppHost, opts: { keepData: boolean }): Promise<void>;
 }

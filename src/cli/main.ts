@@ -12,6 +12,8 @@ const usage = `Usage: npx settle <command>
   start                        run Settle (inbox, messenger, API, workers)
   migrate                      apply database migrations and exit
   tokens create --name NAME    create an admin API token (printed as the last line)
+  emulator [--port 12111] [--snapshot FILE] [--key KEY] [--demo] [--state FILE]
+                               run the Stripe emulator on its own
 
 Environment: PORT (3000), HOST (127.0.0.1), SETTLE_PUBLIC_URL, SETTLE_DATA_DIR (./data), DATABASE_URL,
 SETTLE_MASTER_KEY, SETTLE_DEMO (1), SETTLE_WORKERS (2), SETTLE_LOG_LEVEL (info), SETTLE_TOKEN (for commands that
@@ -35,6 +37,11 @@ async function main(argv: string[]): Promise<void> {
   if (!command || command === 'help' || flags.help) {
     process.stdout.write(usage + '\n');
     return;
+  }
+  if (command === 'emulator') {
+    // The emulator is a separate server; only the CLI (the composition root) knows it.
+    const { runEmulatorCli } = await import('../emulator/index.ts');
+    return runEmulatorCli(argv.slice(1));
   }
   const config = loadConfig();
   switch (command) {

@@ -11,6 +11,7 @@ import { buildServer } from '../server/app.ts';
 import { composePlatform } from '../server/compose.ts';
 import type { Platform } from '../server/platform.ts';
 import { acquireLock } from './lock.ts';
+import { startEmulator, type RunningEmulator } from '../emulator/index.ts';
 import { randomBytes } from 'node:crypto';
 
 const credentialsFile = (config: Config) => join(config.dataDir, 'demo-admin.json');
@@ -60,6 +61,16 @@ export async function startCommand(config: Config): Promise<void> {
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const platform = await composePlatform({ config, db, registry: appRegistry });
   const notes = await firstStart(platform, config);
+  // The demo's Stripe: the built-in emulator with demo data, its state kept beside the database.
+  let emulator: RunningEmulator | undefined;
+  if (config.demo) {
+    emulator = await startEmulator({
+      port: config.emulatorPort,
+      demo: true,
+      stateFile: join(config.dataDir, 'emulator.json'),
+    });
+    notes.push(`Stripe emulator: ${emulator.url} (key ${emulator.key}, test mode)`);
+  }
   const server = await buildServer(platform);
   if (config.workers > 0)
     platform.jobs.startWorker({
@@ -86,6 +97,7 @@ export async function startCommand(config: Config): Promise<void> {
     if (stopping) return;
     stopping = true;
     await server.close();
+    await emulator?.close();
     await platform.jobs.stopAll();
     await db.close();
     release();

@@ -22,6 +22,7 @@ export const envSchema = z.object({
   SETTLE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SETTLE_WORKERS: z.coerce.number().int().min(0).max(64).default(2),
   SETTLE_TOKEN: z.string().optional(),
+  SETTLE_EMULATOR_PORT: z.coerce.number().int().min(0).max(65535).default(12111),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -36,6 +37,7 @@ export interface Config {
   demo: boolean;
   logLevel: Env['SETTLE_LOG_LEVEL'];
   workers: number;
+  emulatorPort: number;
 }
 
 export class ConfigError extends Error {
@@ -72,5 +74,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     demo: env.SETTLE_DEMO,
     logLevel: env.SETTLE_LOG_LEVEL,
     workers: env.SETTLE_WORKERS,
+    emulatorPort: env.SETTLE_EMULATOR_PORT,
   };
 }

@@ -28,6 +28,9 @@ export interface HostDeps {
   conversations: ConversationService;
 }
 
+export const declaresSecret = (m: AppManifest, name: string) =>
+  m.secrets.some((s) => name === s || name.startsWith(`${s}:`));
+
 export const secretContext = (workspaceId: string, appId: string, name: string) =>
   `app:${workspaceId}:${appId}:${name}`;
 export const jobQueueName = (appId: string, name: string) => `app:${appId}:${name}`;

@@ -1,12 +1,15 @@
 import type { FastifyInstance } from 'fastify';
-import { ADMIN, TEAM } from '../../server/access.ts';
+import { ADMIN, TEAM, type Principal } from '../../server/access.ts';
 import type { Platform } from '../../server/platform.ts';
 import { defineRoute, requireWorkspace, type AnyRoute } from '../../server/route.ts';
 import { contactIdParams } from '../contacts/schemas.ts';
 import { getContact } from '../contacts/service.ts';
 import { endpointRepository } from './repository.ts';
 import {
+  appActionBody,
+  appActionParams,
   appIdParams,
+  appViewParams,
   cardActionBody,
   cardActionParams,
   installBody,
@@ -16,7 +19,33 @@ import {
   uninstallBody,
 } from './schemas.ts';
 
+// API tokens are created by admins for scripts, so they may run admin actions (e.g. `settle stripe connect`).
+const isAdmin = (p: Principal) => p.kind === 'token' || (p.kind === 'teammate' && p.role === 'admin');
+
 export const appRoutes: AnyRoute[] = [
+  defineRoute({
+    method: 'POST',
+    url: '/api/apps/:id/actions/:action',
+    access: TEAM,
+    summary: "Run an app's action (the action declares whether admins only may run it)",
+    params: appActionParams,
+    body: appActionBody,
+    async handler({ platform, principal, params, body }) {
+      const p = requireWorkspace(principal);
+      return platform.apps.runAction(p.workspaceId, params.id, params.action, isAdmin(p), body);
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/api/apps/:id/views/:view',
+    access: TEAM,
+    summary: "Read an app's view (status pages, lists)",
+    params: appViewParams,
+    async handler({ platform, principal, params }) {
+      const p = requireWorkspace(principal);
+      return platform.apps.loadView(p.workspaceId, params.id, params.view, isAdmin(p));
+    },
+  }),
   defineRoute({
     method: 'GET',
     url: '/api/apps',

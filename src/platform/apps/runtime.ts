@@ -3,6 +3,8 @@ import type { AppHost, AppManifest, CardView } from '../../app-sdk/index.ts';
 import { createAttribute } from '../attributes/service.ts';
 import { contactRepository } from '../contacts/repository.ts';
 import { appError } from './errors.ts';
+import { commonError } from '../../shared/errors.ts';
+import { validationError } from '../../server/route.ts';
 import { createHost, jobQueueName, type HostDeps } from './host.ts';
 import { installationRepository, removeAppAttributes, secretRepository } from './repository.ts';
 import { recordRepository } from './record-repository.ts';
@@ -173,6 +175,35 @@ export class AppRuntime {
       }
     }
     return out;
+  }
+
+  /** Runs an app action after checking the caller's role and the action's input schema. */
+  async runAction(
+    workspaceId: string,
+    appId: string,
+    name: string,
+    isAdmin: boolean,
+    input: unknown,
+  ): Promise<unknown> {
+    const action = this.manifest(appId).actions?.[name];
+    if (!action) throw appError('action_not_found', `${appId} has no action ${name}`, 'action');
+    if (action.access === 'admin' && !isAdmin)
+      throw commonError('forbidden', `only admins may run ${appId} ${name}`);
+    if (!(await this.isInstalled(workspaceId, appId)))
+      throw appError('app_not_installed', `${appId} is not installed`, 'id');
+    const parsed = action.input.safeParse(input ?? {});
+    if (!parsed.success) throw validationError(parsed.error, 'body');
+    return action.run(this.host(workspaceId, appId), parsed.data);
+  }
+
+  async loadView(workspaceId: string, appId: string, name: string, isAdmin: boolean): Promise<unknown> {
+    const view = this.manifest(appId).views?.[name];
+    if (!view) throw appError('action_not_found', `${appId} has no view ${name}`, 'view');
+    if (view.access === 'admin' && !isAdmin)
+      throw commonError('forbidden', `only admins may see ${appId} ${name}`);
+    if (!(await this.isInstalled(workspaceId, appId)))
+      throw appError('app_not_installed', `${appId} is not installed`, 'id');
+    return view.load(this.host(workspaceId, appId));
   }
 
   async runCardAction(

@@ -16,3 +16,13 @@ export const cardActionParams = z.strictObject({
   action: z.string().min(1).max(64),
 });
 export const cardActionBody = z.strictObject({ input: z.unknown().optional() });
+export const appActionParams = z.strictObject({
+  id: z.string().min(1).max(64),
+  action: z.string().min(1).max(64),
+});
+export const appViewParams = z.strictObject({
+  id: z.string().min(1).max(64),
+  view: z.string().min(1).max(64),
+});
+/** The action's own schema checks the input; here it only has to be a JSON object. */
+export const appActionBody = z.record(z.string(), z.unknown());
