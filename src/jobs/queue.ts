@@ -77,6 +77,8 @@ export class Worker {
   private loop: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
   private readonly active = new Set<Promise<void>>();
+  /** The jobs this worker is running, by workspace and id, so a lease it let lapse is not run twice. */
+  private readonly inFlight = new Map<string, JobRow>();
   readonly id = randomBytes(6).toString('hex');
 
   constructor(
@@ -122,7 +124,18 @@ export class Worker {
         }
       }
       for (const job of claimed) {
+        const key = `${job.workspace_id}:${job.id}`;
+        const mine = this.inFlight.get(key);
+        if (mine) {
+          // This worker stalled past its own lease and took the job back: the run in progress carries on under
+          // the new lease instead of starting the handler a second time.
+          mine.lease_token = job.lease_token;
+          mine.attempts = job.attempts;
+          continue;
+        }
+        this.inFlight.set(key, job);
         const p = this.execute(job).finally(() => {
+          this.inFlight.delete(key);
           this.active.delete(p);
           this.wake();
         });
@@ -172,7 +185,11 @@ export class Worker {
         signal: abort.signal,
       });
       clearInterval(beat);
-      await jobRepository.complete(db, job);
+      const token = job.lease_token;
+      // If this worker took its own job back meanwhile, the lease token changed under us: complete with the new one.
+      if (!(await jobRepository.complete(db, job)) && job.lease_token !== token) {
+        await jobRepository.complete(db, job);
+      }
     } catch (err) {
       clearInterval(beat);
       this.opts.onError?.(err, job);

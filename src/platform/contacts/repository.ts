@@ -49,6 +49,10 @@ const columns = [
   'unsubscribed_from_emails',
 ] as const;
 
+/** A timestamp as cursor text, to the microsecond, in UTC. */
+export const cursorAt = (column: string) =>
+  `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
 export const contactRepository = {
   async insert(
     db: Queryable,
@@ -159,20 +163,20 @@ export const contactRepository = {
     workspaceId: string,
     opts: {
       limit: number;
-      after?: { created_at: Date; id: string };
+      after?: { at: string; id: string };
       emailNormalized?: string;
       externalId?: string;
     },
-  ): Promise<ContactRow[]> {
-    const res = await db.query<ContactRow>(
-      `SELECT * FROM contacts WHERE workspace_id = $1
+  ): Promise<(ContactRow & { cursor_at: string })[]> {
+    const res = await db.query<ContactRow & { cursor_at: string }>(
+      `SELECT *, ${cursorAt('created_at')} AS cursor_at FROM contacts WHERE workspace_id = $1
          AND ($2::timestamptz IS NULL OR (created_at, id) < ($2::timestamptz, $3::text))
          AND ($4::text IS NULL OR email_normalized = $4)
          AND ($5::text IS NULL OR external_id = $5)
        ORDER BY created_at DESC, id DESC LIMIT $6`,
       [
         workspaceId,
-        opts.after?.created_at ?? null,
+        opts.after?.at ?? null,
         opts.after?.id ?? null,
         opts.emailNormalized ?? null,
         opts.externalId ?? null,

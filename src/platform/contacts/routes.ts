@@ -21,15 +21,21 @@ import {
   updateContact,
 } from './service.ts';
 
-export function encodeCursor(createdAt: Date, id: string): string {
-  return Buffer.from(`${createdAt.getTime()}:${id}`).toString('base64url');
+/**
+ * A keyset cursor: the sort timestamp to the microsecond (as the database gives it, see `cursorAt`) and the id.
+ * Milliseconds are not enough: rows written in the same millisecond, or in one transaction, would be skipped.
+ */
+export function encodeCursor(at: string, id: string): string {
+  return Buffer.from(`${at}|${id}`).toString('base64url');
 }
 
-export function decodeCursor(cursor: string): { created_at: Date; id: string } {
-  const [ms, id] = Buffer.from(cursor, 'base64url').toString().split(':');
-  if (!ms || !id || !/^\d+$/.test(ms))
+export function decodeCursor(cursor: string): { at: string; id: string } {
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z)\|([^|]+)$/.exec(
+    Buffer.from(cursor, 'base64url').toString(),
+  );
+  if (!m?.[1] || !m[2])
     throw contactError('invalid_cursor', 'starting_after is not a valid cursor', 'starting_after');
-  return { created_at: new Date(Number(ms)), id };
+  return { at: m[1], id: m[2] };
 }
 
 /** Contacts with their tags, loaded in one query for the whole page. */
@@ -74,7 +80,7 @@ export const contactRoutes: AnyRoute[] = [
           total_pages: Math.ceil(total / query.per_page),
           next:
             rows.length > query.per_page && last
-              ? { per_page: query.per_page, starting_after: encodeCursor(last.created_at, last.id) }
+              ? { per_page: query.per_page, starting_after: encodeCursor(last.cursor_at, last.id) }
               : null,
         },
       };

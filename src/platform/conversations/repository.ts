@@ -1,4 +1,5 @@
 import type { Queryable } from '../../db/client.ts';
+import { cursorAt } from '../contacts/repository.ts';
 
 export type ConversationState = 'open' | 'snoozed' | 'closed';
 export type AuthorType = 'contact' | 'teammate' | 'agent' | 'system';
@@ -61,7 +62,7 @@ export const conversationRepository = {
       assigneeId?: string;
       contactId?: string;
       limit: number;
-      before?: { at: Date; id: string };
+      before?: { at: string; id: string };
     },
   ): Promise<
     (ConversationRow & {
@@ -69,6 +70,7 @@ export const conversationRepository = {
       contact_email: string | null;
       contact_external_id: string | null;
       last_body: string | null;
+      cursor_at: string;
     })[]
   > {
     const res = await db.query<
@@ -77,9 +79,11 @@ export const conversationRepository = {
         contact_email: string | null;
         contact_external_id: string | null;
         last_body: string | null;
+        cursor_at: string;
       }
     >(
       `SELECT c.*, ct.name AS contact_name, ct.email AS contact_email, ct.external_id AS contact_external_id,
+         ${cursorAt('c.last_message_at')} AS cursor_at,
          (SELECT m.body FROM messages m WHERE m.workspace_id = c.workspace_id AND m.conversation_id = c.id AND m.kind <> 'note'
           ORDER BY m.seq DESC LIMIT 1) AS last_body
        FROM conversations c JOIN contacts ct ON ct.workspace_id = c.workspace_id AND ct.id = c.contact_id

@@ -4,7 +4,7 @@ import { openEventStream } from '../../server/sse.ts';
 import { teammateRepository } from '../teammates/repository.ts';
 import { getContact } from '../contacts/service.ts';
 import { toContact } from '../contacts/service.ts';
-import { decodeCursor } from '../contacts/routes.ts';
+import { decodeCursor, encodeCursor } from '../contacts/routes.ts';
 import { conversationError } from './errors.ts';
 import { conversationRepository } from './repository.ts';
 import {
@@ -84,7 +84,7 @@ export const conversationRoutes: AnyRoute[] = [
         assigneeId: query.assignee_id,
         contactId: query.contact_id,
         limit: query.per_page + 1,
-        before: before ? { at: before.created_at, id: before.id } : undefined,
+        before,
       });
       const page = rows.slice(0, query.per_page);
       const last = page[page.length - 1];
@@ -96,11 +96,7 @@ export const conversationRoutes: AnyRoute[] = [
           per_page: query.per_page,
           next:
             rows.length > query.per_page && last
-              ? {
-                  starting_after: Buffer.from(`${last.last_message_at.getTime()}:${last.id}`).toString(
-                    'base64url',
-                  ),
-                }
+              ? { starting_after: encodeCursor(last.cursor_at, last.id) }
               : null,
         },
       };

@@ -99,7 +99,12 @@ export async function bootMessenger(
       'identifying a user needs user_jwt signed with the messenger secret',
       'user_jwt',
     );
-  } else if (resumable && !resumable.verified) {
+  } else if (
+    resumable &&
+    !resumable.verified &&
+    // Only a lead resumes: once merged into a user, the old anonymous token must not open the user without a JWT.
+    (await contactRepository.get(db, ws, resumable.contact_id))?.role === 'lead'
+  ) {
     const lead = await contactRepository.update(db, ws, resumable.contact_id, { last_seen_at: new Date() });
     contact =
       lead ??

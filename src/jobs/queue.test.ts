@@ -1,0 +1,304 @@
+import fc from 'fast-check';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createHarness, type Harness } from '../../test/helpers/harness.ts';
+import { dbKinds } from '../db/test-db.ts';
+import { backoffDelay, JobQueue, PermanentJobError, type Worker, type WorkerOptions } from './queue.ts';
+import { jobRepository, type JobRow } from './repository.ts';
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+describe.each(dbKinds())('job queue on %s', (kind) => {
+  let h: Harness;
+  let ws: string;
+  const workers: Worker[] = [];
+  let n = 0;
+
+  beforeAll(async () => {
+    h = await createHarness(kind);
+    ws = h.workspace.id;
+  });
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => w.stop()));
+  });
+  afterAll(async () => h?.close());
+
+  /** A queue of its own for each test, and a fast worker over it. */
+  function setup(handler: Parameters<JobQueue['register']>[1], opts: WorkerOptions = {}) {
+    const name = `q${++n}`;
+    const queue = new JobQueue(h.platform.db);
+    queue.register(name, handler);
+    const start = () => {
+      const w = queue.startWorker({ pollMs: 20, backoffMs: 20, workspaceId: ws, ...opts });
+      workers.push(w);
+      return w;
+    };
+    return { name, queue, start };
+  }
+
+  const job = async (id: number) => (await jobRepository.get(h.platform.db, ws, id)) as JobRow;
+  const until = (id: number, status: JobRow['status']) =>
+    waitFor(`job ${id} to be ${status}`, async () => {
+      const j = await job(id);
+      return j.status === status ? j : undefined;
+    });
+
+  it('runs an enqueued job once with its payload and marks it succeeded', async () => {
+    const seen: unknown[] = [];
+    const q = setup(async (ctx) => {
+      seen.push(ctx.payload);
+    });
+    const { id, created } = await q.queue.enqueue({ workspaceId: ws, queue: q.name, payload: { n: 7 } });
+    expect(created).toBe(true);
+    expect((await job(id)).status).toBe('queued');
+    q.start();
+    const done = await until(id, 'succeeded');
+    expect(seen).toEqual([{ n: 7 }]);
+    expect(done).toMatchObject({ attempts: 1, lease_token: null, last_error: null });
+    expect(done.finished_at).toBeInstanceOf(Date);
+  });
+
+  it('does not run a job before its run_at', async () => {
+    let runs = 0;
+    const q = setup(async () => {
+      runs++;
+    });
+    const { id } = await q.queue.enqueue({
+      workspaceId: ws,
+      queue: q.name,
+      runAt: new Date(Date.now() + 3600_000),
+    });
+    q.start();
+    const now = await q.queue.enqueue({ workspaceId: ws, queue: q.name });
+    await until(now.id, 'succeeded');
+    expect(runs).toBe(1);
+    expect((await job(id)).status).toBe('queued');
+  });
+
+  it('treats a second enqueue with the same dedupe key as a no-op', async () => {
+    let runs = 0;
+    const q = setup(async () => {
+      runs++;
+    });
+    const first = await q.queue.enqueue({ workspaceId: ws, queue: q.name, dedupeKey: 'evt_1', payload: 1 });
+    const second = await q.queue.enqueue({ workspaceId: ws, queue: q.name, dedupeKey: 'evt_1', payload: 2 });
+    expect(second).toEqual({ id: first.id, created: false });
+    q.start();
+    await until(first.id, 'succeeded');
+    // Even after the job ran, the key still names it: the work is not done again.
+    const third = await q.queue.enqueue({ workspaceId: ws, queue: q.name, dedupeKey: 'evt_1', payload: 3 });
+    expect(third).toEqual({ id: first.id, created: false });
+    const rows = await h.platform.db.query('SELECT id FROM jobs WHERE workspace_id = $1 AND queue = $2', [
+      ws,
+      q.name,
+    ]);
+    expect(rows.rows).toHaveLength(1);
+    expect(runs).toBe(1);
+    expect((await job(first.id)).payload).toBe(1);
+  });
+
+  it('retries a failing job with growing backoff and keeps the last error when it goes dead', async () => {
+    const starts: number[] = [];
+    const q = setup(
+      async (ctx) => {
+        starts.push(Date.now());
+        throw new Error(`boom on attempt ${ctx.attempt}`);
+      },
+      { backoffMs: 100 },
+    );
+    const { id } = await q.queue.enqueue({ workspaceId: ws, queue: q.name, maxAttempts: 3 });
+    q.start();
+    const dead = await until(id, 'dead');
+    expect(dead).toMatchObject({ attempts: 3, last_error: 'boom on attempt 3', lease_token: null });
+    expect(dead.finished_at).toBeInstanceOf(Date);
+    expect(starts).toHaveLength(3);
+    // Equal jitter never waits less than half the step: 100 ms × 2^(n-1) / 2.
+    expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(50);
+    expect(starts[2]! - starts[1]!).toBeGreaterThanOrEqual(100);
+  });
+
+  it('between attempts, shows the job queued for later with the error of the failed attempt', async () => {
+    const q = setup(
+      async () => {
+        throw new Error('temporarily down');
+      },
+      { backoffMs: 3600_000 },
+    );
+    const { id } = await q.queue.enqueue({ workspaceId: ws, queue: q.name });
+    q.start();
+    const waiting = await waitFor('the first failure', async () => {
+      const j = await job(id);
+      return j.last_error ? j : undefined;
+    });
+    expect(waiting).toMatchObject({ status: 'queued', attempts: 1, last_error: 'temporarily down' });
+    expect(waiting.run_at.getTime()).toBeGreaterThan(Date.now() + 60_000);
+  });
+
+  it('sends a job that fails with PermanentJobError straight to dead', async () => {
+    let runs = 0;
+    const q = setup(async () => {
+      runs++;
+      throw new PermanentJobError('card declined for good');
+    });
+    const { id } = await q.queue.enqueue({ workspaceId: ws, queue: q.name, maxAttempts: 5 });
+    q.start();
+    const dead = await until(id, 'dead');
+    expect(dead).toMatchObject({ attempts: 1, last_error: 'card declined for good' });
+    expect(runs).toBe(1);
+  });
+
+  it('lets an admin find a dead job through the API and run it again', async () => {
+    let healthy = false;
+    let runs = 0;
+    const q = setup(async () => {
+      runs++;
+      if (!healthy) throw new PermanentJobError('downstream said no');
+    });
+    const { id } = await q.queue.enqueue({ workspaceId: ws, queue: q.name });
+    q.start();
+    await until(id, 'dead');
+
+    const listed = await h.request('admin', { method: 'GET', url: '/api/jobs?status=dead' });
+    expect(listed.statusCode).toBe(200);
+    const body = listed.json() as {
+      counts: Record<string, number>;
+      data: { id: number; last_error: string }[];
+    };
+    expect(body.data.find((j) => j.id === id)).toMatchObject({ last_error: 'downstream said no' });
+    expect(body.counts.dead).toBeGreaterThanOrEqual(1);
+
+    const refused = await h.request('teammate', { method: 'POST', url: `/api/jobs/${id}/retry` });
+    expect(refused.statusCode).toBe(403);
+
+    healthy = true;
+    const retried = await h.request('admin', { method: 'POST', url: `/api/jobs/${id}/retry` });
+    expect(retried.statusCode).toBe(200);
+    expect(retried.json()).toMatchObject({ id, status: 'queued', attempts: 0 });
+    const done = await until(id, 'succeeded');
+    expect(done.attempts).toBe(1);
+    expect(runs).toBe(2);
+
+    // Only dead jobs can be revived.
+    const again = await h.request('admin', { method: 'POST', url: `/api/jobs/${id}/retry` });
+    expect(again.statusCode).toBe(404);
+    expect((again.json() as { error: { code: string } }).error.code).toBe('job_not_found');
+  });
+
+  it('does not let a stale worker complete or fail a job whose lease another worker took over', async () => {
+    const db = h.platform.db;
+    const { id } = await new JobQueue(db).enqueue({ workspaceId: ws, queue: 'lease-q' });
+    const claim = (token: string, leaseMs: number) =>
+      jobRepository.claim(db, { queues: ['lease-q'], limit: 1, leaseToken: token, leaseMs, workspaceId: ws });
+    const [stale] = await claim('old', 1);
+    expect(stale).toMatchObject({ id, attempts: 1 });
+    // A live lease is not claimable...
+    await sleep(20);
+    const [fresh] = await claim('new', 60_000);
+    expect(fresh).toMatchObject({ id, attempts: 2 });
+    expect(await claim('third', 60_000)).toEqual([]);
+
+    // ...and the worker that lost the lease can neither finish the job nor fail it, nor keep it alive.
+    expect(await jobRepository.heartbeat(db, stale!, 60_000)).toBe(false);
+    expect(await jobRepository.complete(db, stale!)).toBe(false);
+    expect(await jobRepository.fail(db, stale!, 'stale failure', null)).toBe(false);
+    expect(await job(id)).toMatchObject({
+      status: 'running',
+      lease_token: fresh!.lease_token,
+      last_error: null,
+    });
+
+    expect(await jobRepository.complete(db, fresh!)).toBe(true);
+    expect((await job(id)).status).toBe('succeeded');
+  });
+
+  it('aborts the handler of a worker that lost its lease, and ignores its failure', async () => {
+    let aborted = false;
+    const q = setup(
+      (ctx) =>
+        new Promise<void>((_resolve, reject) => {
+          ctx.signal.addEventListener('abort', () => {
+            aborted = true;
+            reject(new Error('lease lost'));
+          });
+        }),
+      { leaseMs: 300 },
+    );
+    const { id } = await q.queue.enqueue({ workspaceId: ws, queue: q.name });
+    q.start();
+    await until(id, 'running');
+    // Another worker takes the job over.
+    await h.platform.db.query(
+      `UPDATE jobs SET lease_token = 'other-worker', locked_until = now() + interval '1 hour' WHERE workspace_id = $1 AND id = $2`,
+      [ws, id],
+    );
+    await waitFor('the handler to be aborted', async () => (aborted ? true : undefined));
+    await sleep(100);
+    expect(await job(id)).toMatchObject({ status: 'running', lease_token: 'other-worker', last_error: null });
+  });
+
+  it('runs a job once when its own worker stalled past the lease and claimed it back', async () => {
+    let runs = 0;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const q = setup(
+      async () => {
+        runs++;
+        await released;
+      },
+      { leaseMs: 60_000 },
+    );
+    const { id } = await q.queue.enqueue({ workspaceId: ws, queue: q.name });
+    q.start();
+    await until(id, 'running');
+    // The lease runs out while the handler is still busy (as after a long pause of the process).
+    await h.platform.db.query(
+      `UPDATE jobs SET locked_until = now() - interval '1 second' WHERE workspace_id = $1 AND id = $2`,
+      [ws, id],
+    );
+    await waitFor('the worker to claim the job back', async () =>
+      (await job(id)).attempts === 2 ? true : undefined,
+    );
+    release();
+    const done = await until(id, 'succeeded');
+    expect(runs).toBe(1);
+    expect(done.last_error).toBeNull();
+  });
+});
+
+describe('backoffDelay', () => {
+  it('waits between half and all of base × 2^(attempt-1), capped at the maximum', () => {
+    expect(backoffDelay(1, 1000, 60_000, () => 0)).toBe(500);
+    expect(backoffDelay(1, 1000, 60_000, () => 1)).toBe(1000);
+    expect(backoffDelay(4, 1000, 60_000, () => 0)).toBe(4000);
+    expect(backoffDelay(4, 1000, 60_000, () => 1)).toBe(8000);
+    expect(backoffDelay(30, 1000, 60_000, () => 1)).toBe(60_000);
+    expect(backoffDelay(30, 1000, 60_000, () => 0)).toBe(30_000);
+    expect(backoffDelay(0, 1000, 60_000, () => 1)).toBe(1000);
+  });
+
+  it('stays within its bounds for any attempt, base, cap and random draw', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 200 }),
+        fc.integer({ min: 1, max: 100_000 }),
+        fc.integer({ min: 1, max: 10_000_000 }),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        (attempt, base, max, r) => {
+          const step = Math.min(max, base * 2 ** Math.max(0, attempt - 1));
+          const d = backoffDelay(attempt, base, max, () => r);
+          expect(Number.isFinite(d)).toBe(true);
+          expect(d).toBeGreaterThanOrEqual(Math.floor(step / 2));
+          expect(d).toBeLessThanOrEqual(Math.ceil(step));
+        },
+      ),
+    );
+  });
+});
