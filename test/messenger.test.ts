@@ -120,6 +120,14 @@ describe.each(dbKinds())('messenger identity on %s', (kind) => {
     const team = await h.request('teammate', { method: 'GET', url: `/api/conversations/${convId}` });
     expect(team.json()).toMatchObject({ contact_id: user.contact.id });
 
+    // The lead's old token, used directly, is no way into the user's conversations.
+    const stale = await h.server.inject({
+      method: 'GET',
+      url: `/messenger/conversations/${convId}`,
+      headers: as(lead.session_token),
+    });
+    expect(stale.statusCode).toBe(401);
+
     // Booting later with only the old anonymous token (e.g. after the host app logged the user out) must not
     // hand out the user: that needs the JWT again.
     const anon = await boot({ session_token: lead.session_token });

@@ -194,14 +194,21 @@ export const contactRepository = {
     return res.rows[0]?.n ?? 0;
   },
 
-  /** Moves what belongs to one contact (conversations, events, sessions) to another. */
+  /**
+   * Moves what belongs to one contact (conversations, events) to another. The old contact's messenger sessions are
+   * ended, not moved: an anonymous lead's token must never become a way into a verified user's conversations.
+   */
   async reassignOwned(db: Queryable, workspaceId: string, fromId: string, intoId: string): Promise<void> {
-    for (const table of ['conversations', 'contact_events', 'messenger_sessions']) {
+    for (const table of ['conversations', 'contact_events']) {
       await db.query(`UPDATE ${table} SET contact_id = $3 WHERE workspace_id = $1 AND contact_id = $2`, [
         workspaceId,
         fromId,
         intoId,
       ]);
     }
+    await db.query('DELETE FROM messenger_sessions WHERE workspace_id = $1 AND contact_id = $2', [
+      workspaceId,
+      fromId,
+    ]);
   },
 };
