@@ -45,7 +45,10 @@ export function createPlatform(deps: {
     authenticate: (req, access) => authenticate(deps.db, req, access),
   };
   deps.apps.attach({
-    publicUrl: deps.config.publicUrl,
+    // Read when used: a test server learns its port after the platform exists.
+    get publicUrl() {
+      return deps.config.publicUrl;
+    },
     db: deps.db,
     box: deps.box,
     jobs: deps.jobs,
