@@ -23,10 +23,12 @@ export function encodeCursor(createdAt: Date, id: string): string {
 }
 
 export function decodeCursor(cursor: string): { created_at: Date; id: string } {
-  const [ms, id] = Buffer.from(cursor, 'base64url').toString().split(':');
-  if (!ms || !id || !/^\d+$/.test(ms))
+  const [ms, id, ...rest] = Buffer.from(cursor, 'base64url').toString().split(':');
+  const at = new Date(Number(ms));
+  // A cursor out of Date's range would reach the query as "Invalid Date" and fail it.
+  if (!ms || !id || rest.length || !/^\d{1,15}$/.test(ms) || Number.isNaN(at.getTime()) || id.length > 64)
     throw contactError('invalid_cursor', 'starting_after is not a valid cursor', 'starting_after');
-  return { created_at: new Date(Number(ms)), id };
+  return { created_at: at, id };
 }
 
 export const contactRoutes: AnyRoute[] = [
