@@ -47,7 +47,8 @@ export const jobRoutes: AnyRoute[] = [
     url: '/api/jobs/:id/retry',
     access: ADMIN,
     summary: 'Run a dead job again',
-    params: z.strictObject({ id: z.coerce.number().int().min(1) }),
+    // Job ids are bigints; beyond 2^53 a number is no longer exact (and beyond 2^63 the query would fail).
+    params: z.strictObject({ id: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER) }),
     async handler({ platform, principal, params }) {
       const p = requireWorkspace(principal);
       if (!(await jobRepository.requeueDead(platform.db, p.workspaceId, params.id))) {

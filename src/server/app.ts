@@ -3,7 +3,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+} from 'fastify';
 import { registerAppWebhooks } from '../platform/apps/routes.ts';
 import { installErrorHandler } from './error-handler.ts';
 import type { Platform } from './platform.ts';
@@ -24,6 +29,14 @@ export async function buildServer(platform: Platform): Promise<FastifyInstance> 
     loggerInstance: platform.log as unknown as FastifyBaseLogger,
     bodyLimit: 256 * 1024,
     trustProxy: false,
+    // Malformed URLs (bad percent-encoding, over-long ids) are answered by the router before any route runs:
+    // give them the same error shape as everything else.
+    frameworkErrors: (err, _req, reply) => {
+      const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+      void (reply as unknown as FastifyReply)
+        .code(status)
+        .send({ error: { code: 'invalid_request', message: err.message, path: 'params' } });
+    },
     // One line per request only when debugging: request logs are noise at info level.
     logController: new LogController({
       disableRequestLogging: platform.config.logLevel !== 'debug' && platform.config.logLevel !== 'trace',

@@ -8,18 +8,38 @@ import { AppRuntime, type AppRegistry } from '../platform/apps/runtime.ts';
 import { createSecretBox, loadMasterKey } from '../platform/crypto/secret-box.ts';
 import { createPlatform, type Platform } from './platform.ts';
 
-/** Values that could carry a secret are never written to logs, whatever a caller passes to the logger. */
+/** Field names that may carry a secret, wherever they appear in a logged object. */
+export const secretFieldNames = [
+  'password',
+  'secret',
+  'secret_key',
+  'signing_secret',
+  'webhook_secret',
+  'api_key',
+  'apiKey',
+  'token',
+  'access_token',
+  'refresh_token',
+  'session_token',
+  'messenger_secret',
+  'user_jwt',
+  'csrf_token',
+  'value',
+  'authorization',
+  'cookie',
+];
+
+/**
+ * Values that could carry a secret are never written to logs, whatever a caller passes to the logger: the names
+ * above at the top level and up to three levels down (`{api_key}`, `{connection: {api_key}}`, …), plus the
+ * request headers that carry credentials.
+ */
 export const redactPaths = [
   'req.headers.authorization',
   'req.headers.cookie',
+  'req.headers["x-csrf-token"]',
   'req.headers["stripe-signature"]',
-  '*.password',
-  '*.secret',
-  '*.api_key',
-  '*.token',
-  '*.value',
-  '*.session_token',
-  '*.messenger_secret',
+  ...secretFieldNames.flatMap((k) => [k, `*.${k}`, `*.*.${k}`, `*.*.*.${k}`]),
 ];
 
 export function createLogger(level: Config['logLevel'], destination?: pino.DestinationStream): Logger {

@@ -50,10 +50,52 @@ export function formatPath(path: readonly PropertyKey[]): string {
 
 export function validationError(error: z.ZodError, where: 'body' | 'query' | 'params'): AppError {
   const issue = error.issues[0];
-  const path = formatPath(issue?.path ?? []);
+  // An unknown field is reported on the object that holds it; name the field itself.
+  const segs =
+    issue?.code === 'unrecognized_keys' && issue.keys[0] !== undefined
+      ? [...issue.path, issue.keys[0]]
+      : (issue?.path ?? []);
+  const path = formatPath(segs);
   const message = issue?.message ?? 'invalid input';
-  const named = where === 'body' ? path : path ? `${where}.${path}` : where;
-  return commonError('invalid_request', named ? `${named}: ${message}` : message, named || undefined);
+  // Body fields are named as they are (`email`); a fault in the body as a whole is `body`.
+  const named = where === 'body' ? path || 'body' : path ? `${where}.${path}` : where;
+  return commonError('invalid_request', `${named}: ${message}`, named);
+}
+
+/** NUL, or a surrogate that is not half of a pair: text that PostgreSQL cannot store. */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what this looks for
+const unstorable = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * PostgreSQL text cannot hold U+0000 or ill-formed UTF-16 (a lone surrogate in a JSON string), so such input would
+ * fail a query with a 5xx: refuse it here, naming where it is.
+ */
+function findUnstorable(value: unknown, where: 'body' | 'query' | 'params'): string | undefined {
+  interface Node {
+    v: unknown;
+    key?: PropertyKey;
+    parent?: Node;
+  }
+  const pathOf = (n: Node | undefined): PropertyKey[] => {
+    const out: PropertyKey[] = [];
+    for (let at = n; at?.key !== undefined; at = at.parent) out.unshift(at.key);
+    return out;
+  };
+  // Iterative with parent links: deeply nested input costs linear time, not a stack overflow.
+  const stack: Node[] = [{ v: value }];
+  while (stack.length) {
+    const node = stack.pop()!;
+    const v = node.v;
+    if (typeof v === 'string') {
+      if (unstorable.test(v)) return formatPath(pathOf(node));
+    } else if (v && typeof v === 'object') {
+      for (const [k, child] of Object.entries(v)) {
+        if (unstorable.test(k)) return formatPath(pathOf(node)) || where;
+        stack.push({ v: child, key: Array.isArray(v) ? Number(k) : k, parent: node });
+      }
+    }
+  }
+  return undefined;
 }
 
 function parsePart<T>(
@@ -61,14 +103,33 @@ function parsePart<T>(
   value: unknown,
   where: 'body' | 'query' | 'params',
 ): T {
+  const bad = findUnstorable(value, where);
+  if (bad !== undefined) {
+    const named = where === 'body' ? bad || 'body' : bad ? `${where}.${bad}` : where;
+    throw commonError(
+      'invalid_request',
+      `${named}: must be well-formed Unicode text without NUL (U+0000) characters`,
+      named,
+    );
+  }
   if (!schema) {
-    if (
-      where === 'body' &&
-      value !== undefined &&
-      value !== null &&
-      !(typeof value === 'object' && Object.keys(value).length === 0)
-    ) {
-      throw commonError('invalid_request', 'this route takes no request body', 'body');
+    if (where === 'body') {
+      // Nothing, JSON null or an empty object: what clients send to a route without a body.
+      const empty =
+        value === undefined ||
+        value === null ||
+        (typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0);
+      if (!empty) throw commonError('invalid_request', 'this route takes no request body', 'body');
+    } else if (value && typeof value === 'object') {
+      // Unknown query parameters are refused like unknown body fields, not silently ignored.
+      const key = Object.keys(value)[0];
+      if (key !== undefined) {
+        throw commonError(
+          'invalid_request',
+          `${where}.${key}: this route takes no ${where} parameters`,
+          `${where}.${key}`,
+        );
+      }
     }
     return undefined as T;
   }

@@ -37,11 +37,28 @@ export interface Harness {
   logLines: string[];
   creds: Record<Role, Credentials>;
   ids: { adminId: string; teammateId: string; userContactId: string; leadContactId: string };
+  emails: { admin: string; teammate: string };
   request(role: Role, opts: InjectOptions): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
 
 export const testMasterKey = randomBytes(32);
+
+/** The password of every teammate the harness creates. */
+export const teammatePassword = 'correct horse battery';
+
+/** Logs a teammate in and returns the cookie and CSRF headers of the new session. */
+export async function loginTeammate(server: FastifyInstance, email: string): Promise<Credentials> {
+  const res = await server.inject({
+    method: 'POST',
+    url: '/api/auth/login',
+    payload: { email, password: teammatePassword },
+  });
+  if (res.statusCode !== 200) throw new Error(`login failed: ${res.body}`);
+  const cookie = res.cookies.find((c) => c.name === 'settle_session');
+  const csrf = (res.json() as { csrf_token: string }).csrf_token;
+  return { headers: { cookie: `settle_session=${cookie?.value}`, 'x-csrf-token': csrf } };
+}
 
 export async function signUserJwt(
   secret: string,
@@ -83,7 +100,7 @@ export async function createHarness(kind: DbKind, opts: { registry?: AppRegistry
   const wsRow = await workspaceRepository.get(platform.db, workspace.id);
   const messengerSecret = openMessengerSecret(platform.box, wsRow!);
   const suffix = randomBytes(4).toString('hex');
-  const password = 'correct horse battery';
+  const password = teammatePassword;
   const admin = await createTeammate(platform.db, workspace.id, {
     email: `admin-${suffix}@test.local`,
     name: 'Admin',
@@ -98,13 +115,7 @@ export async function createHarness(kind: DbKind, opts: { registry?: AppRegistry
   });
   const token = await createApiToken(platform.db, workspace.id, 'test');
 
-  async function login(email: string): Promise<Credentials> {
-    const res = await server.inject({ method: 'POST', url: '/api/auth/login', payload: { email, password } });
-    if (res.statusCode !== 200) throw new Error(`login failed: ${res.body}`);
-    const cookie = res.cookies.find((c) => c.name === 'settle_session');
-    const csrf = (res.json() as { csrf_token: string }).csrf_token;
-    return { headers: { cookie: `settle_session=${cookie?.value}`, 'x-csrf-token': csrf } };
-  }
+  const login = (email: string) => loginTeammate(server, email);
 
   const user = await createContact(platform.db, workspace.id, {
     role: 'user',
@@ -152,6 +163,7 @@ export async function createHarness(kind: DbKind, opts: { registry?: AppRegistry
       userContactId: userBoot.contact.id,
       leadContactId: leadBoot.contact.id,
     },
+    emails: { admin: admin.email, teammate: mate.email },
     request(role, o) {
       return server.inject({
         ...o,

@@ -175,7 +175,10 @@ export async function registerAppWebhooks(app: FastifyInstance, platform: Platfo
         });
         scope.post(url, async (req, reply) => {
           const params = req.params as Record<string, string>;
-          const endpoint = await endpointRepository.find(platform.db, params.endpoint ?? '');
+          // Endpoint ids are made by createEndpoint(); anything else (NUL included) is not looked up.
+          const endpoint = /^[A-Za-z0-9_-]{1,64}$/.test(params.endpoint ?? '')
+            ? await endpointRepository.find(platform.db, params.endpoint ?? '')
+            : undefined;
           if (!endpoint || endpoint.app_id !== manifest.id) {
             return reply
               .code(404)

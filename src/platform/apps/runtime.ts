@@ -82,7 +82,9 @@ export class AppRuntime {
     const parsed = this.manifest(appId).settings.safeParse(settings ?? {});
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      const path = ['settings', ...(issue?.path ?? [])].join('.');
+      // An unknown setting is reported on the object that holds it; name the setting itself.
+      const extra = issue?.code === 'unrecognized_keys' ? issue.keys.slice(0, 1) : [];
+      const path = ['settings', ...(issue?.path ?? []), ...extra].map(String).join('.');
       throw appError('invalid_settings', `${path}: ${issue?.message ?? 'invalid'}`, path);
     }
     return parsed.data;

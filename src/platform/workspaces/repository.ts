@@ -9,6 +9,10 @@ export interface WorkspaceRow {
 }
 
 export const workspaceRepository = {
+  /** A round trip to the database, for the health check. */
+  async ping(db: Queryable): Promise<void> {
+    await db.query('SELECT 1');
+  },
   async insert(db: Queryable, row: Omit<WorkspaceRow, 'created_at'>): Promise<void> {
     await db.query('INSERT INTO workspaces (id, name, app_id, messenger_secret) VALUES ($1, $2, $3, $4)', [
       row.id,

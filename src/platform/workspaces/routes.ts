@@ -12,7 +12,7 @@ export const workspaceRoutes: AnyRoute[] = [
     access: PUBLIC,
     summary: 'Liveness and database reachability',
     async handler({ platform }) {
-      await platform.db.query('SELECT 1');
+      await workspaceRepository.ping(platform.db);
       return { status: 'ok', database: platform.db.kind };
     },
   }),
