@@ -138,6 +138,47 @@ describe.each(dbKinds())('the app framework on %s', (kind) => {
     expect(unknown.json()).toMatchObject({ error: { code: 'action_not_found' } });
   });
 
+  it('runs app actions and views with their own access rule and input schema', async () => {
+    const base = `/api/apps/${EXAMPLE_APP}`;
+    if (!(await h.platform.apps.isInstalled(h.workspace.id, EXAMPLE_APP))) {
+      await h.platform.apps.install(h.workspace.id, EXAMPLE_APP, { greeting: 'Hi', threshold: 5 });
+    }
+    const renamed = await h.request('teammate', {
+      method: 'POST',
+      url: `${base}/actions/rename_greeting`,
+      payload: { greeting: 'Howdy' },
+    });
+    expect(renamed.statusCode).toBe(200);
+    const view = await h.request('teammate', { method: 'GET', url: `${base}/views/state` });
+    expect(view.json()).toEqual({ greeting: 'Howdy' });
+
+    const bad = await h.request('teammate', {
+      method: 'POST',
+      url: `${base}/actions/rename_greeting`,
+      payload: { greeting: '' },
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({ error: { code: 'invalid_request', path: 'greeting' } });
+
+    const asMate = await h.request('teammate', { method: 'POST', url: `${base}/actions/reset`, payload: {} });
+    expect(asMate.statusCode).toBe(403);
+    expect((await h.request('teammate', { method: 'GET', url: `${base}/views/state` })).json()).toEqual({
+      greeting: 'Howdy',
+    });
+    expect(
+      (await h.request('teammate', { method: 'GET', url: `${base}/views/secrets_overview` })).statusCode,
+    ).toBe(403);
+
+    const asAdmin = await h.request('admin', { method: 'POST', url: `${base}/actions/reset`, payload: {} });
+    expect(asAdmin.statusCode).toBe(200);
+    expect((await h.request('token', { method: 'GET', url: `${base}/views/state` })).json()).toEqual({
+      greeting: null,
+    });
+    expect(
+      (await h.request('admin', { method: 'POST', url: `${base}/actions/nope`, payload: {} })).statusCode,
+    ).toBe(404);
+  });
+
   it('keeps attributes to their owners: apps write only what they declared, the API not what apps own', async () => {
     const vip = await h.request('admin', {
       method: 'POST',

@@ -113,6 +113,43 @@ export const exampleApp = defineApp({
       },
     },
   ],
+  actions: {
+    rename_greeting: {
+      access: 'team',
+      summary: 'Any teammate may change the greeting',
+      input: z.strictObject({ greeting: z.string().min(1).max(50) }),
+      async run(host, input) {
+        await host.records<{ greeting: string }>('state').put('greeting', { greeting: input.greeting });
+        return { greeting: input.greeting };
+      },
+    },
+    reset: {
+      access: 'admin',
+      summary: 'Admins only',
+      input: z.strictObject({}),
+      async run(host) {
+        await host.records('state').remove('greeting');
+        return { reset: true };
+      },
+    },
+  },
+  views: {
+    state: {
+      access: 'team',
+      summary: 'What the app stored',
+      async load(host) {
+        const rec = await host.records<{ greeting: string }>('state').get('greeting');
+        return { greeting: rec && !rec.deleted ? rec.data.greeting : null };
+      },
+    },
+    secrets_overview: {
+      access: 'admin',
+      summary: 'Admins only',
+      async load() {
+        return { ok: true };
+      },
+    },
+  },
 });
 
 /** A second app with nothing but a secret: something to install and uninstall without touching the first. */

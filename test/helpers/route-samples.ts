@@ -194,6 +194,11 @@ export const samples: Record<string, Builder> = {
     url: `/api/apps/${EXAMPLE_APP}/secrets/api_key`,
     payload: { value: w.exampleKey },
   }),
+  'POST /api/apps/:id/actions/:action': async () => ({
+    url: `/api/apps/${EXAMPLE_APP}/actions/rename_greeting`,
+    payload: { greeting: 'Hello' },
+  }),
+  'GET /api/apps/:id/views/:view': async () => ({ url: `/api/apps/${EXAMPLE_APP}/views/state` }),
   'GET /api/contacts/:id/cards': async (w) => ({ url: `/api/contacts/${w.h.ids.userContactId}/cards` }),
   'POST /api/contacts/:contact_id/cards/:app/:card/actions/:action': async (w) => ({
     url: `/api/contacts/${w.h.ids.userContactId}/cards/${EXAMPLE_APP}/summary/actions/upgrade`,

@@ -13,6 +13,7 @@ import {
   createConversationBody,
   listConversationsQuery,
   replyBody,
+  retrieveConversationQuery,
   type ReplyInput,
   stateBody,
 } from './schemas.ts';
@@ -126,6 +127,7 @@ export const conversationRoutes: AnyRoute[] = [
     access: TEAM,
     summary: 'A conversation with its messages and notes',
     params: conversationIdParams,
+    query: retrieveConversationQuery,
     async handler({ platform, principal, params }) {
       const p = requireWorkspace(principal);
       const c = await platform.conversations.get(p.workspaceId, params.id);

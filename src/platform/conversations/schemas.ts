@@ -39,3 +39,9 @@ export const createConversationBody = z.strictObject({
   contact_id: z.string().min(1).max(64),
   body: messageBody,
 });
+
+/** Intercom's retrieve options; Settle always answers in plain text, so they change nothing. */
+export const retrieveConversationQuery = z.strictObject({
+  display_as: z.enum(['plaintext', 'html']).optional(),
+  include_translations: z.enum(['true', 'false']).optional(),
+});
