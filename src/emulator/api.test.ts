@@ -357,6 +357,24 @@ describe('payment methods, payments, refunds', () => {
   });
 });
 
+describe('billing portal', () => {
+  it('creates a session whose URL shows the customer, escaped', async () => {
+    const c = await stripe.customers.create({ email: 'portal@example.com', name: '<b>Portal</b> & Co' });
+    const session = await stripe.billingPortal.sessions.create({
+      customer: c.id,
+      return_url: 'https://example.com/account',
+    });
+    expect(session).toMatchObject({
+      object: 'billing_portal.session',
+      customer: c.id,
+      return_url: 'https://example.com/account',
+    });
+    const html = await (await fetch(session.url)).text();
+    expect(html).toContain('&#60;b&#62;Portal&#60;&#47;b&#62; &#38; Co');
+    expect(html).not.toContain('<b>Portal');
+  });
+});
+
 describe('events', () => {
   it('records changes with previous_attributes, filters by type, types[] and created, and keeps 30 days', async () => {
     const acct = emu.client('sk_test_events');
