@@ -245,6 +245,17 @@ describe('lists', () => {
       expand: ['data.subscriptions', 'data.invoice_settings.default_payment_method'],
     });
     expect(listed.data[0]?.subscriptions?.data).toHaveLength(1);
+    // A repeated page reflects changes to what it expanded (pages are served from a per-object cache).
+    await stripe.subscriptions.update(sub.id, { cancel_at_period_end: true });
+    await stripe.paymentMethods.update(pmId, { metadata: { note: 'changed' } });
+    const again = await stripe.customers.list({
+      email: 'expand@example.com',
+      expand: ['data.subscriptions', 'data.invoice_settings.default_payment_method'],
+    });
+    expect(again.data[0]?.subscriptions?.data[0]?.cancel_at_period_end).toBe(true);
+    expect((again.data[0]?.invoice_settings.default_payment_method as Stripe.PaymentMethod).metadata).toEqual(
+      { note: 'changed' },
+    );
     const tooDeep = await catchErr(
       stripe.subscriptions.retrieve(sub.id, {
         expand: ['latest_invoice.customer.invoice_settings.default_payment_method.customer'],
