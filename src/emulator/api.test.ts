@@ -281,9 +281,11 @@ describe('customers', () => {
     expect(updated.balance).toBe(-500);
     const del = await stripe.customers.del(c.id);
     expect(del.deleted).toBe(true);
-    await expect(stripe.customers.retrieve(c.id)).rejects.toBeInstanceOf(
+    expect(await stripe.customers.retrieve(c.id)).toMatchObject({ id: c.id, deleted: true });
+    await expect(stripe.customers.update(c.id, { name: 'x' })).rejects.toBeInstanceOf(
       Stripe.errors.StripeInvalidRequestError,
     );
+    expect((await stripe.customers.search({ query: "email:'search.me@example.com'" })).data).toHaveLength(0);
   });
 });
 
