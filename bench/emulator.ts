@@ -1,6 +1,7 @@
 // Benchmark: pages per second of customers.list (limit 100, two expansions) over a generated 100,000-customer
 // account, through the official SDK. Usage: npm run bench:emulator [-- --customers N --seconds S]
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { createInterface } from 'node:readline';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -76,6 +77,43 @@ const parSeconds = (performance.now() - t0) / 1000;
 const parPages = parts.reduce((a, p) => a + p.pages, 0);
 const parRows = parts.reduce((a, p) => a + p.rows, 0);
 
+// The same pages over plain keep-alive HTTP, parsed with JSON.parse: the server's own rate, without the SDK.
+const agent = new http.Agent({ keepAlive: true });
+const rawPage = (after: string | undefined): Promise<{ last?: string; more: boolean }> =>
+  new Promise((resolve, reject) => {
+    const q = `limit=100&expand[0]=${expand[0]}&expand[1]=${expand[1]}${after ? `&starting_after=${after}` : ''}`;
+    http
+      .get(
+        {
+          host: '127.0.0.1',
+          port,
+          path: `/v1/customers?${q}`,
+          agent,
+          headers: { authorization: `Bearer ${key}` },
+        },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (body += c));
+          res.on('end', () => {
+            const page = JSON.parse(body) as { data: Array<{ id: string }>; has_more: boolean };
+            resolve({ last: page.data[page.data.length - 1]?.id, more: page.has_more });
+          });
+        },
+      )
+      .on('error', reject);
+  });
+t0 = performance.now();
+let rawPages = 0;
+let cursor: string | undefined;
+for (;;) {
+  const p = await rawPage(cursor);
+  rawPages++;
+  if (!p.more) break;
+  cursor = p.last;
+}
+const rawSeconds = (performance.now() - t0) / 1000;
+
 const result = {
   date: new Date().toISOString().slice(0, 10),
   load_average: os.loadavg().map((l) => Number(l.toFixed(1))),
@@ -86,6 +124,11 @@ const result = {
     rows: seq.rows,
     seconds: Number(seqSeconds.toFixed(2)),
     pages_per_second: Math.round(seq.pages / seqSeconds),
+  },
+  raw_http_sequential: {
+    pages: rawPages,
+    seconds: Number(rawSeconds.toFixed(2)),
+    pages_per_second: Math.round(rawPages / rawSeconds),
   },
   concurrent: {
     cursors,

@@ -84,6 +84,8 @@ export class Account {
   readonly pendingProrations = new Map<string, PendingProration[]>();
   /** Checkout line items, served when `line_items` is expanded or listed. */
   readonly checkoutLineItems = new Map<string, Stripe.LineItem[]>();
+  /** Deleted customers still answer retrieve with `{ id, object, deleted: true }`, as on Stripe. */
+  readonly deletedCustomers = new Set<string>();
   /** Invoice sequence for `number`. */
   invoiceSeq = 0;
 
@@ -190,6 +192,7 @@ export class Account {
     this.discounts.clear();
     this.pendingProrations.clear();
     this.checkoutLineItems.clear();
+    this.deletedCustomers.clear();
     this.idempotency.clear();
     this.endpointSecrets.clear();
     this.invoiceSeq = 0;

@@ -245,6 +245,17 @@ describe('lists', () => {
       expand: ['data.subscriptions', 'data.invoice_settings.default_payment_method'],
     });
     expect(listed.data[0]?.subscriptions?.data).toHaveLength(1);
+    // A repeated page reflects changes to what it expanded (pages are served from a per-object cache).
+    await stripe.subscriptions.update(sub.id, { cancel_at_period_end: true });
+    await stripe.paymentMethods.update(pmId, { metadata: { note: 'changed' } });
+    const again = await stripe.customers.list({
+      email: 'expand@example.com',
+      expand: ['data.subscriptions', 'data.invoice_settings.default_payment_method'],
+    });
+    expect(again.data[0]?.subscriptions?.data[0]?.cancel_at_period_end).toBe(true);
+    expect((again.data[0]?.invoice_settings.default_payment_method as Stripe.PaymentMethod).metadata).toEqual(
+      { note: 'changed' },
+    );
     const tooDeep = await catchErr(
       stripe.subscriptions.retrieve(sub.id, {
         expand: ['latest_invoice.customer.invoice_settings.default_payment_method.customer'],
@@ -270,9 +281,11 @@ describe('customers', () => {
     expect(updated.balance).toBe(-500);
     const del = await stripe.customers.del(c.id);
     expect(del.deleted).toBe(true);
-    await expect(stripe.customers.retrieve(c.id)).rejects.toBeInstanceOf(
+    expect(await stripe.customers.retrieve(c.id)).toMatchObject({ id: c.id, deleted: true });
+    await expect(stripe.customers.update(c.id, { name: 'x' })).rejects.toBeInstanceOf(
       Stripe.errors.StripeInvalidRequestError,
     );
+    expect((await stripe.customers.search({ query: "email:'search.me@example.com'" })).data).toHaveLength(0);
   });
 });
 
@@ -354,6 +367,24 @@ describe('payment methods, payments, refunds', () => {
     expect(after2).toMatchObject({ amount_refunded: 5000, refunded: true });
     const over = await catchErr(stripe.refunds.create({ charge: ch.id, amount: 1 }));
     expect(over).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+  });
+});
+
+describe('billing portal', () => {
+  it('creates a session whose URL shows the customer, escaped', async () => {
+    const c = await stripe.customers.create({ email: 'portal@example.com', name: '<b>Portal</b> & Co' });
+    const session = await stripe.billingPortal.sessions.create({
+      customer: c.id,
+      return_url: 'https://example.com/account',
+    });
+    expect(session).toMatchObject({
+      object: 'billing_portal.session',
+      customer: c.id,
+      return_url: 'https://example.com/account',
+    });
+    const html = await (await fetch(session.url)).text();
+    expect(html).toContain('&#60;b&#62;Portal&#60;&#47;b&#62; &#38; Co');
+    expect(html).not.toContain('<b>Portal');
   });
 });
 

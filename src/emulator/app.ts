@@ -7,7 +7,8 @@ import { registerInvoices } from './resources/invoices.ts';
 import { registerPaymentMethods } from './resources/payment-methods.ts';
 import { registerPayments } from './resources/payments.ts';
 import { registerPlatform } from './resources/platform.ts';
-import { advanceSubscriptions, registerSubscriptions } from './resources/subscriptions.ts';
+import { advanceSubscriptions } from './resources/renewals.ts';
+import { registerSubscriptions } from './resources/subscriptions.ts';
 import { expireCheckoutSessions, registerCheckout } from './resources/checkout.ts';
 import { registerPortal } from './resources/portal.ts';
 

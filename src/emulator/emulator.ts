@@ -60,8 +60,11 @@ export class Emulator {
   }
 
   tick(): void {
+    // Every change emits an event, so the event count tells whether a tick changed anything worth saving.
+    const count = (): number => [...this.accounts.values()].reduce((n, a) => n + a.events.size, 0);
+    const before = count();
     for (const acct of this.accounts.values()) for (const fn of this.tickHandlers) fn(acct);
-    this.mutated();
+    if (count() !== before) this.mutated();
   }
 
   reset(): void {

@@ -10,8 +10,8 @@ import { buildDiscount, nextPeriodEnd } from './resources/billing.ts';
 import { buildCoupon, buildPrice, buildProduct } from './resources/catalog.ts';
 import { buildCustomer } from './resources/customers.ts';
 import { buildCardPaymentMethod } from './resources/payment-methods.ts';
-import { buildCharge, buildRefund } from './resources/payments.ts';
-import { buildSubscription, buildSubscriptionItem } from './resources/subscriptions.ts';
+import { buildCharge, buildRefund } from './resources/payment-objects.ts';
+import { buildSubscription, buildSubscriptionItem } from './resources/subscription-builders.ts';
 import { TEST_CARDS } from './test-cards.ts';
 
 export interface GenerateOptions {

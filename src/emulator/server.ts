@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { ApiError, unknownUrl } from './errors.ts';
 import { KEY_PATTERN, type Emulator } from './emulator.ts';
 import { API_VERSION } from './events.ts';
-import { expand } from './expand.ts';
+import { expandToJson } from './expand.ts';
 import { parseForm, type FormObject } from './form.ts';
 import { makeCtx } from './context.ts';
 import { expandParam } from './params.ts';
@@ -220,7 +220,7 @@ export class EmulatorServer {
     let store = true;
     try {
       const result = await match.route.handler(ctx, params, match.args);
-      out = JSON.stringify(expand(acct, result, expandParam(params)));
+      out = expandToJson(acct, result, expandParam(params));
       if (method !== 'GET') this.emu.mutated();
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;

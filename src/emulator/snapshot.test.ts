@@ -1,7 +1,9 @@
 // Snapshots, demo data, the state file and the CLI entry point.
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import type Stripe from 'stripe';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startTestEmulator } from './test-support.ts';
@@ -96,6 +98,37 @@ describe('demo data', () => {
       await a.close();
       await b.close();
     }
+  });
+});
+
+describe('CLI', () => {
+  it('runEmulatorCli prints the URL and key, serves the API, and stops on SIGTERM', async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '-e',
+        `import('./src/emulator/index.ts').then((m) => m.runEmulatorCli(['--port', '0', '--key', 'sk_test_cli', '--demo']))`,
+      ],
+      { cwd: join(import.meta.dirname, '../..'), stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    const out: string[] = [];
+    for await (const line of lines) {
+      out.push(line);
+      if (out.length === 2) break;
+    }
+    const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out[0] ?? '')?.[1];
+    expect(url).toBeDefined();
+    expect(out[1]).toContain('sk_test_cli');
+    const res = await fetch(`${url}/v1/customers?email=ada@example.com`, {
+      headers: { authorization: 'Bearer sk_test_cli' },
+    });
+    expect(((await res.json()) as { data: unknown[] }).data).toHaveLength(1);
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
   });
 });
 

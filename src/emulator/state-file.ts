@@ -29,6 +29,7 @@ interface AccountState {
   pending: Array<[string, PendingProration[]]>;
   secrets: Array<[string, string]>;
   lineItems: Array<[string, Stripe.LineItem[]]>;
+  deletedCustomers?: string[];
   invoiceSeq: number;
 }
 
@@ -49,6 +50,7 @@ export function saveState(emu: Emulator, path: string): void {
       pending: [...a.pendingProrations.entries()],
       secrets: [...a.endpointSecrets.entries()],
       lineItems: [...a.checkoutLineItems.entries()],
+      deletedCustomers: [...a.deletedCustomers],
       invoiceSeq: a.invoiceSeq,
     })),
   };
@@ -69,6 +71,7 @@ export function loadState(emu: Emulator, path: string): boolean {
     for (const [k, v] of s.pending) a.pendingProrations.set(k, v);
     for (const [k, v] of s.secrets) a.endpointSecrets.set(k, v);
     for (const [k, v] of s.lineItems ?? []) a.checkoutLineItems.set(k, v);
+    for (const id of s.deletedCustomers ?? []) a.deletedCustomers.add(id);
     a.invoiceSeq = s.invoiceSeq;
   }
   return true;

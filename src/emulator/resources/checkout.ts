@@ -13,7 +13,8 @@ import { lineDescription } from './billing.ts';
 import { buildCustomer, buildEnv, getCustomer } from './customers.ts';
 import { attachPaymentMethod, buildCardPaymentMethod } from './payment-methods.ts';
 import { payWithCard } from './payments.ts';
-import { createSubscription, itemRequests } from './subscriptions.ts';
+import { itemRequests } from './subscription-items.ts';
+import { createSubscription } from './subscriptions.ts';
 import { redeemableCoupon } from './catalog.ts';
 
 const SESSION_TTL = 24 * 3600;

@@ -138,7 +138,10 @@ export function registerCustomers(r: Router): void {
     return envelope('/v1/customers', page);
   });
 
-  r.add('GET', '/v1/customers/:id', (ctx, _p, [id]) => getCustomer(ctx, id as string, 'id'));
+  r.add('GET', '/v1/customers/:id', (ctx, _p, [id]) => {
+    if (ctx.acct.deletedCustomers.has(id as string)) return { id, object: 'customer', deleted: true };
+    return getCustomer(ctx, id as string, 'id');
+  });
 
   r.add('POST', '/v1/customers/:id', (ctx, p, [id]) => {
     const before = getCustomer(ctx, id as string, 'id');
@@ -161,6 +164,7 @@ export function registerCustomers(r: Router): void {
     }
     const last = snapshot(c);
     ctx.acct.remove('customer', c.id);
+    ctx.acct.deletedCustomers.add(c.id);
     ctx.emit('customer.deleted', last);
     return { id: c.id, object: 'customer', deleted: true };
   });

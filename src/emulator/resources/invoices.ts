@@ -21,11 +21,11 @@ import { resolvePaymentMethod } from './payment-methods.ts';
 import {
   applyItemChanges,
   discountsFromParams,
-  getSubscription,
   itemRequests,
   parseItemChanges,
   prorate,
-} from './subscriptions.ts';
+} from './subscription-items.ts';
+import { getSubscription } from './subscriptions.ts';
 
 function getInvoice(ctx: Ctx, id: string): Stripe.Invoice {
   const inv = ctx.acct.invoices.get(id);

@@ -1,0 +1,182 @@
+// Payment intent, charge and refund objects with every field a real one has.
+import type Stripe from 'stripe';
+import { fill, type BuildEnv } from '../build-env.ts';
+
+export function buildPaymentIntent(
+  env: BuildEnv,
+  partial: Partial<Stripe.PaymentIntent> = {},
+): Stripe.PaymentIntent {
+  const id = partial.id ?? env.ids('pi', 24);
+  const base: Stripe.PaymentIntent = {
+    id,
+    object: 'payment_intent',
+    allowed_payment_method_types: null,
+    amount: 0,
+    amount_details: { tip: {} },
+    amount_capturable: 0,
+    amount_received: 0,
+    application: null,
+    application_fee_amount: null,
+    automatic_payment_methods: null,
+    canceled_at: null,
+    cancellation_reason: null,
+    capture_method: 'automatic',
+    client_secret: `${id}_secret_${env.ids('x', 24).slice(2)}`,
+    confirmation_method: 'automatic',
+    created: env.now,
+    currency: 'usd',
+    customer: null,
+    customer_account: null,
+    description: null,
+    excluded_payment_method_types: null,
+    last_payment_error: null,
+    latest_charge: null,
+    livemode: env.livemode,
+    managed_payments: null,
+    metadata: {},
+    next_action: null,
+    on_behalf_of: null,
+    payment_method: null,
+    payment_method_configuration_details: null,
+    payment_method_options: null,
+    payment_method_types: ['card'],
+    payment_record: null,
+    processing: null,
+    receipt_email: null,
+    review: null,
+    setup_future_usage: null,
+    shipping: null,
+    source: null,
+    statement_descriptor: null,
+    statement_descriptor_suffix: null,
+    status: 'requires_payment_method',
+    transfer_data: null,
+    transfer_group: null,
+  };
+  return fill(base, partial);
+}
+
+export function buildCharge(
+  env: BuildEnv,
+  partial: Partial<Stripe.Charge> = {},
+  pm?: Stripe.PaymentMethod,
+): Stripe.Charge {
+  const id = partial.id ?? env.ids('ch', 24);
+  const card = pm?.card;
+  const base: Stripe.Charge = {
+    id,
+    object: 'charge',
+    amount: 0,
+    amount_captured: 0,
+    amount_refunded: 0,
+    application: null,
+    application_fee: null,
+    application_fee_amount: null,
+    balance_transaction: null,
+    billing_details: pm?.billing_details ?? {
+      address: null,
+      email: null,
+      name: null,
+      phone: null,
+      tax_id: null,
+    },
+    calculated_statement_descriptor: 'SETTLE EMULATOR',
+    captured: true,
+    created: env.now,
+    currency: 'usd',
+    customer: null,
+    description: null,
+    disputed: false,
+    failure_balance_transaction: null,
+    failure_code: null,
+    failure_message: null,
+    fraud_details: {},
+    livemode: env.livemode,
+    metadata: {},
+    on_behalf_of: null,
+    outcome: {
+      advice_code: null,
+      network_advice_code: null,
+      network_decline_code: null,
+      network_status: 'approved_by_network',
+      reason: null,
+      risk_level: 'normal',
+      risk_score: 20,
+      seller_message: 'Payment complete.',
+      type: 'authorized',
+    },
+    paid: true,
+    payment_intent: null,
+    payment_method: pm?.id ?? null,
+    payment_method_details: card
+      ? {
+          type: 'card',
+          card: {
+            amount_authorized: null,
+            authorization_code: null,
+            brand: card.brand,
+            checks: card.checks,
+            country: card.country,
+            electronic_commerce_indicator: null,
+            exp_month: card.exp_month,
+            exp_year: card.exp_year,
+            fingerprint: card.fingerprint ?? null,
+            funding: card.funding,
+            installments: null,
+            last4: card.last4,
+            mandate: null,
+            network: card.brand,
+            network_transaction_id: null,
+            regulated_status: card.regulated_status,
+            three_d_secure: null,
+            transaction_link_id: null,
+            wallet: null,
+          },
+        }
+      : { type: 'card' },
+    receipt_email: null,
+    receipt_number: null,
+    receipt_url: `https://pay.stripe.com/receipts/${id}`,
+    refunded: false,
+    refunds: { object: 'list', data: [], has_more: false, url: `/v1/charges/${id}/refunds` },
+    review: null,
+    shipping: null,
+    source: null,
+    source_transfer: null,
+    statement_descriptor: null,
+    statement_descriptor_suffix: null,
+    status: 'succeeded',
+    transfer_data: null,
+    transfer_group: null,
+  };
+  const ch = fill(base, partial);
+  if (partial.amount_captured === undefined && ch.status === 'succeeded') ch.amount_captured = ch.amount;
+  return ch;
+}
+
+export function buildRefund(env: BuildEnv, partial: Partial<Stripe.Refund> = {}): Stripe.Refund {
+  const base: Stripe.Refund = {
+    id: env.ids('re', 24),
+    object: 'refund',
+    amount: 0,
+    balance_transaction: null,
+    charge: null,
+    created: env.now,
+    currency: 'usd',
+    customer: null,
+    customer_account: null,
+    destination_details: {
+      type: 'card',
+      card: { reference_status: 'available', reference_type: 'acquirer_reference_number', type: 'refund' },
+    },
+    metadata: {},
+    payment_intent: null,
+    payment_method: null,
+    reason: null,
+    receipt_number: null,
+    source_transfer_reversal: null,
+    status: 'succeeded',
+    transfer_reversal: null,
+  };
+  return fill(base, partial);
+}
