@@ -120,8 +120,10 @@ function equal(field: string, a: Value, b: Value): boolean {
 }
 
 function matches(row: Row, n: QueryNode): boolean {
-  if (n.operator === 'AND') return n.value.every((c) => matches(row, c));
-  if (n.operator === 'OR') return n.value.some((c) => matches(row, c));
+  if (!('field' in n))
+    return n.operator === 'AND'
+      ? n.value.every((c) => matches(row, c))
+      : n.value.some((c) => matches(row, c));
   const { value: v } = get(row, n.field);
   const has = v !== undefined;
   const lower = (s: unknown) => String(s).toLowerCase();
