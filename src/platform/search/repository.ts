@@ -161,7 +161,13 @@ export async function ensureAttributeIndexes(
     ]);
     const sql = ddl.rows[0]?.sql;
     if (!sql) throw new Error('format() returned nothing');
-    await db.exec(sql);
+    try {
+      await db.exec(sql);
+    } catch (err) {
+      // Two workspaces defining the same name at once: IF NOT EXISTS does not cover a build in progress.
+      const code = (err as { code?: unknown }).code;
+      if (code !== '42P07' && code !== '23505') throw err;
+    }
     created.push(index);
   }
   return created;

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDb, dbKinds, type TestDb } from '../../db/test-db.ts';
 import { AppError } from '../../shared/errors.ts';
 import { buildPageQueries, compileSearch, countQuery } from './compiler.ts';
+import { attributeIndexName, ensureAttributeIndexes } from './repository.ts';
 import { searchContacts } from './service.ts';
 import { defineAttributes, insertContacts, insertWorkspace, type FixtureContact } from './test-fixtures.ts';
 import type { QueryNode } from './schemas.ts';
@@ -352,5 +353,20 @@ describe.each(dbKinds())('contacts search (%s)', (kind) => {
     });
     expect(sorted).toMatch(/Index Scan Backward using contacts_ca_n_/);
     expect(sorted).not.toMatch(/Sort/);
+  });
+
+  it('creates attribute indexes idempotently, one per name across workspaces, outside a transaction too', async () => {
+    const name = "it's \\ 100% odd";
+    // On PostgreSQL, a pool (not a transaction) builds CONCURRENTLY.
+    const first = await ensureAttributeIndexes(t.db, WS, name, 'string');
+    const again = await ensureAttributeIndexes(t.db, 'ws_other', name, 'string');
+    expect(again).toEqual(first);
+    expect(first).toEqual([attributeIndexName(name, 's'), attributeIndexName(name, 'l')]);
+    const res = await t.db.query<{ indexdef: string }>(
+      `SELECT indexdef FROM pg_indexes WHERE tablename = 'contacts' AND indexname = ANY($1::text[])`,
+      [first],
+    );
+    expect(res.rows).toHaveLength(2);
+    expect(res.rows[0]?.indexdef).toContain(`'it''s \\ 100% odd'`);
   });
 });
