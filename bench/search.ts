@@ -15,7 +15,9 @@ import pg from 'pg';
 import { wrapPglite, wrapPool, type Db } from '../src/db/client.ts';
 import { migrate } from '../src/db/migrate.ts';
 import type { AttributeType } from '../src/platform/search/expressions.ts';
-import type { QueryNode, Sort } from '../src/platform/search/schemas.ts';
+import { compileSearch, customNames } from '../src/platform/search/compiler.ts';
+import { searchRepository } from '../src/platform/search/repository.ts';
+import { DEFAULT_SORT, type QueryNode, type Sort } from '../src/platform/search/schemas.ts';
 import { searchContacts } from '../src/platform/search/service.ts';
 import { defineAttributes, insertWorkspace } from '../src/platform/search/test-fixtures.ts';
 
@@ -139,6 +141,9 @@ interface Timing {
   count: number;
   p50: number;
   p95: number;
+  /** Indexed runs only: the two halves of a search measured alone. */
+  countP50?: number;
+  pageP50?: number;
 }
 
 const pct = (xs: number[], p: number) => {
@@ -146,19 +151,32 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? 0;
 };
 
-async function measure(db: Db, runs: number): Promise<Timing[]> {
+async function time(runs: number, fn: () => Promise<unknown>): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await fn();
+    times.push(performance.now() - t0);
+  }
+  return times;
+}
+
+async function measure(db: Db, runs: number, breakdown: boolean): Promise<Timing[]> {
   const out: Timing[] = [];
   for (const q of QUERIES) {
-    const body = { query: q.query, sort: q.sort, pagination: { per_page: 50 } };
+    const sort = q.sort ?? DEFAULT_SORT;
+    const body = { query: q.query, sort, pagination: { per_page: 50 } };
     let count = 0;
     for (let i = 0; i < 2; i++) count = (await searchContacts(db, WS, body)).total_count; // warm-up
-    const times: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      const t0 = performance.now();
-      await searchContacts(db, WS, body);
-      times.push(performance.now() - t0);
+    const times = await time(runs, () => searchContacts(db, WS, body));
+    const t: Timing = { name: q.name, count, p50: pct(times, 50), p95: pct(times, 95) };
+    if (breakdown) {
+      const types = await searchRepository.attributeTypes(db, WS, customNames(q.query, sort));
+      const c = compileSearch(WS, q.query, sort, types);
+      t.countP50 = pct(await time(Math.ceil(runs / 2), () => searchRepository.count(db, c)), 50);
+      t.pageP50 = pct(await time(Math.ceil(runs / 2), () => searchRepository.page(db, c, null, 51)), 50);
     }
-    out.push({ name: q.name, count, p50: pct(times, 50), p95: pct(times, 95) });
+    out.push(t);
   }
   return out;
 }
@@ -193,13 +211,15 @@ async function dropSearchIndexes(db: Db): Promise<void> {
 
 function report(label: string, n: number, withIdx: Timing[], without: Timing[], target: number): void {
   console.log(`\n### ${label}, ${n.toLocaleString('en')} contacts (target p95 < ${target} ms)\n`);
-  console.log('| Query | Matches | p50 ms | p95 ms | p50 ms unindexed | p95 ms unindexed | Speed-up (p50) |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  console.log(
+    '| Query | Matches | p50 ms | p95 ms | count alone p50 | page alone p50 | p50 unindexed | p95 unindexed | Speed-up (p50) |',
+  );
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const [i, t] of withIdx.entries()) {
     const u = without[i]!;
     const mark = t.p95 < target ? '' : ' ✗';
     console.log(
-      `| ${t.name} | ${t.count.toLocaleString('en')} | ${t.p50.toFixed(1)} | ${t.p95.toFixed(1)}${mark} | ${u.p50.toFixed(1)} | ${u.p95.toFixed(1)} | ${(u.p50 / t.p50).toFixed(1)}× |`,
+      `| ${t.name} | ${t.count.toLocaleString('en')} | ${t.p50.toFixed(1)} | ${t.p95.toFixed(1)}${mark} | ${t.countP50?.toFixed(1)} | ${t.pageP50?.toFixed(1)} | ${u.p50.toFixed(1)} | ${u.p95.toFixed(1)} | ${(u.p50 / t.p50).toFixed(1)}× |`,
     );
   }
 }
@@ -222,9 +242,9 @@ async function benchPostgres(n: number, runs: number): Promise<void> {
       console.log(`kept database ${name}`);
       return;
     }
-    const withIdx = await measure(db, runs);
+    const withIdx = await measure(db, runs, true);
     await dropSearchIndexes(db);
-    const without = await measure(db, Number(args['unindexed-runs']));
+    const without = await measure(db, Number(args['unindexed-runs']), false);
     report('PostgreSQL', n, withIdx, without, 100);
     const v = await db.query<{ v: string; jit: string }>(
       `SELECT version() AS v, current_setting('jit') AS jit`,
@@ -243,9 +263,9 @@ async function benchPglite(n: number, runs: number): Promise<void> {
   try {
     await migrate(db);
     await load(db, n, 'pglite');
-    const withIdx = await measure(db, runs);
+    const withIdx = await measure(db, runs, true);
     await dropSearchIndexes(db);
-    const without = await measure(db, Number(args['unindexed-runs']));
+    const without = await measure(db, Number(args['unindexed-runs']), false);
     report('PGlite (file-backed)', n, withIdx, without, 200);
   } finally {
     await db.close();
