@@ -9,6 +9,7 @@ import { workspaceRepository } from '../platform/workspaces/repository.ts';
 import { createWorkspace } from '../platform/workspaces/service.ts';
 import { buildServer } from '../server/app.ts';
 import { composePlatform } from '../server/compose.ts';
+import { ensureAllAttributeIndexes } from '../platform/search/repository.ts';
 import type { Platform } from '../server/platform.ts';
 import { acquireLock } from './lock.ts';
 import { startEmulator, type RunningEmulator } from '../emulator/index.ts';
@@ -60,6 +61,8 @@ export async function startCommand(config: Config): Promise<void> {
   const release = config.databaseUrl ? () => undefined : acquireLock(config.dataDir);
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const platform = await composePlatform({ config, db, registry: appRegistry });
+  // Search indexes for every attribute defined (cheap when they exist; builds missing ones after an upgrade).
+  await ensureAllAttributeIndexes(db);
   const notes = await firstStart(platform, config);
   // The demo's Stripe: the built-in emulator with demo data, its state kept beside the database.
   let emulator: RunningEmulator | undefined;

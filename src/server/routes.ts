@@ -6,6 +6,8 @@ import { conversationRoutes } from '../platform/conversations/routes.ts';
 import { eventRoutes } from '../platform/events/routes.ts';
 import { messengerRoutes } from '../platform/messenger/routes.ts';
 import { tagRoutes } from '../platform/tags/routes.ts';
+import { searchRoutes } from '../platform/search/routes.ts';
+import { outboundRoutes } from '../platform/outbound/routes.ts';
 import { teammateRoutes } from '../platform/teammates/routes.ts';
 import { workspaceRoutes } from '../platform/workspaces/routes.ts';
 import type { AnyRoute } from './route.ts';
@@ -15,11 +17,13 @@ export const allRoutes: AnyRoute[] = [
   ...workspaceRoutes,
   ...teammateRoutes,
   ...attributeRoutes,
+  ...searchRoutes,
   ...contactRoutes,
   ...tagRoutes,
   ...eventRoutes,
   ...conversationRoutes,
   ...messengerRoutes,
+  ...outboundRoutes,
   ...appRoutes,
   ...jobRoutes,
 ];

@@ -8,6 +8,7 @@ import { validationError } from '../../server/route.ts';
 import { createHost, jobQueueName, type HostDeps } from './host.ts';
 import { installationRepository, removeAppAttributes, secretRepository } from './repository.ts';
 import { recordRepository } from './record-repository.ts';
+import { ensureAttributeIndexes } from '../search/repository.ts';
 
 export type AppRegistry = Readonly<Record<string, AppManifest<z.ZodType>>>;
 
@@ -104,6 +105,9 @@ export class AppRuntime {
         );
       }
     });
+    for (const a of manifest.attributes) {
+      await ensureAttributeIndexes(this.d.db, workspaceId, a.name, a.type);
+    }
     await manifest.onInstall?.(this.host(workspaceId, appId));
   }
 

@@ -3,6 +3,7 @@ import { defineRoute, requireWorkspace, type AnyRoute } from '../../server/route
 import { attributeRepository } from './repository.ts';
 import { createAttributeBody, listAttributesQuery } from './schemas.ts';
 import { createAttribute, toAttributeDefinition } from './service.ts';
+import { ensureAttributeIndexes } from '../search/repository.ts';
 
 export const attributeRoutes: AnyRoute[] = [
   defineRoute({
@@ -27,6 +28,8 @@ export const attributeRoutes: AnyRoute[] = [
     async handler({ platform, principal, body, reply }) {
       const p = requireWorkspace(principal);
       const row = await createAttribute(platform.db, p.workspaceId, body);
+      // After the definition is committed: on PostgreSQL the index builds concurrently, without blocking writes.
+      await ensureAttributeIndexes(platform.db, p.workspaceId, row.name, row.type);
       reply.code(201);
       return toAttributeDefinition(row);
     },

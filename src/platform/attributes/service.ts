@@ -36,18 +36,6 @@ export function toAttributeDefinition(row: AttributeDefinitionRow): AttributeDef
   };
 }
 
-/** Called after a definition is created, e.g. to build search indexes. Set by the search module at start-up. */
-export type AttributeCreatedHook = (
-  db: Queryable,
-  workspaceId: string,
-  name: string,
-  type: AttributeType,
-) => Promise<void>;
-const hooks: AttributeCreatedHook[] = [];
-export function onAttributeCreated(hook: AttributeCreatedHook): void {
-  hooks.push(hook);
-}
-
 export async function createAttribute(
   db: Queryable,
   workspaceId: string,
@@ -83,7 +71,6 @@ export async function createAttribute(
     source,
     declared_type: declared === type ? null : declared,
   });
-  for (const hook of hooks) await hook(db, workspaceId, input.name, type);
   const row = await attributeRepository.get(db, workspaceId, input.name);
   if (!row) throw new Error('attribute definition vanished after insert');
   return row;

@@ -3,7 +3,6 @@ import { defineRoute, requireWorkspace, type AnyRoute } from '../../server/route
 import { contactError } from './errors.ts';
 import { contactRepository, type ContactRow } from './repository.ts';
 import type { Queryable } from '../../db/client.ts';
-import { tagRepository } from '../tags/repository.ts';
 import {
   contactIdParams,
   externalIdParams,
@@ -17,7 +16,7 @@ import {
   getContact,
   mergeLeadIntoUser,
   normalizeEmail,
-  toContact,
+  serializeContacts,
   updateContact,
 } from './service.ts';
 
@@ -37,16 +36,6 @@ export function decodeCursor(cursor: string): { at: string; id: string } {
   if (!m?.[1] || !m[2] || m[2].length > 64 || Number.isNaN(Date.parse(`${m[1].slice(0, 23)}Z`)))
     throw contactError('invalid_cursor', 'starting_after is not a valid cursor', 'starting_after');
   return { at: m[1], id: m[2] };
-}
-
-/** Contacts with their tags, loaded in one query for the whole page. */
-export async function serializeContacts(db: Queryable, workspaceId: string, rows: readonly ContactRow[]) {
-  const tags = await tagRepository.forContacts(
-    db,
-    workspaceId,
-    rows.map((r) => r.id),
-  );
-  return rows.map((r) => toContact(r, tags.get(r.id) ?? []));
 }
 
 async function serializeContact(db: Queryable, workspaceId: string, row: ContactRow) {

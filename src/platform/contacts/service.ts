@@ -4,7 +4,7 @@ import { validateAttributeValues, type TypedValue } from '../attributes/service.
 import { contactError } from './errors.ts';
 import { contactRepository, type ContactRow, type ContactWrite } from './repository.ts';
 import type { CreateContactInput, UpdateContactInput } from './schemas.ts';
-import type { TagRow } from '../tags/repository.ts';
+import { tagRepository, type TagRow } from '../tags/repository.ts';
 import { contactTagList } from '../tags/service.ts';
 
 /** Emails compare after trimming, Unicode NFC and lower-casing (DESIGN.md §3.2). */
@@ -170,4 +170,14 @@ export async function mergeLeadIntoUser(
     if (!merged) throw contactError('contact_not_found', `no contact ${intoId}`, 'into');
     return merged;
   });
+}
+
+/** Contacts with their tags, loaded in one query for the whole page. */
+export async function serializeContacts(db: Queryable, workspaceId: string, rows: readonly ContactRow[]) {
+  const tags = await tagRepository.forContacts(
+    db,
+    workspaceId,
+    rows.map((r) => r.id),
+  );
+  return rows.map((r) => toContact(r, tags.get(r.id) ?? []));
 }

@@ -245,6 +245,7 @@ function compileNode(n: QueryNode, types: AttributeTypes, params: Params, path: 
 }
 
 export interface CompiledSearch {
+  workspaceId: string;
   /** `$1` is the workspace id. */
   where: string;
   params: unknown[];
@@ -266,6 +267,7 @@ export function compileSearch(
   // Resolved now so an unknown sort attribute fails before any query runs.
   resolveField(sort.field, types, new Params(), ['sort', 'field']);
   return {
+    workspaceId,
     where: `workspace_id = $1 AND archived_at IS NULL AND (${cond})`,
     params: params.values,
     sort,
@@ -274,7 +276,8 @@ export function compileSearch(
 }
 
 export const CONTACT_COLUMNS =
-  'id, role, external_id, email, name, phone, custom_attributes, created_at, updated_at, last_seen_at';
+  'workspace_id, id, role, external_id, email, email_normalized, name, phone, custom_attributes, created_at, ' +
+  'updated_at, last_seen_at, archived_at, avatar, signed_up_at, owner_id, unsubscribed_from_emails';
 
 export interface Keyset {
   /** The sort key of the last row seen, as PostgreSQL prints it; null when that row lacked the field. */

@@ -4,7 +4,8 @@ import { validationError } from '../../server/route.ts';
 import { AppError } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import { compileSearch, customNames, type CompiledSearch } from './compiler.ts';
-import { serializeContact, type SearchContact } from './contact-json.ts';
+import { serializeContacts, type Contact } from '../contacts/service.ts';
+import type { ContactRow as FullContactRow } from '../contacts/repository.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { searchError } from './errors.ts';
 import { searchRepository, segmentRepository, type SegmentRow } from './repository.ts';
@@ -22,7 +23,7 @@ import {
 
 export interface ContactPage {
   type: 'list';
-  data: SearchContact[];
+  data: Contact[];
   total_count: number;
   pages: {
     type: 'pages';
@@ -84,7 +85,7 @@ async function runPage(
       : null;
   return {
     type: 'list',
-    data: shown.map(serializeContact),
+    data: await serializeContacts(db, c.workspaceId, shown as unknown as FullContactRow[]),
     total_count: total,
     pages: { type: 'pages', page, per_page: perPage, total_pages: Math.ceil(total / perPage), next },
   };
@@ -201,4 +202,30 @@ export async function segmentContacts(
     { per_page: opts.per_page ?? DEFAULT_PER_PAGE, starting_after: opts.starting_after ?? null },
     'starting_after',
   );
+}
+
+/**
+ * One page of a segment's member ids, oldest first, without the count: what a job walking a whole segment needs
+ * (outbound sends). `after` is the opaque cursor the previous page returned.
+ */
+export async function segmentMemberIds(
+  db: Queryable,
+  workspaceId: string,
+  id: string,
+  after: string | null,
+  limit: number,
+): Promise<{ ids: string[]; next: string | null }> {
+  const row = await segmentRepository.get(db, workspaceId, id);
+  if (!row) throw notFound(id);
+  const sort: Sort = { field: 'created_at', order: 'ascending' };
+  const c = await compile(db, workspaceId, row.query, sort, ['segment', 'query']);
+  const cursor = after ? decodeCursor(sort, after, 'cursor') : null;
+  const rows = await searchRepository.page(db, c, cursor, limit + 1);
+  const shown = rows.slice(0, limit);
+  const last = shown[shown.length - 1];
+  return {
+    ids: shown.map((r) => r.id),
+    next:
+      rows.length > limit && last ? encodeCursor(sort, { page: 0, value: last.sort_key, id: last.id }) : null,
+  };
 }

@@ -1,0 +1,7 @@
+import { defineErrors } from '../../shared/errors.ts';
+
+export const outboundError = defineErrors({
+  outbound_not_found: 404,
+  already_sent: 409,
+  segment_not_found: 404,
+});
