@@ -59,6 +59,60 @@ async function freshDeadJob(w: World): Promise<string> {
   return String(res.rows[0]?.id);
 }
 
+async function freshTag(w: World): Promise<string> {
+  const res = await w.h.server.inject({
+    method: 'POST',
+    url: '/api/tags',
+    headers: w.h.creds.token.headers,
+    payload: { name: `tag-${unique()}` },
+  });
+  return (res.json() as { id: string }).id;
+}
+
+async function taggedContact(w: World): Promise<{ contactId: string; tagId: string }> {
+  const contactId = await freshContact(w);
+  const tagId = await freshTag(w);
+  await w.h.server.inject({
+    method: 'POST',
+    url: `/api/contacts/${contactId}/tags`,
+    headers: w.h.creds.token.headers,
+    payload: { id: tagId },
+  });
+  return { contactId, tagId };
+}
+
+const everyone = { query: { field: 'role', operator: 'IN', value: ['user', 'lead'] } };
+
+async function freshSegment(w: World): Promise<string> {
+  const res = await w.h.server.inject({
+    method: 'POST',
+    url: '/api/segments',
+    headers: w.h.creds.token.headers,
+    payload: { name: `seg-${unique()}`, ...everyone },
+  });
+  return (res.json() as { id: string }).id;
+}
+
+async function freshOutbound(w: World): Promise<string> {
+  const res = await w.h.server.inject({
+    method: 'POST',
+    url: '/api/outbound',
+    headers: w.h.creds.token.headers,
+    payload: { segment_id: await freshSegment(w), title: 'News', body: 'We shipped a thing' },
+  });
+  return (res.json() as { id: string }).id;
+}
+
+async function messengerOutbound(w: World, role: Role): Promise<string> {
+  const id = await freshOutbound(w);
+  const contactId = role === 'messenger_lead' ? w.h.ids.leadContactId : w.h.ids.userContactId;
+  await w.h.platform.db.query(
+    'INSERT INTO outbound_deliveries (workspace_id, message_id, contact_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+    [w.h.workspace.id, id, contactId],
+  );
+  return id;
+}
+
 type Builder = (w: World, role: Role) => Promise<SampleRequest>;
 
 /** Valid requests by route; a route missing here still gets `{}` as its body and made-up ids. */
@@ -175,6 +229,54 @@ export const samples: Record<string, Builder> = {
     payload: { body: 'One more thing' },
   }),
   'GET /messenger/stream': async () => ({ url: '/messenger/stream' }),
+  'GET /api/tags': async () => ({ url: '/api/tags' }),
+  'POST /api/tags': async () => ({ url: '/api/tags', payload: { name: `Tag ${unique()}` } }),
+  'GET /api/tags/:id': async (w) => ({ url: `/api/tags/${await freshTag(w)}` }),
+  'DELETE /api/tags/:id': async (w) => ({ url: `/api/tags/${await freshTag(w)}` }),
+  'GET /api/contacts/:contact_id/tags': async (w) => ({ url: `/api/contacts/${w.h.ids.userContactId}/tags` }),
+  'POST /api/contacts/:contact_id/tags': async (w) => ({
+    url: `/api/contacts/${await freshContact(w)}/tags`,
+    payload: { id: await freshTag(w) },
+  }),
+  'DELETE /api/contacts/:contact_id/tags/:tag_id': async (w) => {
+    const t = await taggedContact(w);
+    return { url: `/api/contacts/${t.contactId}/tags/${t.tagId}` };
+  },
+  'GET /api/events': async (w) => ({
+    url: `/api/events?type=user&intercom_user_id=${w.h.ids.userContactId}`,
+  }),
+  'GET /api/contacts/find_by_external_id/:external_id': async (w) => {
+    const ext = `ext-${unique()}`;
+    await createContact(w.h.platform.db, w.h.workspace.id, { role: 'user', external_id: ext });
+    return { url: `/api/contacts/find_by_external_id/${ext}` };
+  },
+  'POST /api/contacts/search': async () => ({
+    url: '/api/contacts/search',
+    payload: { ...everyone, pagination: { per_page: 5 } },
+  }),
+  'GET /api/segments': async () => ({ url: '/api/segments' }),
+  'POST /api/segments': async () => ({
+    url: '/api/segments',
+    payload: { name: `Seg ${unique()}`, ...everyone },
+  }),
+  'GET /api/segments/:id': async (w) => ({ url: `/api/segments/${await freshSegment(w)}` }),
+  'PUT /api/segments/:id': async (w) => ({
+    url: `/api/segments/${await freshSegment(w)}`,
+    payload: { name: `Renamed ${unique()}` },
+  }),
+  'DELETE /api/segments/:id': async (w) => ({ url: `/api/segments/${await freshSegment(w)}` }),
+  'GET /api/segments/:id/contacts': async (w) => ({ url: `/api/segments/${await freshSegment(w)}/contacts` }),
+  'GET /api/outbound': async () => ({ url: '/api/outbound' }),
+  'POST /api/outbound': async (w) => ({
+    url: '/api/outbound',
+    payload: { segment_id: await freshSegment(w), title: 'Hello', body: 'A message' },
+  }),
+  'GET /api/outbound/:id': async (w) => ({ url: `/api/outbound/${await freshOutbound(w)}` }),
+  'POST /api/outbound/:id/send': async (w) => ({ url: `/api/outbound/${await freshOutbound(w)}/send` }),
+  'GET /messenger/outbound': async () => ({ url: '/messenger/outbound' }),
+  'POST /messenger/outbound/:id/open': async (w, role) => ({
+    url: `/messenger/outbound/${await messengerOutbound(w, role)}/open`,
+  }),
   'GET /api/apps': async () => ({ url: '/api/apps' }),
   'POST /api/apps/:id/install': async () => ({
     url: `/api/apps/${EXAMPLE_APP}/install`,
