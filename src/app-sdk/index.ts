@@ -3,6 +3,18 @@
  * platform only through the `AppHost` they are handed; they never import platform modules.
  */
 import type { z } from 'zod';
+import { AppError } from '../shared/errors.ts';
+
+/**
+ * An error an action, view or card action throws for the caller to fix: answered with its status and
+ * `{error: {code, message, path}}` (e.g. 400 `invalid_api_key` at `api_key`). Messages must never hold secrets.
+ */
+export class ActionError extends AppError {
+  constructor(status: 400 | 404 | 409 | 422 | 502 | 503, code: string, message: string, path?: string) {
+    super(code, message, status, path);
+    this.name = 'ActionError';
+  }
+}
 
 export type AttributeType = 'string' | 'number' | 'boolean' | 'date';
 export type AttributeValue = string | number | boolean;

@@ -18,7 +18,10 @@ import { randomBytes } from 'node:crypto';
 const credentialsFile = (config: Config) => join(config.dataDir, 'demo-admin.json');
 
 /** First start on an empty database: the demo, or an empty workspace whose admin password is shown once. */
-async function firstStart(platform: Platform, config: Config): Promise<string[]> {
+async function firstStart(
+  platform: Platform,
+  config: Config,
+): Promise<{ lines: string[]; demoWorkspaceId?: string }> {
   const lines: string[] = [];
   if (await workspaceRepository.first(platform.db)) {
     if (config.demo && existsSync(credentialsFile(config))) {
@@ -28,7 +31,7 @@ async function firstStart(platform: Platform, config: Config): Promise<string[]>
       };
       lines.push(`Demo admin login: ${c.email} / ${c.password}`);
     }
-    return lines;
+    return { lines };
   }
   if (config.demo) {
     const demo = await seedDemo(platform.db, platform.box, platform.conversations);
@@ -41,7 +44,7 @@ async function firstStart(platform: Platform, config: Config): Promise<string[]>
       chmodSync(credentialsFile(config), 0o600);
       lines.push(`Demo admin login: ${demo.adminEmail} / ${demo.adminPassword}`);
     }
-    return lines;
+    return { lines, demoWorkspaceId: demo?.workspaceId };
   }
   const ws = await createWorkspace(platform.db, platform.box, 'Settle');
   const password = randomBytes(12).toString('base64url');
@@ -54,7 +57,7 @@ async function firstStart(platform: Platform, config: Config): Promise<string[]>
   lines.push(
     `Created workspace and admin: admin@settle.local / ${password}  (shown once: change it after logging in)`,
   );
-  return lines;
+  return { lines };
 }
 
 export async function startCommand(config: Config): Promise<void> {
@@ -63,7 +66,7 @@ export async function startCommand(config: Config): Promise<void> {
   const platform = await composePlatform({ config, db, registry: appRegistry });
   // Search indexes for every attribute defined (cheap when they exist; builds missing ones after an upgrade).
   await ensureAllAttributeIndexes(db);
-  const notes = await firstStart(platform, config);
+  const { lines: notes, demoWorkspaceId } = await firstStart(platform, config);
   // The demo's Stripe: the built-in emulator with demo data, its state kept beside the database.
   let emulator: RunningEmulator | undefined;
   if (config.demo) {
@@ -81,6 +84,20 @@ export async function startCommand(config: Config): Promise<void> {
       onError: (err) => platform.log.warn({ err }, 'job failed'),
     });
   await server.listen({ port: config.port, host: config.host });
+  // §3.9: on the demo's first start, connect the emulator as the primary (test mode) account and sync it. The
+  // emulator posts webhooks to config.publicUrl, so that must reach this server (it does by default).
+  if (demoWorkspaceId && emulator) {
+    try {
+      await platform.apps.install(demoWorkspaceId, 'stripe', {});
+      await platform.apps.runAction(demoWorkspaceId, 'stripe', 'connect', true, {
+        api_key: emulator.key,
+        api_base: emulator.url,
+      });
+      notes.push('Stripe: the emulator is connected and syncing (contacts get stripe_* attributes shortly)');
+    } catch (err) {
+      platform.log.warn({ err }, 'demo: connecting the Stripe emulator failed');
+    }
+  }
 
   const url = config.publicUrl;
   const appId = (await workspaceRepository.first(platform.db))?.app_id;

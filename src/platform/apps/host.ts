@@ -64,7 +64,8 @@ export function createHost(deps: HostDeps, manifest: AppManifest, workspaceId: s
       return sealed === undefined ? undefined : box.open(sealed, secretContext(workspaceId, appId, name));
     },
     async setSecret(name, value) {
-      if (!manifest.secrets.includes(name))
+      // `api_key` also covers `api_key:<suffix>` (one key per connected account), as the SDK documents.
+      if (!declaresSecret(manifest, name))
         throw appError('unknown_secret', `${appId} declares no secret ${name}`, 'name');
       await secretRepository.put(
         db,

@@ -1,0 +1,147 @@
+/**
+ * The inbox sidebar card (DESIGN.md §3.7, first part): the linked customer, its subscriptions and its three most
+ * recent payments, read from the record store so it opens without calling Stripe. `refresh` refetches them.
+ */
+import type Stripe from 'stripe';
+import type { AppHost, CardView, HostContact, SidebarCardSpec } from '../../app-sdk/index.ts';
+import { storeObject } from './backfill.ts';
+import { clientFor, listConnections } from './connections.ts';
+import { toMajorUnits } from './currency.ts';
+import { pickPrimaryItem } from './pricing.ts';
+import { loadBundle, loadCatalog, recomputeCustomers } from './recompute.ts';
+import { stores, type Connection, type Link } from './store.ts';
+import { fetchVersion } from './versions.ts';
+
+const money = (minor: number, currency: string) =>
+  `${toMajorUnits(minor, currency)} ${currency.toUpperCase()}`;
+const day = (unix: number | null | undefined) =>
+  unix ? new Date(unix * 1000).toISOString().slice(0, 10) : '—';
+const matchedBy: Record<Link['method'], string> = {
+  link: 'linked',
+  manual: 'linked by a teammate',
+  user_id: 'matched by user id',
+  email: 'matched by email',
+  created: 'contact created from Stripe',
+};
+
+async function linkFor(
+  host: AppHost,
+  contact: HostContact,
+): Promise<{ link: Link; conn: Connection } | undefined> {
+  const links = (await stores(host).links.find('a', contact.id)).map((r) => r.data);
+  const conns = await listConnections(host);
+  // The primary account first (§3.1), then the oldest connection.
+  const ordered = [...conns].sort(
+    (a, b) => Number(b.primary) - Number(a.primary) || a.created_at - b.created_at,
+  );
+  for (const conn of ordered) {
+    const link = links.find((l) => l.connection_id === conn.id);
+    if (link) return { link, conn };
+  }
+  return undefined;
+}
+
+export async function loadCard(host: AppHost, contact: HostContact): Promise<CardView> {
+  const found = await linkFor(host, contact);
+  if (!found)
+    return { title: 'Stripe', sections: [], empty_state: 'No Stripe customer is linked to this contact.' };
+  const { link, conn } = found;
+  const s = stores(host);
+  const bundle = await loadBundle(s, conn.id, link.customer_id);
+  if (!bundle)
+    return { title: 'Stripe', sections: [], empty_state: 'The linked Stripe customer was deleted.' };
+  const catalog = await loadCatalog(host, conn.id);
+  const { customer } = bundle;
+  const currency = customer.currency ?? bundle.subscriptions[0]?.currency ?? 'usd';
+  const customerRow = await s.customers.get(`${conn.id}:${customer.id}`);
+  const subs = [...bundle.subscriptions]
+    .filter((sub) => !['canceled', 'incomplete_expired'].includes(sub.status))
+    .sort((a, b) => b.created - a.created);
+  const payments = [...bundle.charges].sort((a, b) => b.created - a.created).slice(0, 3);
+  const planName = (sub: Stripe.Subscription) => {
+    const item = pickPrimaryItem(sub);
+    const product = item?.price.product;
+    const p = typeof product === 'string' ? catalog.products.get(product) : product;
+    return (p && !p.deleted ? p.name : item?.price.nickname) ?? 'subscription';
+  };
+  return {
+    title: 'Stripe',
+    subtitle: `${customer.name ?? customer.email ?? customer.id} · ${matchedBy[link.method]}`,
+    badge: conn.livemode ? undefined : 'test mode',
+    refreshed_at: customerRow?.updatedAt,
+    sections: [
+      {
+        title: 'Customer',
+        rows: [
+          { label: 'ID', value: customer.id },
+          { label: 'Email', value: customer.email ?? '—' },
+          { label: 'Balance', value: money(customer.balance ?? 0, currency) },
+          { label: 'Delinquent', value: customer.delinquent ? 'yes' : 'no' },
+          { label: 'Account', value: `${conn.account_id} (${conn.livemode ? 'live' : 'test'})` },
+        ],
+      },
+      {
+        title: 'Subscriptions',
+        rows: subs.map((sub) => {
+          const item = pickPrimaryItem(sub);
+          const interval = item?.price.recurring?.interval ?? '';
+          const amount = item
+            ? money((item.price.unit_amount ?? 0) * (item.quantity ?? 1), sub.currency)
+            : '';
+          const trial = sub.status === 'trialing' ? `, trial ends ${day(sub.trial_end)}` : '';
+          return {
+            label: planName(sub),
+            value: `${amount}/${interval} · ${sub.status} · since ${day(item?.current_period_start)}${trial}`,
+          };
+        }),
+      },
+      {
+        title: 'Recent payments',
+        rows: payments.map((ch) => {
+          const status = ch.refunded ? 'refunded' : ch.status;
+          const why = ch.status === 'failed' && ch.failure_message ? ` (${ch.failure_message})` : '';
+          return { label: day(ch.created), value: `${money(ch.amount, ch.currency)} · ${status}${why}` };
+        }),
+      },
+    ],
+    actions: [{ id: 'refresh', label: 'Refresh from Stripe' }],
+  };
+}
+
+/** Refetches the linked customer, its subscriptions and charges, then recomputes and reloads the card. */
+export async function refreshCard(host: AppHost, contact: HostContact): Promise<CardView> {
+  const found = await linkFor(host, contact);
+  if (!found) return loadCard(host, contact);
+  const { link, conn } = found;
+  const handle = await clientFor(host, conn);
+  const started = Date.now() / 1000;
+  const customer = await handle.call('customers', (st) =>
+    st.customers.retrieve(link.customer_id, {
+      expand: ['invoice_settings.default_payment_method', 'default_source'],
+    }),
+  );
+  const v = fetchVersion(started);
+  if (customer.deleted) {
+    await stores(host).customers.remove(`${conn.id}:${customer.id}`, { version: v });
+  } else {
+    await storeObject(host, conn.id, 'customers', customer, v, started);
+    for await (const sub of handle.stripe.subscriptions.list({
+      customer: customer.id,
+      status: 'all',
+      limit: 100,
+      expand: ['data.items.data.price', 'data.default_payment_method', 'data.discounts'],
+    }))
+      await storeObject(host, conn.id, 'subscriptions', sub, v, started);
+    for await (const ch of handle.stripe.charges.list({ customer: customer.id, limit: 100 }))
+      await storeObject(host, conn.id, 'charges', ch, v, started);
+  }
+  await recomputeCustomers(host, conn.id, [link.customer_id]);
+  return loadCard(host, contact);
+}
+
+export const stripeCard: SidebarCardSpec = {
+  id: 'stripe',
+  title: 'Stripe',
+  load: loadCard,
+  actions: { refresh: (host, contact) => refreshCard(host, contact) },
+};

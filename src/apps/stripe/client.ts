@@ -1,0 +1,151 @@
+/**
+ * One Stripe SDK client per connection, behind a request budget and a retry policy (DESIGN.md §3.5). The SDK's own
+ * retries are off (`maxNetworkRetries: 0`) so that every attempt, retries included, passes through the budget.
+ */
+import Stripe from 'stripe';
+
+/** The API version the SDK's types describe; requests pin it so shapes match the types. */
+export const STRIPE_API_VERSION = '2026-10-28.endive' as const;
+
+/** A token bucket: `rate` tokens per second, at most `rate` stored (one second of burst). */
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+  constructor(
+    readonly rate: number,
+    private readonly now: () => number = () => Date.now(),
+  ) {
+    this.tokens = rate;
+    this.last = now();
+  }
+
+  /** Milliseconds to wait before a token is free; takes it when the answer is 0. */
+  take(): number {
+    const t = this.now();
+    this.tokens = Math.min(this.rate, this.tokens + ((t - this.last) / 1000) * this.rate);
+    this.last = t;
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return 0;
+    }
+    return Math.ceil(((1 - this.tokens) / this.rate) * 1000);
+  }
+}
+
+export interface Budget {
+  /** Requests per second for the whole account. Default: half of Stripe's limit (test 25 → 12.5, live 100 → 50). */
+  global: number;
+  /** Requests per second per endpoint. Default: half of Stripe's ~25/s. */
+  perEndpoint: number;
+}
+
+export const defaultBudget = (livemode: boolean): Budget => ({
+  global: livemode ? 50 : 12.5,
+  perEndpoint: 12.5,
+});
+
+// Per process and per account: every job of one account shares its budget, whichever connection object asks.
+const buckets = new Map<string, TokenBucket>();
+function bucket(key: string, rate: number): TokenBucket {
+  let b = buckets.get(key);
+  if (!b || b.rate !== rate) {
+    b = new TokenBucket(rate);
+    buckets.set(key, b);
+  }
+  return b;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function acquire(account: string, endpoint: string, budget: Budget): Promise<void> {
+  for (;;) {
+    const wait = Math.max(
+      bucket(`${account}`, budget.global).take(),
+      bucket(`${account}|${endpoint}`, budget.perEndpoint).take(),
+    );
+    if (wait === 0) return;
+    await sleep(wait);
+  }
+}
+
+/** 429, 5xx and connection failures are worth another try; a 4xx is the caller's mistake. */
+export function isRetryable(err: unknown): boolean {
+  if (!(err instanceof Stripe.errors.StripeError)) return false;
+  if (err instanceof Stripe.errors.StripeConnectionError) return true;
+  if (err instanceof Stripe.errors.StripeRateLimitError) return true;
+  const status = err.statusCode ?? 0;
+  return status === 429 || status >= 500;
+}
+
+export const isNotFound = (err: unknown) =>
+  err instanceof Stripe.errors.StripeError && (err.statusCode === 404 || err.code === 'resource_missing');
+
+export interface RetryPolicy {
+  attempts: number;
+  baseMs: number;
+  maxMs: number;
+}
+export const defaultRetry: RetryPolicy = { attempts: 5, baseMs: 250, maxMs: 8000 };
+
+/** Exponential backoff with full jitter, so many workers that hit a 429 together do not retry together. */
+export function retryDelay(attempt: number, policy: RetryPolicy, random = Math.random): number {
+  return Math.round(random() * Math.min(policy.maxMs, policy.baseMs * 2 ** attempt));
+}
+
+export interface StripeHandle {
+  stripe: Stripe;
+  /** Runs one API call inside the budget, retrying what is retryable. `endpoint` names the bucket. */
+  call<T>(endpoint: string, fn: (stripe: Stripe) => Promise<T>): Promise<T>;
+}
+
+export function parseApiBase(apiBase: string | null | undefined): {
+  host?: string;
+  port?: number;
+  protocol?: 'http' | 'https';
+} {
+  if (!apiBase) return {};
+  const u = new URL(apiBase);
+  const protocol = u.protocol === 'http:' ? 'http' : 'https';
+  return {
+    host: u.hostname,
+    port: u.port ? Number(u.port) : protocol === 'http' ? 80 : 443,
+    protocol,
+  };
+}
+
+export function stripeClient(opts: {
+  apiKey: string;
+  apiBase?: string | null;
+  /** The account the budget is counted against; before the account is known, the key's own bucket. */
+  account: string;
+  livemode: boolean;
+  budget?: Budget;
+  retry?: RetryPolicy;
+}): StripeHandle {
+  const stripe = new Stripe(opts.apiKey, {
+    ...parseApiBase(opts.apiBase),
+    apiVersion: STRIPE_API_VERSION,
+    maxNetworkRetries: 0,
+    telemetry: false,
+    timeout: 30_000,
+  });
+  const budget = opts.budget ?? defaultBudget(opts.livemode);
+  const retry = opts.retry ?? defaultRetry;
+  return {
+    stripe,
+    async call(endpoint, fn) {
+      for (let attempt = 0; ; attempt++) {
+        await acquire(opts.account, endpoint, budget);
+        try {
+          return await fn(stripe);
+        } catch (err) {
+          if (!isRetryable(err) || attempt + 1 >= retry.attempts) throw err;
+          await sleep(retryDelay(attempt, retry));
+        }
+      }
+    },
+  };
+}
+
+/** Live or test from the key's prefix (`sk_live_`, `rk_live_`…), before the account tells us. */
+export const keyIsLive = (key: string) => /^(sk|rk)_live_/.test(key);

@@ -1,0 +1,89 @@
+/** The Stripe app's manifest: everything the platform needs to run it (docs/stripe-app.md). */
+import { z } from 'zod';
+import { ActionError, defineApp } from '../../app-sdk/index.ts';
+import { applyEvent } from './apply.ts';
+import { stripeAttributes } from './attributes.ts';
+import { runBackfill, runRecompute, startSync } from './backfill.ts';
+import { stripeCard } from './card.ts';
+import { connect, deleteStripeEndpoint, disconnect, listConnections, setPrimary } from './connections.ts';
+import { timelineEventNames } from './timeline.ts';
+import { conflictsView, statusView } from './views.ts';
+import { handleWebhook } from './webhook.ts';
+
+const settings = z.object({
+  sync_enabled: z.boolean().default(true),
+  metadata_key: z.string().min(1).default('user_id'),
+});
+
+const connectionId = z.object({ connection_id: z.string().min(1) });
+
+export const stripeApp = defineApp({
+  id: 'stripe',
+  name: 'Stripe',
+  description: 'Stripe customers, subscriptions and payments on contacts, the timeline and the inbox sidebar',
+  settings,
+  secrets: ['api_key', 'webhook_secret'],
+  attributes: stripeAttributes,
+  events: timelineEventNames,
+  cards: { sidebar: [stripeCard], messenger: [] },
+  webhooks: [{ path: 'stripe/:endpoint', handle: handleWebhook }],
+  jobs: {
+    backfill: (host, payload) => runBackfill(host, payload as { connectionId: string; run: number }),
+    recompute: (host, payload) => runRecompute(host, payload as { connectionId: string }),
+    apply_event: async (host, payload) => {
+      if (!(await host.settings<{ sync_enabled: boolean }>()).sync_enabled) return;
+      await applyEvent(host, payload as Parameters<typeof applyEvent>[1]);
+    },
+  },
+  tools: [],
+  actions: {
+    connect: {
+      access: 'admin',
+      summary: 'Connect a Stripe account with a secret or restricted API key',
+      input: z.object({ api_key: z.string().min(8), api_base: z.url().optional() }),
+      run: (host, input: { api_key: string; api_base?: string }) => connect(host, input),
+    },
+    disconnect: {
+      access: 'admin',
+      summary: 'Disconnect a Stripe account (deletes its webhook endpoint in Stripe)',
+      input: connectionId,
+      run: (host, input: { connection_id: string }) => disconnect(host, input.connection_id),
+    },
+    set_primary: {
+      access: 'admin',
+      summary: 'Make a connection the primary account (attributes come from it)',
+      input: connectionId,
+      run: (host, input: { connection_id: string }) => setPrimary(host, input.connection_id),
+    },
+    sync: {
+      access: 'admin',
+      summary: 'Run the backfill again (all connections, or one)',
+      input: z.object({ connection_id: z.string().optional() }),
+      run: async (host, input: { connection_id?: string }) => {
+        const conns = (await listConnections(host)).filter(
+          (c) => !input.connection_id || c.id === input.connection_id,
+        );
+        if (conns.length === 0)
+          throw new ActionError(404, 'connection_not_found', 'no such Stripe connection', 'connection_id');
+        const runs = [];
+        for (const c of conns) runs.push({ connection_id: c.id, ...(await startSync(host, c.id)) });
+        return { runs };
+      },
+    },
+  },
+  views: {
+    status: { access: 'team', summary: 'Connections, their mode and sync progress', load: statusView },
+    conflicts: {
+      access: 'admin',
+      summary: 'Customers that share an email with another',
+      load: conflictsView,
+    },
+  },
+  // Uninstall: the webhook endpoints go first; if Stripe is unreachable this throws and the uninstall job retries.
+  async onUninstall(host) {
+    for (const conn of await listConnections(host)) {
+      await deleteStripeEndpoint(host, conn);
+      await host.webhooks.deleteEndpoint(conn.settle_endpoint_id);
+    }
+  },
+});

@@ -1,0 +1,250 @@
+/**
+ * From stored Stripe objects to contacts: matching (§3.2) and attributes (§3.3). Matching runs over a set closed
+ * under "shares a normalised email" plus every contact any of them could match, so the outcome is the same
+ * whatever order objects and webhooks arrived in. Only teammates' links (`manual`) count as explicit links: a link
+ * an earlier sync made is recomputed, never trusted, so it cannot freeze an order-dependent choice.
+ */
+import type Stripe from 'stripe';
+import type { AppHost, HostContact } from '../../app-sdk/index.ts';
+import { deriveAttributes, stripeAttributes, type StripeAttributeValues } from './attributes.ts';
+import { getConnection } from './connections.ts';
+import {
+  customerFacts,
+  normaliseEmail,
+  resolveAccountMatches,
+  type ContactCandidate,
+  type CustomerFacts,
+  type MatchOptions,
+} from './matching.ts';
+import {
+  customerIndex,
+  emailIndex,
+  idOf,
+  listForConnection,
+  objectKey,
+  stores,
+  type Connection,
+  type Link,
+  type Stores,
+} from './store.ts';
+
+export interface Catalog {
+  products: Map<string, Stripe.Product>;
+  coupons: Map<string, Stripe.Coupon>;
+}
+
+export async function loadCatalog(host: AppHost, connectionId: string): Promise<Catalog> {
+  const s = stores(host);
+  const products = await listForConnection(s.products, connectionId);
+  const coupons = await listForConnection(s.coupons, connectionId);
+  return {
+    products: new Map(products.map((r) => [r.data.id, r.data])),
+    coupons: new Map(coupons.map((r) => [r.data.id, r.data])),
+  };
+}
+
+export interface CustomerBundle {
+  customer: Stripe.Customer;
+  subscriptions: Stripe.Subscription[];
+  charges: Stripe.Charge[];
+  paymentMethods: Stripe.PaymentMethod[];
+}
+
+export async function loadBundle(s: Stores, connectionId: string, customerId: string) {
+  const rec = await s.customers.get(objectKey(connectionId, customerId));
+  if (!rec || rec.deleted) return undefined;
+  const idx = customerIndex(connectionId, customerId);
+  const [subs, charges, pms] = await Promise.all([
+    s.subscriptions.find('a', idx, { limit: 1000 }),
+    s.charges.find('a', idx, { limit: 10_000 }),
+    s.paymentMethods.find('a', idx, { limit: 1000 }),
+  ]);
+  return {
+    customer: rec.data,
+    subscriptions: subs.map((r) => r.data),
+    charges: charges.map((r) => r.data),
+    paymentMethods: pms.map((r) => r.data),
+  } satisfies CustomerBundle;
+}
+
+export function attributesFor(
+  bundle: CustomerBundle,
+  catalog: Catalog,
+  conn: Connection,
+): StripeAttributeValues {
+  // Expanded payment methods on the customer and its subscriptions resolve default references held as ids.
+  const expanded = [
+    bundle.customer.invoice_settings?.default_payment_method,
+    ...bundle.subscriptions.map((s) => s.default_payment_method),
+  ].filter((pm): pm is Stripe.PaymentMethod => typeof pm === 'object' && pm !== null);
+  return deriveAttributes({
+    customer: bundle.customer,
+    subscriptions: bundle.subscriptions,
+    paymentMethods: [...bundle.paymentMethods, ...expanded],
+    charges: bundle.charges,
+    products: catalog.products,
+    coupons: catalog.coupons,
+    now: Math.floor(Date.now() / 1000),
+    accountId: conn.account_id,
+    livemode: conn.livemode,
+  });
+}
+
+const cleared = (): Record<string, null> => Object.fromEntries(stripeAttributes.map((a) => [a.name, null]));
+
+async function candidatesFor(
+  host: AppHost,
+  customers: readonly Stripe.Customer[],
+  userIdKey: string,
+  manual: readonly Link[],
+): Promise<ContactCandidate[]> {
+  const byId = new Map<string, HostContact>();
+  for (const c of customers) {
+    if (c.email)
+      for (const contact of await host.contacts.findByEmail(c.email)) byId.set(contact.id, contact);
+    const userId = c.metadata?.[userIdKey]?.trim();
+    if (userId) {
+      const contact = await host.contacts.findByExternalId(userId);
+      if (contact) byId.set(contact.id, contact);
+    }
+  }
+  for (const l of manual) {
+    const contact = await host.contacts.get(l.contact_id);
+    if (contact) byId.set(contact.id, contact);
+  }
+  return [...byId.values()];
+}
+
+/**
+ * Recomputes the given customers of one connection and every customer sharing an email with them: links, new
+ * contacts for customers nobody matches, and (for the primary connection) the attributes of each matched contact.
+ * A contact that lost its customer has its attributes removed.
+ */
+export async function recomputeCustomers(
+  host: AppHost,
+  connectionId: string,
+  customerIds: readonly string[],
+  catalog?: Catalog,
+): Promise<void> {
+  const conn = await getConnection(host, connectionId);
+  if (!conn) return;
+  const s = stores(host);
+  const { metadata_key: userIdKey } = await host.settings<{ metadata_key: string }>();
+
+  // Close the set under "shares a normalised email".
+  const customers = new Map<string, Stripe.Customer>();
+  const seenEmails = new Set<string>();
+  const queue = [...customerIds];
+  const gone: string[] = [];
+  while (queue.length > 0) {
+    const id = queue.pop() as string;
+    if (customers.has(id)) continue;
+    const rec = await s.customers.get(objectKey(connectionId, id));
+    if (!rec || rec.deleted) {
+      gone.push(id);
+      continue;
+    }
+    customers.set(id, rec.data);
+    const idx = emailIndex(connectionId, rec.data.email);
+    if (idx && !seenEmails.has(idx)) {
+      seenEmails.add(idx);
+      for (const other of await s.customers.find('b', idx, { limit: 1000 })) queue.push(other.data.id);
+    }
+  }
+
+  const linkRecs = new Map<string, Link>();
+  for (const id of [...customers.keys(), ...gone]) {
+    const l = await s.links.get(objectKey(connectionId, id));
+    if (l && !l.deleted) linkRecs.set(id, l.data);
+  }
+  const manual = [...linkRecs.values()].filter((l) => l.method === 'manual');
+  const contacts = await candidatesFor(host, [...customers.values()], userIdKey, manual);
+
+  const facts: CustomerFacts[] = [];
+  const bundles = new Map<string, CustomerBundle>();
+  for (const id of customers.keys()) {
+    const bundle = await loadBundle(s, connectionId, id);
+    if (!bundle) continue;
+    bundles.set(id, bundle);
+    facts.push(customerFacts(bundle.customer, bundle.subscriptions));
+  }
+  const options: MatchOptions = {
+    userIdKey,
+    links: new Map(manual.map((l) => [l.customer_id, l.contact_id])),
+  };
+  const result = resolveAccountMatches(facts, contacts, options);
+
+  const now = Math.floor(Date.now() / 1000);
+  const target = new Map<string, { contactId: string; method: Link['method'] }>();
+  for (const [customerId, m] of result.matches) {
+    target.set(customerId, {
+      contactId: m.contactId,
+      method: linkRecs.get(customerId)?.method === 'manual' ? 'manual' : m.method,
+    });
+  }
+  for (const customerId of result.create) {
+    const customer = customers.get(customerId);
+    const email = normaliseEmail(customer?.email);
+    if (!customer || !email) continue;
+    // Another run may have created it meanwhile (two jobs racing): reuse a user with that email.
+    const existing = (await host.contacts.findByEmail(email)).find((c) => c.role === 'user');
+    const contact =
+      existing ??
+      (await host.contacts.create({
+        role: 'user',
+        email: customer.email ?? email,
+        name: customer.name ?? undefined,
+      }));
+    target.set(customerId, { contactId: contact.id, method: 'created' });
+  }
+
+  const catalogNow = catalog ?? (await loadCatalog(host, connectionId));
+  const released = new Set<string>();
+  for (const customerId of [...customers.keys(), ...gone]) {
+    const before = linkRecs.get(customerId);
+    const after = target.get(customerId);
+    const key = objectKey(connectionId, customerId);
+    if (before && before.contact_id !== after?.contactId) released.add(before.contact_id);
+    if (after) {
+      if (!before || before.contact_id !== after.contactId || before.method !== after.method) {
+        const link: Link = {
+          connection_id: connectionId,
+          customer_id: customerId,
+          contact_id: after.contactId,
+          method: after.method,
+          linked_at: now,
+        };
+        const current = await s.links.get(key);
+        await s.links.put(key, link, {
+          version: (current?.version ?? 0) + 1,
+          a: after.contactId,
+          b: connectionId,
+        });
+      }
+      const bundle = bundles.get(customerId);
+      if (conn.primary && bundle) {
+        await host.contacts.setAttributes(after.contactId, attributesFor(bundle, catalogNow, conn));
+      }
+    } else if (before) {
+      const current = await s.links.get(key);
+      await s.links.remove(key, { version: (current?.version ?? 0) + 1 });
+    }
+  }
+  // A contact that no customer of the primary account links to any more keeps no stale billing data.
+  if (conn.primary) {
+    for (const contactId of released) {
+      const still = (await s.links.find('a', contactId)).some((l) => l.data.connection_id === connectionId);
+      if (!still && (await host.contacts.get(contactId)))
+        await host.contacts.setAttributes(contactId, cleared());
+    }
+  }
+}
+
+/** The contact a customer is linked to, if any. */
+export async function contactOf(host: AppHost, connectionId: string, customerId: string) {
+  const l = await stores(host).links.get(objectKey(connectionId, customerId));
+  return l && !l.deleted ? l.data.contact_id : undefined;
+}
+
+export const customerIdOf = (obj: { customer?: string | { id: string } | null }) =>
+  idOf(obj.customer ?? null);

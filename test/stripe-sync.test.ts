@@ -1,0 +1,296 @@
+// The Stripe app end to end: the official SDK drives the emulator, Settle connects to it over HTTP, backfills it,
+// and receives its signed webhooks on a real port. Expected attribute values are the hand-worked ones of
+// src/apps/stripe/attributes-fixture.test.ts (the same snapshot).
+import { readFileSync } from 'node:fs';
+import Stripe from 'stripe';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backfillFaults } from '../src/apps/stripe/backfill.ts';
+import { stripeApp } from '../src/apps/stripe/manifest.ts';
+import { signPayload } from '../src/apps/stripe/signature.ts';
+import { dbKinds } from '../src/db/test-db.ts';
+import { startEmulator, type RunningEmulator } from '../src/emulator/index.ts';
+import { jobRepository } from '../src/jobs/repository.ts';
+import { createContact } from '../src/platform/contacts/service.ts';
+import { createHarness, type Harness } from './helpers/harness.ts';
+
+const fixture = JSON.parse(readFileSync('/work/shared/agent-eval/fixture.json', 'utf8')) as unknown;
+const iso = (s: string) => Date.parse(s) / 1000;
+
+describe.each(dbKinds())('stripe sync engine on %s', (kind) => {
+  let h: Harness;
+  let emu: RunningEmulator;
+  let stripe: Stripe;
+  let publicUrl: string;
+  const ids: Record<string, string> = {};
+
+  const contact = async (id: string) =>
+    (await h.request('admin', { method: 'GET', url: `/api/contacts/${id}` })).json() as {
+      id: string;
+      email: string | null;
+      custom_attributes: Record<string, unknown>;
+    };
+  const status = async () =>
+    (await h.request('admin', { method: 'GET', url: '/api/apps/stripe/views/status' })).json() as {
+      connections: {
+        id: string;
+        primary: boolean;
+        mode: string;
+        sync: { complete: boolean; state: string };
+      }[];
+    };
+  async function drain(): Promise<void> {
+    for (let i = 0; i < 400; i++) {
+      await emu.webhooksIdle();
+      const c = await jobRepository.counts(h.platform.db, h.workspace.id);
+      if ((c.queued ?? 0) + (c.running ?? 0) === 0) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error('jobs did not drain');
+  }
+  const timeline = async (contactId: string) => {
+    const r = await h.platform.db.query<{ name: string; metadata: Record<string, unknown> }>(
+      'SELECT name, metadata FROM contact_events WHERE workspace_id = $1 AND contact_id = $2 ORDER BY created_at',
+      [h.workspace.id, contactId],
+    );
+    return r.rows;
+  };
+
+  beforeAll(async () => {
+    h = await createHarness(kind, { registry: { stripe: stripeApp } });
+    publicUrl = await h.server.listen({ port: 0, host: '127.0.0.1' });
+    h.platform.config.publicUrl = publicUrl;
+    emu = await startEmulator({ port: 0 });
+    emu.loadSnapshot(fixture);
+    stripe = new Stripe(emu.key, {
+      host: '127.0.0.1',
+      port: emu.port,
+      protocol: 'http',
+      maxNetworkRetries: 0,
+      telemetry: false,
+    });
+    // Ada is known to the host app by user id under another email: metadata.user_id must find her.
+    await stripe.customers.update('cus_ada01', { metadata: { user_id: 'u_ada' } });
+    const ws = h.workspace.id;
+    ids.ada = (
+      await createContact(h.platform.db, ws, {
+        role: 'user',
+        external_id: 'u_ada',
+        email: 'ada@elsewhere.test',
+      })
+    ).id;
+    // Bob's contact email differs only in case: §3.2 compares case-insensitively.
+    ids.bob = (await createContact(h.platform.db, ws, { role: 'user', email: 'Bob@Example.COM' })).id;
+    ids.cy = (
+      await createContact(h.platform.db, ws, { role: 'user', external_id: 'u_cy', email: 'cy@example.com' })
+    ).id;
+    const inst = await h.request('admin', {
+      method: 'POST',
+      url: '/api/apps/stripe/install',
+      payload: { settings: {} },
+    });
+    expect(inst.statusCode).toBe(200);
+    h.platform.jobs.startWorker({
+      workspaceId: h.workspace.id,
+      pollMs: 50,
+      backoffMs: 50,
+      maxBackoffMs: 200,
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await emu?.close();
+    await h?.close();
+  });
+
+  it('refuses an invalid key with a 400 naming api_key, and the key appears in no answer or log line', async () => {
+    const badKey = 'sk_nope_0123456789abcdef';
+    const res = await h.request('admin', {
+      method: 'POST',
+      url: '/api/apps/stripe/actions/connect',
+      payload: { api_key: badKey, api_base: emu.url },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ error: { code: 'invalid_api_key', path: 'api_key' } });
+    expect(res.body).not.toContain(badKey);
+    expect(h.logLines.join('\n')).not.toContain(badKey);
+    const teammate = await h.request('teammate', {
+      method: 'POST',
+      url: '/api/apps/stripe/actions/connect',
+      payload: { api_key: emu.key, api_base: emu.url },
+    });
+    expect(teammate.statusCode).toBe(403);
+  });
+
+  it('connects: webhook endpoint in Stripe, secrets sealed, backfill complete with hand-worked attributes', async () => {
+    const res = await h.request('admin', {
+      method: 'POST',
+      url: '/api/apps/stripe/actions/connect',
+      payload: { api_key: emu.key, api_base: emu.url },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.body).not.toContain(emu.key);
+    const conn = (res.json() as { connection: { id: string; primary: boolean; mode: string } }).connection;
+    expect(conn).toMatchObject({ primary: true, mode: 'test' });
+    ids.conn = conn.id;
+    const endpoints = await stripe.webhookEndpoints.list();
+    expect(endpoints.data.map((e) => e.url)).toEqual([
+      expect.stringContaining(`${publicUrl}/webhooks/stripe/`),
+    ]);
+    // Sealed: the secrets table holds neither the key nor the signing secret in clear.
+    const sealed = await h.platform.db.query<{ name: string; value: unknown }>(
+      "SELECT * FROM app_secrets WHERE workspace_id = $1 AND app_id = 'stripe'",
+      [h.workspace.id],
+    );
+    expect(sealed.rows.map((r) => r.name).sort()).toEqual([
+      `api_key:${conn.id}`,
+      `webhook_secret:${conn.id}`,
+    ]);
+    expect(JSON.stringify(sealed.rows)).not.toContain(emu.key);
+    expect(JSON.stringify(sealed.rows)).not.toContain('whsec_');
+
+    const again = await h.request('admin', {
+      method: 'POST',
+      url: '/api/apps/stripe/actions/connect',
+      payload: { api_key: emu.key, api_base: emu.url },
+    });
+    expect(again.statusCode).toBe(409);
+
+    await drain();
+    const st = await status();
+    expect(st.connections[0]?.sync).toMatchObject({ state: 'done', complete: true });
+
+    const ada = await contact(ids.ada!);
+    expect(ada.custom_attributes).toMatchObject({
+      stripe_id: 'cus_ada01',
+      stripe_account_balance: -5,
+      stripe_plan: 'Pro',
+      stripe_plan_price: 49,
+      stripe_subscription_status: 'active',
+      stripe_card_brand: 'visa',
+      stripe_card_expires_at: iso('2027-04-30T23:59:59Z'),
+      stripe_mrr: 49,
+      stripe_total_spend: 196,
+      stripe_last_payment_status: 'succeeded',
+      stripe_livemode: false,
+    });
+    const bob = await contact(ids.bob!);
+    expect(bob.custom_attributes).toMatchObject({
+      stripe_id: 'cus_bob01',
+      stripe_subscription_status: 'past_due',
+      stripe_delinquent: true,
+      stripe_plan: 'Team',
+      stripe_mrr: 40.83,
+      stripe_last_payment_status: 'failed',
+      stripe_total_spend: 490,
+    });
+    const cy = await contact(ids.cy!);
+    expect(cy.custom_attributes).toMatchObject({
+      stripe_subscription_status: 'canceled',
+      stripe_plan: 'Starter',
+      stripe_mrr: 0,
+      stripe_cancel_at_period_end: true,
+      stripe_total_spend: 57,
+    });
+    // Dee had no contact: the sync created a user with her email.
+    const found = await h.platform.db.query<{ id: string }>(
+      "SELECT id FROM contacts WHERE workspace_id = $1 AND lower(email) = 'dee@example.com'",
+      [h.workspace.id],
+    );
+    const dee = await Promise.all(found.rows.map(async (r) => ({ ...(await contact(r.id)), role: 'user' })));
+    expect(dee).toHaveLength(1);
+    expect(dee[0]).toMatchObject({ role: 'user' });
+    expect(dee[0]?.custom_attributes).toMatchObject({
+      stripe_subscription_status: 'trialing',
+      stripe_mrr: 0,
+      stripe_trial_end_at: 1796911200,
+      stripe_card_brand: 'amex',
+    });
+    ids.dee = dee[0]!.id;
+  }, 60_000);
+
+  it('a backfill killed mid-way resumes from its checkpoint and reports complete only at the end', async () => {
+    const before = await contact(ids.bob!);
+    backfillFaults.failAfterPages = 2;
+    const sync = await h.request('admin', {
+      method: 'POST',
+      url: '/api/apps/stripe/actions/sync',
+      payload: {},
+    });
+    expect(sync.statusCode).toBe(200);
+    expect((await status()).connections[0]?.sync.complete).toBe(false);
+    await drain();
+    expect(backfillFaults.failAfterPages).toBeNull(); // the fault fired
+    const st = (await status()).connections[0]?.sync;
+    expect(st).toMatchObject({ state: 'done', complete: true });
+    const objects = (st as unknown as { objects: Record<string, { pages: number; count: number }> }).objects;
+    // Each list is one page here: resuming re-listed nothing that was checkpointed.
+    expect(objects.customers).toEqual({ pages: 1, count: 6, done: true });
+    expect(objects.products?.pages).toBe(1);
+    expect((await contact(ids.bob!)).custom_attributes).toEqual(before.custom_attributes);
+  }, 60_000);
+
+  it('rejects forged, wrongly keyed, stale, malformed and altered webhooks, and ignores a replay', async () => {
+    const ep = (await stripe.webhookEndpoints.list()).data[0]!;
+    const url = new URL(ep.url).pathname;
+    const body = JSON.stringify({
+      id: 'evt_forged_1',
+      object: 'event',
+      type: 'customer.updated',
+      // Stripe's clock: the emulator's, frozen at the snapshot's "now".
+      created: emu.clock.now(),
+      livemode: false,
+      data: { object: { id: 'cus_ada01', object: 'customer' } },
+    });
+    const now = Math.floor(Date.now() / 1000);
+    const secret =
+      ep.secret ??
+      (await h.platform.apps.host(h.workspace.id, 'stripe').secret(`webhook_secret:${ids.conn}`))!;
+    const post = (payload: string, signature: string | undefined) =>
+      h.server.inject({
+        method: 'POST',
+        url,
+        headers: {
+          'content-type': 'application/json',
+          ...(signature ? { 'stripe-signature': signature } : {}),
+        },
+        payload,
+      });
+    const jobsBefore = await jobRepository.counts(h.platform.db, h.workspace.id);
+    const cases = {
+      forged: `t=${now},v1=${'ab'.repeat(32)}`,
+      wrongSecret: signPayload({ payload: body, secret: 'whsec_wrong', timestamp: now }),
+      stale: signPayload({ payload: body, secret, timestamp: now - 301 }),
+      malformed: 'garbage',
+      missing: undefined,
+    };
+    for (const [name, sig] of Object.entries(cases)) {
+      const res = await post(body, sig);
+      expect(res.statusCode, name).toBe(400);
+    }
+    const signed = signPayload({ payload: body, secret, timestamp: now });
+    expect((await post(body.replace('cus_ada01', 'cus_bob01'), signed)).statusCode).toBe(400);
+    expect(await jobRepository.counts(h.platform.db, h.workspace.id)).toEqual(jobsBefore);
+
+    expect((await post(body, signed)).json()).toMatchObject({ received: true, duplicate: false });
+    expect((await post(body, signed)).json()).toMatchObject({ received: true, duplicate: true });
+    await drain();
+  });
+
+  it('changes made through the SDK arrive by webhook and update attributes and the timeline exactly once', async () => {
+    await stripe.customers.update('cus_ada01', { balance: 1234 });
+    await stripe.subscriptions.cancel('sub_dee');
+    await drain();
+    expect((await contact(ids.ada!)).custom_attributes).toMatchObject({ stripe_account_balance: 12.34 });
+    const dee = await contact(ids.dee!);
+    expect(dee.custom_attributes).toMatchObject({ stripe_subscription_status: 'canceled', stripe_mrr: 0 });
+    const deeEvents = (await timeline(ids.dee!)).filter((e) => e.name === 'deleted_subscription');
+    expect(deeEvents).toHaveLength(1);
+    expect(deeEvents[0]?.metadata).toMatchObject({ subscription_id: 'sub_dee', plan: 'Pro' });
+
+    // A charge: recorded once on the timeline, counted in total spend.
+    await stripe.charges.create({ amount: 1000, currency: 'usd', customer: 'cus_ada01', source: 'tok_visa' });
+    await drain();
+    const charged = (await timeline(ids.ada!)).filter((e) => e.name === 'charged');
+    expect(charged).toHaveLength(1);
+    expect((await contact(ids.ada!)).custom_attributes).toMatchObject({ stripe_total_spend: 206 });
+  }, 60_000);
+});
