@@ -6,18 +6,22 @@ import { workspaceRepository } from '../platform/workspaces/repository.ts';
 import { parseArgs, stringFlag } from './args.ts';
 import { runningPid } from './lock.ts';
 import { startCommand } from './start.ts';
+import { stripeCommand } from './stripe.ts';
 
 const usage = `Usage: npx settle <command>
 
   start                        run Settle (inbox, messenger, API, workers)
   migrate                      apply database migrations and exit
   tokens create --name NAME    create an admin API token (printed as the last line)
+  stripe connect --key KEY [--api-base URL] [--wait]
+                               connect a Stripe account (or the emulator) to a running Settle
+  stripe sync [--wait]         re-run the Stripe backfill; --wait shows progress until it completes
   emulator [--port 12111] [--snapshot FILE] [--key KEY] [--demo] [--state FILE]
                                run the Stripe emulator on its own
 
 Environment: PORT (3000), HOST (127.0.0.1), SETTLE_PUBLIC_URL, SETTLE_DATA_DIR (./data), DATABASE_URL,
 SETTLE_MASTER_KEY, SETTLE_DEMO (1), SETTLE_WORKERS (2), SETTLE_LOG_LEVEL (info), SETTLE_TOKEN (for commands that
-call a running Settle over HTTP).`;
+call a running Settle over HTTP; they take --url, default http://127.0.0.1:$PORT).`;
 
 /** Commands that open the database directly refuse while a server holds the embedded one. */
 function assertEmbeddedFree(config: ReturnType<typeof loadConfig>, what: string): void {
@@ -77,6 +81,8 @@ async function main(argv: string[]): Promise<void> {
       }
       return;
     }
+    case 'stripe':
+      return stripeCommand(config, sub, flags, process.env.SETTLE_TOKEN);
     default:
       throw new Error(`unknown command ${command}\n\n${usage}`);
   }

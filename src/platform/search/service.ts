@@ -226,6 +226,6 @@ export async function segmentMemberIds(
   return {
     ids: shown.map((r) => r.id),
     next:
-      rows.length > limit && last ? encodeCursor(sort, { page: 0, value: last.sort_key, id: last.id }) : null,
+      rows.length > limit && last ? encodeCursor(sort, { page: 2, value: last.sort_key, id: last.id }) : null,
   };
 }
