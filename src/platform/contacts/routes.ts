@@ -1,3 +1,4 @@
+import { decodeCursor, encodeCursor } from './cursor.ts';
 import { ADMIN_OR_TOKEN, TEAM } from '../../server/access.ts';
 import { defineRoute, requireWorkspace, type AnyRoute } from '../../server/route.ts';
 import { contactError } from './errors.ts';
@@ -24,19 +25,6 @@ import {
  * A keyset cursor: the sort timestamp to the microsecond (as the database gives it, see `cursorAt`) and the id.
  * Milliseconds are not enough: rows written in the same millisecond, or in one transaction, would be skipped.
  */
-export function encodeCursor(at: string, id: string): string {
-  return Buffer.from(`${at}|${id}`).toString('base64url');
-}
-
-export function decodeCursor(cursor: string): { at: string; id: string } {
-  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z)\|([^|]+)$/.exec(
-    Buffer.from(cursor, 'base64url').toString(),
-  );
-  // A forged cursor with an impossible date would reach the query and fail it: check it parses.
-  if (!m?.[1] || !m[2] || m[2].length > 64 || Number.isNaN(Date.parse(`${m[1].slice(0, 23)}Z`)))
-    throw contactError('invalid_cursor', 'starting_after is not a valid cursor', 'starting_after');
-  return { at: m[1], id: m[2] };
-}
 
 async function serializeContact(db: Queryable, workspaceId: string, row: ContactRow) {
   return (await serializeContacts(db, workspaceId, [row]))[0];

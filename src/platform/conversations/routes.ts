@@ -4,7 +4,7 @@ import { openEventStream } from '../../server/sse.ts';
 import { teammateRepository } from '../teammates/repository.ts';
 import { getContact } from '../contacts/service.ts';
 import { toContact } from '../contacts/service.ts';
-import { decodeCursor, encodeCursor } from '../contacts/routes.ts';
+import { decodeCursor, encodeCursor } from '../contacts/cursor.ts';
 import { conversationError } from './errors.ts';
 import { conversationRepository } from './repository.ts';
 import {

@@ -296,7 +296,7 @@ describe.each(dbKinds())('contacts search (%s)', (kind) => {
       pages: { type: 'pages', page: 1, per_page: 2, total_pages: 2 },
     });
     expect(res.data.map((c) => c.id)).toEqual(['c04', 'c02']);
-    expect(res.data[1]).toEqual({
+    expect(res.data[1]).toMatchObject({
       type: 'contact',
       id: 'c02',
       role: 'user',
