@@ -13,7 +13,9 @@ import { jobRepository } from '../src/jobs/repository.ts';
 import { createContact } from '../src/platform/contacts/service.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 
-const fixture = JSON.parse(readFileSync('/work/shared/agent-eval/fixture.json', 'utf8')) as unknown;
+const fixture = JSON.parse(
+  readFileSync(new URL('./fixtures/stripe/agent-eval-fixture.json', import.meta.url), 'utf8'),
+) as unknown;
 const iso = (s: string) => Date.parse(s) / 1000;
 
 describe.each(dbKinds())('stripe sync engine on %s', (kind) => {

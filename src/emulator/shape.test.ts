@@ -9,7 +9,7 @@ import { startTestEmulator, type TestEmulator } from './test-support.ts';
 
 const fixtures = (
   JSON.parse(
-    readFileSync(join(import.meta.dirname, '../../../shared/stripe-openapi/fixtures3.json'), 'utf8'),
+    readFileSync(join(import.meta.dirname, '../../test/fixtures/stripe/fixtures3.json'), 'utf8'),
   ) as {
     resources: Record<string, Record<string, unknown>>;
   }

@@ -8,7 +8,7 @@ import type Stripe from 'stripe';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startTestEmulator } from './test-support.ts';
 
-const FIXTURE = join(import.meta.dirname, '../../../shared/agent-eval/fixture.json');
+const FIXTURE = join(import.meta.dirname, '../../test/fixtures/stripe/agent-eval-fixture.json');
 const dir = mkdtempSync(join(tmpdir(), 'emu-state-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
