@@ -1,6 +1,7 @@
 // Checkout paid through the hosted page in Chromium: a decline shows Stripe's message and keeps the session
 // open; a good card completes it in Stripe's event order; sessions expire after 24 h.
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { chromiumAvailable, launchChromium } from '../../test/helpers/chromium.ts';
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, startTestEmulator, type TestEmulator } from './test-support.ts';
@@ -21,25 +22,14 @@ beforeAll(async () => {
     recurring: { interval: 'month' },
   });
   await stripe.coupons.create({ id: 'HALF', percent_off: 50, duration: 'once' });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  if (chromiumAvailable()) browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
   await emu.close();
 });
 
-describe('hosted Checkout', () => {
+describe.skipIf(!chromiumAvailable())('hosted Checkout', () => {
   it('declines with Stripe message, then completes with a good card: payment first, then subscription and invoice', async () => {
     const rx = await startReceiver();
     const ep = await stripe.webhookEndpoints.create({ url: rx.url, enabled_events: ['*'] });

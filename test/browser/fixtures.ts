@@ -1,36 +1,10 @@
 // Data and helpers for the browser tests: an inbox that looks like a real one (several contacts, attributes with
 // Stripe ones, timeline events, notes) on top of the API test harness.
-import { existsSync } from 'node:fs';
-import type { Browser } from 'playwright-core';
-import { chromium } from 'playwright-core';
+export { CHROMIUM, chromiumAvailable, launchChromium } from '../helpers/chromium.ts';
 import { teammateRepository } from '../../src/platform/teammates/repository.ts';
 import type { Harness } from '../helpers/harness.ts';
 
-export const CHROMIUM = '/usr/bin/chromium';
 export const PASSWORD = 'correct horse battery';
-
-/** Whether the browser tests can run here; in CI a missing Chromium is a failure, not a skip. */
-export function chromiumAvailable(): boolean {
-  if (existsSync(CHROMIUM)) return true;
-  if (process.env.CI)
-    throw new Error(`CI is set but ${CHROMIUM} does not exist: the browser tests cannot run`);
-  return false;
-}
-
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
-}
 
 export async function adminEmail(h: Harness): Promise<string> {
   const row = await teammateRepository.get(h.platform.db, h.workspace.id, h.ids.adminId);

@@ -17,33 +17,20 @@ const contactFields = {
   custom_attributes: attributeValues,
 };
 
+/** Every field but the role is optional on create and on update; only create defaults the role. */
+const optionalFields = Object.fromEntries(
+  Object.entries(contactFields).map(([k, v]) => [k, v.optional()]),
+) as { [K in keyof typeof contactFields]: z.ZodOptional<(typeof contactFields)[K]> };
+
 export const createContactBody = z.strictObject({
   role: z.enum(['user', 'lead']).default('user'),
-  external_id: contactFields.external_id.optional(),
-  email: contactFields.email.optional(),
-  name: contactFields.name.optional(),
-  phone: contactFields.phone.optional(),
-  last_seen_at: contactFields.last_seen_at.optional(),
-  signed_up_at: contactFields.signed_up_at.optional(),
-  avatar: contactFields.avatar.optional(),
-  owner_id: contactFields.owner_id.optional(),
-  unsubscribed_from_emails: contactFields.unsubscribed_from_emails.optional(),
-  custom_attributes: contactFields.custom_attributes.optional(),
+  ...optionalFields,
 });
 export type CreateContactInput = z.input<typeof createContactBody>;
 
 export const updateContactBody = z.strictObject({
   role: z.enum(['user', 'lead']).optional(),
-  external_id: contactFields.external_id.optional(),
-  email: contactFields.email.optional(),
-  name: contactFields.name.optional(),
-  phone: contactFields.phone.optional(),
-  last_seen_at: contactFields.last_seen_at.optional(),
-  signed_up_at: contactFields.signed_up_at.optional(),
-  avatar: contactFields.avatar.optional(),
-  owner_id: contactFields.owner_id.optional(),
-  unsubscribed_from_emails: contactFields.unsubscribed_from_emails.optional(),
-  custom_attributes: contactFields.custom_attributes.optional(),
+  ...optionalFields,
 });
 export type UpdateContactInput = z.infer<typeof updateContactBody>;
 
