@@ -45,9 +45,12 @@ describe('settle stripe connect and sync', () => {
 
   it('connects the emulator, waits for the sync, and leaves contacts with stripe attributes', async () => {
     await h.platform.apps.install(h.workspace.id, 'stripe', {});
-    const bad = cli(['stripe', 'connect', '--key', 'pk_test_not_a_secret_key', '--api-base', emu.url, '--url', url], {
-      SETTLE_TOKEN: token,
-    });
+    const bad = cli(
+      ['stripe', 'connect', '--key', 'pk_test_not_a_secret_key', '--api-base', emu.url, '--url', url],
+      {
+        SETTLE_TOKEN: token,
+      },
+    );
     await expect(bad).rejects.toMatchObject({ stderr: expect.stringContaining('api_key') });
 
     const out = await cli(
