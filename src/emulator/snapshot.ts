@@ -2,7 +2,7 @@
 // out to the full shape a real Stripe object has; references by id are kept, subscription item prices resolved.
 import { readFileSync } from 'node:fs';
 import type Stripe from 'stripe';
-import type { Account } from './account.ts';
+import type { Account, AnyObject } from './account.ts';
 import type { BuildEnv } from './build-env.ts';
 import type { Emulator } from './emulator.ts';
 import { buildCoupon, buildPrice, buildProduct } from './resources/catalog.ts';
@@ -33,7 +33,7 @@ export function normalizeSnapshot(data: unknown): SnapshotFile {
 }
 
 // Dependencies first, so references resolve (a subscription's item prices, a charge's payment method).
-const ORDER = [
+export const ORDER = [
   'product',
   'price',
   'coupon',
@@ -75,22 +75,17 @@ export function loadSnapshot(emu: Emulator, acct: Account, snap: SnapshotFile): 
   return n;
 }
 
+/** What a snapshot may hold: every object but sessions, events and webhook endpoints. */
+type SnapshotObject = Exclude<
+  AnyObject,
+  Stripe.Checkout.Session | Stripe.BillingPortal.Session | Stripe.Event | Stripe.WebhookEndpoint
+>;
+
 function buildFromSnapshot(
   acct: Account,
   env: BuildEnv,
   raw: Record<string, unknown>,
-):
-  | Stripe.Customer
-  | Stripe.Product
-  | Stripe.Price
-  | Stripe.Coupon
-  | Stripe.PaymentMethod
-  | Stripe.Subscription
-  | Stripe.Invoice
-  | Stripe.Charge
-  | Stripe.Refund
-  | Stripe.PaymentIntent
-  | null {
+): SnapshotObject | null {
   switch (raw.object) {
     case 'product':
       return buildProduct(env, raw as Partial<Stripe.Product>);

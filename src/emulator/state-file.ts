@@ -4,23 +4,10 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type Stripe from 'stripe';
 import type { AnyObject, PendingProration } from './account.ts';
 import type { Emulator } from './emulator.ts';
+import { ORDER } from './snapshot.ts';
 
-const KINDS = [
-  'product',
-  'price',
-  'coupon',
-  'customer',
-  'payment_method',
-  'subscription',
-  'invoice',
-  'payment_intent',
-  'charge',
-  'refund',
-  'checkout.session',
-  'billing_portal.session',
-  'event',
-  'webhook_endpoint',
-];
+// Every collection, dependencies first (the snapshot's load order), then what snapshots never hold.
+const KINDS = [...ORDER, 'checkout.session', 'billing_portal.session', 'event', 'webhook_endpoint'];
 
 interface AccountState {
   key: string;
