@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDb, dbKinds, type TestDb } from '../../db/test-db.ts';
 import { AppError } from '../../shared/errors.ts';
-import { buildPageQueries, compileSearch, countQuery } from './compiler.ts';
+import { buildPageQueries, compileSearch } from './compiler.ts';
+import { countQuery } from './count-compiler.ts';
 import { attributeIndexName, ensureAttributeIndexes } from './repository.ts';
 import { searchContacts } from './service.ts';
 import { defineAttributes, insertContacts, insertWorkspace, type FixtureContact } from './test-fixtures.ts';
