@@ -17,14 +17,49 @@ CREATE TABLE contact_attribute_values (
   bool_value boolean,
   PRIMARY KEY (workspace_id, contact_id, key)
 );
+-- Counts here are index-only scans of tens of milliseconds; parallel workers cost more to start and to share two
+-- cores with the page query than they save (165k-entry range count at 1M contacts, loaded machine: 115-180 ms
+-- with two workers, 35-50 ms without).
+ALTER TABLE contact_attribute_values SET (parallel_workers = 0);
 CREATE INDEX contact_attribute_values_text ON contact_attribute_values (workspace_id, key, text_value, contact_id)
   WHERE text_value IS NOT NULL;
 CREATE INDEX contact_attribute_values_num ON contact_attribute_values (workspace_id, key, num_value, contact_id)
   WHERE num_value IS NOT NULL;
 CREATE INDEX contact_attribute_values_bool ON contact_attribute_values (workspace_id, key, bool_value, contact_id)
   WHERE bool_value IS NOT NULL;
--- Counting the live contacts (for negative filters: all live contacts minus the positive set) by index only.
-CREATE INDEX contacts_live ON contacts (workspace_id, id) WHERE archived_at IS NULL;
+-- Without the contact id, btree deduplication stores each distinct value once with a list of row pointers,
+-- so a filter's count reads a fraction of the pages (Pro among 1M contacts: 160 pages instead of 2,000). Set
+-- operations between filters need the ids, hence the indexes above as well.
+CREATE INDEX contact_attribute_values_text_count ON contact_attribute_values (workspace_id, key, text_value)
+  WHERE text_value IS NOT NULL;
+CREATE INDEX contact_attribute_values_num_count ON contact_attribute_values (workspace_id, key, num_value)
+  WHERE num_value IS NOT NULL;
+CREATE INDEX contact_attribute_values_bool_count ON contact_attribute_values (workspace_id, key, bool_value)
+  WHERE bool_value IS NOT NULL;
+
+-- The number of live contacts per workspace (key '') and of live contacts having each attribute with each JSON
+-- type, as deltas appended by the triggers below and summed when read. Negative filters are counted as
+-- (live contacts) − (positive set) and `= null` as (live) − (having it); scanning a million index entries for
+-- those alone would cost ~100 ms. Appending (never updating a shared counter row) keeps concurrent contact
+-- writers from queueing on one row lock, and the sum is exact under MVCC: each delta commits or rolls back
+-- with the contact change that made it. Triggers now and then fold a workspace's deltas into one row per key.
+CREATE TABLE contact_search_counts (
+  workspace_id text NOT NULL,
+  key text NOT NULL,
+  value_type text NOT NULL,
+  delta bigint NOT NULL
+);
+CREATE INDEX contact_search_counts_key ON contact_search_counts (workspace_id, key, value_type) INCLUDE (delta);
+
+CREATE FUNCTION contact_search_counts_compact(workspaces text[]) RETURNS void LANGUAGE sql AS $$
+  -- Rows another transaction is folding are skipped, not waited for; rows not yet committed are not seen.
+  WITH taken AS (
+    DELETE FROM contact_search_counts WHERE ctid = ANY (ARRAY(
+      SELECT ctid FROM contact_search_counts WHERE workspace_id = ANY (workspaces) FOR UPDATE SKIP LOCKED))
+    RETURNING workspace_id, key, value_type, delta)
+  INSERT INTO contact_search_counts (workspace_id, key, value_type, delta)
+  SELECT workspace_id, key, value_type, sum(delta) FROM taken GROUP BY 1, 2, 3 HAVING sum(delta) <> 0;
+$$;
 
 -- Kept exact by statement-level triggers on contacts, so every write path (the contacts module, app
 -- uninstalls, bulk SQL) maintains it in the same statement and transaction. Transition tables make a bulk
@@ -38,6 +73,16 @@ BEGIN
     CASE WHEN jsonb_typeof(e.value) = 'boolean' THEN (e.value #>> '{}')::boolean END
   FROM new_rows n, jsonb_each(n.custom_attributes) e
   WHERE n.archived_at IS NULL AND jsonb_typeof(e.value) IN ('string', 'number', 'boolean');
+  INSERT INTO contact_search_counts (workspace_id, key, value_type, delta)
+  SELECT workspace_id, key, value_type, sum(d) FROM (
+    SELECT n.workspace_id, '' AS key, '' AS value_type, 1 AS d FROM new_rows n WHERE n.archived_at IS NULL
+    UNION ALL
+    SELECT n.workspace_id, e.key, jsonb_typeof(e.value), 1 FROM new_rows n, jsonb_each(n.custom_attributes) e
+    WHERE n.archived_at IS NULL AND jsonb_typeof(e.value) IN ('string', 'number', 'boolean')) x
+  GROUP BY 1, 2, 3;
+  IF random() < 1.0 / 16 THEN
+    PERFORM contact_search_counts_compact(ARRAY(SELECT DISTINCT workspace_id FROM new_rows));
+  END IF;
   RETURN NULL;
 END
 $$;
@@ -60,6 +105,29 @@ BEGIN
     jsonb_each(n.custom_attributes) e
   WHERE n.archived_at IS NULL AND jsonb_typeof(e.value) IN ('string', 'number', 'boolean')
     AND (o.archived_at IS NOT NULL OR (o.custom_attributes -> e.key) IS DISTINCT FROM e.value);
+  INSERT INTO contact_search_counts (workspace_id, key, value_type, delta)
+  SELECT workspace_id, key, value_type, sum(d) FROM (
+    SELECT n.workspace_id, '' AS key, '' AS value_type, CASE WHEN n.archived_at IS NULL THEN 1 ELSE -1 END AS d
+    FROM old_rows o JOIN new_rows n ON n.workspace_id = o.workspace_id AND n.id = o.id
+    WHERE (o.archived_at IS NULL) <> (n.archived_at IS NULL)
+    UNION ALL
+    SELECT c.workspace_id, e.key, jsonb_typeof(e.value), c.sign
+    FROM (
+      SELECT n.workspace_id, n.custom_attributes AS attrs, 1 AS sign, n.archived_at
+      FROM old_rows o JOIN new_rows n ON n.workspace_id = o.workspace_id AND n.id = o.id
+      WHERE o.custom_attributes IS DISTINCT FROM n.custom_attributes
+        OR (o.archived_at IS NULL) <> (n.archived_at IS NULL)
+      UNION ALL
+      SELECT o.workspace_id, o.custom_attributes, -1, o.archived_at
+      FROM old_rows o JOIN new_rows n ON n.workspace_id = o.workspace_id AND n.id = o.id
+      WHERE o.custom_attributes IS DISTINCT FROM n.custom_attributes
+        OR (o.archived_at IS NULL) <> (n.archived_at IS NULL)) c,
+      jsonb_each(c.attrs) e
+    WHERE c.archived_at IS NULL AND jsonb_typeof(e.value) IN ('string', 'number', 'boolean')) x
+  GROUP BY 1, 2, 3 HAVING sum(d) <> 0;
+  IF random() < 1.0 / 16 THEN
+    PERFORM contact_search_counts_compact(ARRAY(SELECT DISTINCT workspace_id FROM new_rows));
+  END IF;
   RETURN NULL;
 END
 $$;
@@ -68,6 +136,16 @@ CREATE FUNCTION contact_attribute_values_delete() RETURNS trigger LANGUAGE plpgs
 BEGIN
   DELETE FROM contact_attribute_values v USING old_rows o
   WHERE v.workspace_id = o.workspace_id AND v.contact_id = o.id;
+  INSERT INTO contact_search_counts (workspace_id, key, value_type, delta)
+  SELECT workspace_id, key, value_type, sum(d) FROM (
+    SELECT o.workspace_id, '' AS key, '' AS value_type, -1 AS d FROM old_rows o WHERE o.archived_at IS NULL
+    UNION ALL
+    SELECT o.workspace_id, e.key, jsonb_typeof(e.value), -1 FROM old_rows o, jsonb_each(o.custom_attributes) e
+    WHERE o.archived_at IS NULL AND jsonb_typeof(e.value) IN ('string', 'number', 'boolean')) x
+  GROUP BY 1, 2, 3;
+  IF random() < 1.0 / 16 THEN
+    PERFORM contact_search_counts_compact(ARRAY(SELECT DISTINCT workspace_id FROM old_rows));
+  END IF;
   RETURN NULL;
 END
 $$;
@@ -81,7 +159,7 @@ CREATE TRIGGER contact_attribute_values_delete AFTER DELETE ON contacts
   REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION contact_attribute_values_delete();
 CREATE FUNCTION contact_attribute_values_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  TRUNCATE contact_attribute_values;
+  TRUNCATE contact_attribute_values, contact_search_counts;
   RETURN NULL;
 END
 $$;
@@ -96,3 +174,10 @@ SELECT c.workspace_id, c.id, e.key,
   CASE WHEN jsonb_typeof(e.value) = 'boolean' THEN (e.value #>> '{}')::boolean END
 FROM contacts c, jsonb_each(c.custom_attributes) e
 WHERE c.archived_at IS NULL AND jsonb_typeof(e.value) IN ('string', 'number', 'boolean');
+INSERT INTO contact_search_counts (workspace_id, key, value_type, delta)
+SELECT workspace_id, key, value_type, count(*) FROM (
+  SELECT c.workspace_id, '' AS key, '' AS value_type FROM contacts c WHERE c.archived_at IS NULL
+  UNION ALL
+  SELECT c.workspace_id, e.key, jsonb_typeof(e.value) FROM contacts c, jsonb_each(c.custom_attributes) e
+  WHERE c.archived_at IS NULL AND jsonb_typeof(e.value) IN ('string', 'number', 'boolean')) x
+GROUP BY 1, 2, 3;

@@ -29,6 +29,16 @@ const EXPECTED = `SELECT c.workspace_id, c.id AS contact_id, e.key,
   FROM contacts c, jsonb_each(c.custom_attributes) e
   WHERE c.archived_at IS NULL AND jsonb_typeof(e.value) IN ('string', 'number', 'boolean')`;
 
+/** The summed counters, and what the contacts imply (key '' counts live contacts). */
+const COUNTS = `SELECT workspace_id, key, value_type, sum(delta)::int AS n FROM contact_search_counts
+  GROUP BY 1, 2, 3 HAVING sum(delta) <> 0`;
+const EXPECTED_COUNTS = `SELECT workspace_id, key, value_type, count(*)::int AS n FROM (
+    SELECT workspace_id, '' AS key, '' AS value_type FROM contacts WHERE archived_at IS NULL
+    UNION ALL
+    SELECT c.workspace_id, e.key, jsonb_typeof(e.value) FROM contacts c, jsonb_each(c.custom_attributes) e
+    WHERE c.archived_at IS NULL AND jsonb_typeof(e.value) IN ('string', 'number', 'boolean')) x
+  GROUP BY 1, 2, 3`;
+
 async function rows(db: Db, sql: string): Promise<string[]> {
   const res = await db.query<Record<string, unknown>>(sql);
   return res.rows.map((r) => JSON.stringify(r)).sort();
@@ -37,6 +47,7 @@ async function rows(db: Db, sql: string): Promise<string[]> {
 async function expectInStep(db: Db): Promise<number> {
   const expected = await rows(db, EXPECTED);
   expect(await rows(db, ACTUAL)).toEqual(expected);
+  expect(await rows(db, COUNTS)).toEqual(await rows(db, EXPECTED_COUNTS));
   return expected.length;
 }
 
@@ -157,6 +168,15 @@ describe.each(dbKinds())('contact_attribute_values follows every contact write (
     const left = await expectInStep(db);
     expect(left).toBeGreaterThan(500);
 
+    // Folding the deltas keeps the sums and leaves one row per workspace, key and type.
+    await db.query(`SELECT contact_search_counts_compact(ARRAY[$1, $2])`, [WS, OTHER]);
+    await expectInStep(db);
+    const folded = await db.query<{ n: number; groups: number }>(
+      `SELECT count(*)::int AS n, count(DISTINCT (workspace_id, key, value_type))::int AS groups
+       FROM contact_search_counts`,
+    );
+    expect(folded.rows[0]?.n).toBe(folded.rows[0]?.groups);
+
     // And search counts agree with the contacts they are computed without.
     const res = await searchContacts(db, WS, {
       query: {
@@ -188,6 +208,7 @@ describe('migration 0006 backfills the contacts that exist before it', () => {
         await db.query('INSERT INTO schema_migrations (version) VALUES ($1)', [m.version]);
       }
       await insertWorkspace(db, WS);
+      await defineAttributes(db, WS, { plan: 'string' }, { indexes: false });
       await insertContacts(db, WS, [
         { id: 'p1', custom_attributes: { plan: 'Pro', seats: 2, vip: false, junk: [1] } },
         { id: 'p2', archived: true, custom_attributes: { plan: 'Free' } },
@@ -195,6 +216,10 @@ describe('migration 0006 backfills the contacts that exist before it', () => {
       ]);
       expect(await migrate(db)).toContain('0006_search_counts');
       expect(await expectInStep(db)).toBe(3);
+      const res = await searchContacts(db, WS, {
+        query: { field: 'custom_attributes.plan', operator: '=', value: null },
+      });
+      expect(res.total_count).toBe(1);
     } finally {
       await db.close();
     }

@@ -15,7 +15,13 @@ import { CUSTOM_PREFIX, isGroup, type Filter, type QueryNode } from './schemas.t
 interface IdSet {
   sql: string;
   complement: boolean;
+  /** Set when the set is "contacts having this attribute with this JSON type": countable from counters. */
+  presence?: { key: string; valueType: string };
 }
+
+/** contact_search_counts: summed deltas (key '' counts the live contacts). */
+const counter = (key: string, valueType: string): string =>
+  `(SELECT coalesce(sum(delta), 0) FROM contact_search_counts WHERE workspace_id = $1 AND key = ${key} AND value_type = ${valueType})`;
 
 const EMPTY = 'SELECT id FROM contacts WHERE workspace_id = $1 AND FALSE';
 
@@ -39,15 +45,16 @@ function positive(n: Filter): { filter: Filter; complement: boolean } {
   }
 }
 
-function column(type: AttributeType): { col: string; cast: string } {
+/** The typed column, its cast, and the JSON type stored in it. */
+function column(type: AttributeType): { col: string; cast: string; json: string } {
   switch (type) {
     case 'string':
-      return { col: 'text_value', cast: 'text' };
+      return { col: 'text_value', cast: 'text', json: 'string' };
     case 'number':
     case 'date':
-      return { col: 'num_value', cast: 'numeric' };
+      return { col: 'num_value', cast: 'numeric', json: 'number' };
     case 'boolean':
-      return { col: 'bool_value', cast: 'boolean' };
+      return { col: 'bool_value', cast: 'boolean', json: 'boolean' };
   }
 }
 
@@ -89,9 +96,12 @@ function leaf(n: Filter, c: CompiledSearch, params: Params, path: (string | numb
       const key = params.add(attr);
       const cond = attributeCondition(filter, type, params);
       if (cond !== null) {
+        const presence =
+          filter.operator === '!=' ? { key: `${key}::text`, valueType: `'${column(type).json}'` } : undefined;
         return {
           sql: `SELECT contact_id AS id FROM contact_attribute_values WHERE workspace_id = $1 AND key = ${key}::text AND ${cond}`,
           complement,
+          ...(presence ? { presence } : {}),
         };
       }
       // The key parameter must still appear in the SQL: every parameter is typed from its use.
@@ -130,9 +140,11 @@ export function countQuery(c: CompiledSearch): PageQuery {
   const params = new Params();
   params.add(c.workspaceId);
   const set = node(c.node, c, params, ['query']);
-  const counted = `(SELECT count(*) FROM (${set.sql}) s)`;
+  const counted = set.presence
+    ? counter(set.presence.key, set.presence.valueType)
+    : `(SELECT count(*) FROM (${set.sql}) s)`;
   const sql = set.complement
-    ? `SELECT ((SELECT count(*) FROM contacts WHERE workspace_id = $1 AND archived_at IS NULL) - ${counted})::int AS n`
+    ? `SELECT (${counter("''", "''")} - ${counted})::int AS n`
     : `SELECT ${counted}::int AS n`;
   return { sql, params: params.values };
 }
