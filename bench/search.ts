@@ -202,8 +202,15 @@ async function benchPostgres(n: number, runs: number): Promise<void> {
       console.log(`kept database ${name}`);
       return;
     }
+    const sizes = await db.query<{ t: string; heap: string; indexes: string }>(
+      `SELECT t, pg_size_pretty(pg_relation_size(t)) AS heap, pg_size_pretty(pg_indexes_size(t)) AS indexes
+       FROM unnest(ARRAY['contacts', 'contact_attribute_values']::regclass[]) t`,
+    );
+    for (const r of sizes.rows) console.log(`${r.t}: heap ${r.heap}, indexes ${r.indexes}`);
+    console.log(`load average ${load1()} before the indexed pass`);
     const withIdx = await measure(db, runs, true);
     await dropSearchIndexes(db);
+    console.log(`load average ${load1()} before the unindexed pass`);
     const without = await measure(db, Number(args['unindexed-runs']), false);
     report('PostgreSQL', n, withIdx, without, 100);
     const v = await db.query<{ v: string; jit: string }>(
@@ -223,8 +230,10 @@ async function benchPglite(n: number, runs: number): Promise<void> {
   try {
     await migrate(db);
     await load(db, n, 'pglite');
+    console.log(`load average ${load1()} before the PGlite indexed pass`);
     const withIdx = await measure(db, runs, true);
     await dropSearchIndexes(db);
+    console.log(`load average ${load1()} before the PGlite unindexed pass`);
     const without = await measure(db, Number(args['unindexed-runs']), false);
     report('PGlite (file-backed)', n, withIdx, without, 200);
   } finally {
@@ -233,8 +242,8 @@ async function benchPglite(n: number, runs: number): Promise<void> {
   }
 }
 
-const runs = Number(args.runs);
 const load1 = () => loadavg()[0]!.toFixed(1);
+const runs = Number(args.runs);
 console.log(`# Contacts search benchmark, ${new Date().toISOString()}`);
 console.log(
   `${cpus().length} cores, load average ${load1()} at start; ${runs} runs per query after 2 warm-ups`,
