@@ -65,6 +65,8 @@ $$;
 -- uninstalls, bulk SQL) maintains it in the same statement and transaction. Transition tables make a bulk
 -- statement one set-based write here instead of one per contact.
 CREATE FUNCTION contact_attribute_values_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  added bigint;
 BEGIN
   INSERT INTO contact_attribute_values (workspace_id, contact_id, key, text_value, num_value, bool_value)
   SELECT n.workspace_id, n.id, e.key,
@@ -80,7 +82,8 @@ BEGIN
     SELECT n.workspace_id, e.key, jsonb_typeof(e.value), 1 FROM new_rows n, jsonb_each(n.custom_attributes) e
     WHERE n.archived_at IS NULL AND jsonb_typeof(e.value) IN ('string', 'number', 'boolean')) x
   GROUP BY 1, 2, 3;
-  IF random() < 1.0 / 16 THEN
+  GET DIAGNOSTICS added = ROW_COUNT;
+  IF added > 0 AND random() < 1.0 / 16 THEN
     PERFORM contact_search_counts_compact(ARRAY(SELECT DISTINCT workspace_id FROM new_rows));
   END IF;
   RETURN NULL;
@@ -89,6 +92,8 @@ $$;
 
 -- Only contacts whose attributes or archived state changed are touched, and only their changed keys.
 CREATE FUNCTION contact_attribute_values_update() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  added bigint;
 BEGIN
   DELETE FROM contact_attribute_values v
   USING old_rows o JOIN new_rows n ON n.workspace_id = o.workspace_id AND n.id = o.id
@@ -125,7 +130,8 @@ BEGIN
       jsonb_each(c.attrs) e
     WHERE c.archived_at IS NULL AND jsonb_typeof(e.value) IN ('string', 'number', 'boolean')) x
   GROUP BY 1, 2, 3 HAVING sum(d) <> 0;
-  IF random() < 1.0 / 16 THEN
+  GET DIAGNOSTICS added = ROW_COUNT;
+  IF added > 0 AND random() < 1.0 / 16 THEN
     PERFORM contact_search_counts_compact(ARRAY(SELECT DISTINCT workspace_id FROM new_rows));
   END IF;
   RETURN NULL;
@@ -133,6 +139,8 @@ END
 $$;
 
 CREATE FUNCTION contact_attribute_values_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  added bigint;
 BEGIN
   DELETE FROM contact_attribute_values v USING old_rows o
   WHERE v.workspace_id = o.workspace_id AND v.contact_id = o.id;
@@ -143,7 +151,8 @@ BEGIN
     SELECT o.workspace_id, e.key, jsonb_typeof(e.value), -1 FROM old_rows o, jsonb_each(o.custom_attributes) e
     WHERE o.archived_at IS NULL AND jsonb_typeof(e.value) IN ('string', 'number', 'boolean')) x
   GROUP BY 1, 2, 3;
-  IF random() < 1.0 / 16 THEN
+  GET DIAGNOSTICS added = ROW_COUNT;
+  IF added > 0 AND random() < 1.0 / 16 THEN
     PERFORM contact_search_counts_compact(ARRAY(SELECT DISTINCT workspace_id FROM old_rows));
   END IF;
   RETURN NULL;

@@ -194,6 +194,28 @@ describe.each(dbKinds())('contact_attribute_values follows every contact write (
     );
     expect(res.total_count).toBe(brute.rows[0]?.n);
   });
+  it('stays exact under concurrent writers that fold the counters while others append', async () => {
+    const db = t.db;
+    // Eight writers at once (real concurrency on PostgreSQL); ~1 statement in 16 folds the workspace's deltas.
+    await Promise.all(
+      Array.from({ length: 8 }, (_, w) =>
+        (async () => {
+          for (let i = 0; i < 40; i++) {
+            const c = await createContact(db, OTHER, {
+              role: 'lead',
+              custom_attributes: { plan: `P${i % 3}`, seats: i, ...(i % 2 ? { vip: true } : {}) },
+            });
+            if (i % 4 === 0) await contactRepository.setArchived(db, OTHER, c.id, true);
+            if (i % 5 === 0)
+              await db.transaction((tx) =>
+                updateContact(tx, OTHER, c.id, { custom_attributes: { plan: null, renews_at: w } }),
+              );
+          }
+        })(),
+      ),
+    );
+    await expectInStep(db);
+  });
 });
 
 describe('migration 0006 backfills the contacts that exist before it', () => {
