@@ -203,7 +203,7 @@ function likeSql(f: FieldSql, op: '~' | '!~' | '^' | '$', v: string, params: Par
   return op === '!~' ? notTrue(like) : like;
 }
 
-function compileFilter(n: Filter, types: AttributeTypes, params: Params, path: Path): string {
+export function compileFilter(n: Filter, types: AttributeTypes, params: Params, path: Path): string {
   const f = resolveField(n.field, types, params, [...path, 'field']);
   const valuePath = [...path, 'value'];
   const opPath = [...path, 'operator'];
@@ -246,6 +246,8 @@ function compileNode(n: QueryNode, types: AttributeTypes, params: Params, path: 
 
 export interface CompiledSearch {
   workspaceId: string;
+  /** The validated query: counts compile it again into set operations (count-compiler.ts). */
+  node: QueryNode;
   /** `$1` is the workspace id. */
   where: string;
   params: unknown[];
@@ -268,6 +270,7 @@ export function compileSearch(
   resolveField(sort.field, types, new Params(), ['sort', 'field']);
   return {
     workspaceId,
+    node,
     where: `workspace_id = $1 AND archived_at IS NULL AND (${cond})`,
     params: params.values,
     sort,
@@ -323,8 +326,4 @@ export function buildPageQueries(c: CompiledSearch, after: Keyset | null, limit:
   if (!probe.nullable) return [make('all')];
   if (after && after.value === null) return [make('lacking')];
   return [make('having'), make('lacking')];
-}
-
-export function countQuery(c: CompiledSearch): PageQuery {
-  return { sql: `SELECT count(*)::int AS n FROM contacts WHERE ${c.where}`, params: c.params };
 }

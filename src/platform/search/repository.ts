@@ -1,7 +1,8 @@
 /** The search module's only SQL-executing file. Every statement is scoped by workspace_id. */
 import { createHash } from 'node:crypto';
 import type { Db, Queryable } from '../../db/client.ts';
-import { buildPageQueries, countQuery, type CompiledSearch, type Keyset } from './compiler.ts';
+import { buildPageQueries, type CompiledSearch, type Keyset } from './compiler.ts';
+import { countQuery } from './count-compiler.ts';
 import { attributeIndexSpecs, type AttributeType } from './expressions.ts';
 import type { QueryNode } from './schemas.ts';
 

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDb, dbKinds, type TestDb } from '../../db/test-db.ts';
 import { AppError } from '../../shared/errors.ts';
-import { buildPageQueries, compileSearch, countQuery } from './compiler.ts';
+import { buildPageQueries, compileSearch } from './compiler.ts';
+import { countQuery } from './count-compiler.ts';
 import { attributeIndexName, ensureAttributeIndexes } from './repository.ts';
 import { searchContacts } from './service.ts';
 import { defineAttributes, insertContacts, insertWorkspace, type FixtureContact } from './test-fixtures.ts';
@@ -317,7 +318,7 @@ describe.each(dbKinds())('contacts search (%s)', (kind) => {
     expect(next.pages).toMatchObject({ page: 2, next: null });
   });
 
-  it('uses the expression indexes', async () => {
+  it('uses the expression indexes for pages and the narrow indexes for counts', async () => {
     await insertWorkspace(t.db, 'ws_big');
     await defineAttributes(t.db, 'ws_big', { plan: 'string', balance: 'number', delinquent: 'boolean' });
     const big: FixtureContact[] = Array.from({ length: 3000 }, (_, i) => ({
@@ -330,29 +331,56 @@ describe.each(dbKinds())('contacts search (%s)', (kind) => {
       },
     }));
     await insertContacts(t.db, 'ws_big', big);
-    await t.db.query('ANALYZE contacts');
+    await t.db.query('VACUUM ANALYZE contacts, contact_attribute_values');
     const types = new Map([
       ['balance', 'number' as const],
       ['plan', 'string' as const],
       ['delinquent', 'boolean' as const],
     ]);
-    const plan = async (q: QueryNode, sort?: { field: string; order: 'descending' }) => {
-      const c = compileSearch('ws_big', q, sort ?? { field: 'created_at', order: 'descending' }, types);
-      const sql = sort ? buildPageQueries(c, null, 50)[0]! : countQuery(c);
+    const explain = async (sql: { sql: string; params: unknown[] }) => {
       const res = await t.db.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql.sql}`, sql.params);
       return res.rows.map((r) => r['QUERY PLAN']).join('\n');
     };
+    const compile = (q: QueryNode, sort?: { field: string; order: 'descending' }) =>
+      compileSearch('ws_big', q, sort ?? { field: 'created_at', order: 'descending' }, types);
+    // Pages read contacts through the expression indexes.
+    const plan = (q: QueryNode, sort?: { field: string; order: 'descending' }) =>
+      explain(buildPageQueries(compile(q, sort), null, 50)[0]!);
+    // Counts read only contact ids from the narrow indexes (docs/search.md, "Counts").
+    const count = (q: QueryNode) => explain(countQuery(compile(q)));
     expect(await plan(f('custom_attributes.balance', '>', 2990))).toMatch(/contacts_ca_n_/);
     expect(await plan(f('custom_attributes.plan', 'IN', ['Plan 7', 'x']))).toMatch(/contacts_ca_s_/);
     expect(await plan(f('custom_attributes.plan', '^', 'plan 12'))).toMatch(/contacts_ca_l_/);
     expect(await plan(f('custom_attributes.delinquent', '=', true))).toMatch(/contacts_ca_b_/);
-    expect(await plan(f('custom_attributes.plan', '=', null))).toMatch(/contacts_ca_s_/);
     const sorted = await plan(f('role', '=', 'user'), {
       field: 'custom_attributes.balance',
       order: 'descending',
     });
     expect(sorted).toMatch(/Index Scan Backward using contacts_ca_n_/);
     expect(sorted).not.toMatch(/Sort/);
+
+    expect(await count(f('custom_attributes.balance', '>', 2990))).toMatch(
+      /Index Only Scan using contact_attribute_values_num/,
+    );
+    expect(await count(f('custom_attributes.plan', 'IN', ['Plan 7', 'x']))).toMatch(
+      /Index Only Scan using contact_attribute_values_text/,
+    );
+    expect(await count(f('custom_attributes.plan', '^', 'plan 12'))).toMatch(/contacts_ca_l_/);
+    // A negative filter counts the positive set and subtracts it from the live contacts.
+    expect(await count(f('custom_attributes.delinquent', '!=', true))).toMatch(
+      /Index Only Scan using contact_attribute_values_bool/,
+    );
+    // A lone presence test is read from the counters alone.
+    const lacking = await count(f('custom_attributes.plan', '=', null));
+    expect(lacking).toMatch(/contact_search_counts/);
+    expect(lacking).not.toMatch(/contact_attribute_values|on contacts/);
+    // A compound query combines id sets read from the indexes that carry contact ids.
+    expect(
+      await count({
+        operator: 'AND',
+        value: [f('custom_attributes.plan', '=', 'Plan 7'), f('custom_attributes.delinquent', '!=', true)],
+      }),
+    ).toMatch(/contact_attribute_values_text on/);
   });
 
   it('creates attribute indexes idempotently, one per name across workspaces, outside a transaction too', async () => {
