@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dbKinds } from '../src/db/test-db.ts';
 import { createContact } from '../src/platform/contacts/service.ts';
@@ -115,6 +116,24 @@ describe.each(dbKinds())('contacts through the API on %s', (kind) => {
       });
       expect((bad.json() as ErrorBody).error.message).toContain(`custom_attributes.${name}`);
     }
+    // 2,000 bytes of UTF-8 is the longest string value; an index entry of an incompressible one still fits, so
+    // it is stored and found by search. One byte more is refused with the attribute's path.
+    const longest = randomBytes(1500).toString('base64').slice(0, 1996) + 'éé';
+    const stored = await put(c.id, { custom_attributes: { plan: longest } });
+    expect(stored.statusCode).toBe(200);
+    const found = await h.request('token', {
+      method: 'POST',
+      url: '/api/contacts/search',
+      payload: { query: { field: 'custom_attributes.plan', operator: '=', value: longest } },
+    });
+    expect(found.statusCode, found.body).toBe(200);
+    expect((found.json() as { data: { id: string }[] }).data.map((d) => d.id)).toEqual([c.id]);
+    const tooLong = await put(c.id, { custom_attributes: { plan: longest + 'x' } });
+    expect(tooLong.statusCode).toBe(400);
+    expect((tooLong.json() as ErrorBody).error.path).toBe('custom_attributes.plan');
+    expect((tooLong.json() as ErrorBody).error.message).toContain('2000 bytes');
+    await put(c.id, { custom_attributes: { plan: 'pro' } });
+
     const unknown = await put(c.id, { custom_attributes: { nope: 1 } });
     expect(unknown.statusCode).toBe(400);
     expect((unknown.json() as ErrorBody).error.path).toBe('custom_attributes.nope');

@@ -5,5 +5,6 @@ export const attributeError = defineErrors({
   attribute_type_conflict: 409,
   unknown_attribute: 400,
   attribute_type_mismatch: 400,
+  attribute_value_too_long: 400,
   attribute_read_only: 400,
 });

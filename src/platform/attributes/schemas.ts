@@ -45,7 +45,21 @@ export function storedType(declared: DeclaredType): AttributeType {
   return declared === 'datetime' ? 'date' : declared;
 }
 
+/**
+ * The longest string value, in UTF-8 bytes. Every string value is a key in btree indexes (the per-attribute
+ * expression indexes and the search count table), and PostgreSQL refuses an index entry over ~2,700 bytes: a
+ * longer value would make the whole contact write fail with a database error instead of a clear 400.
+ */
+export const MAX_STRING_VALUE_BYTES = 2000;
+export const stringValueFits = (s: string) => Buffer.byteLength(s, 'utf8') <= MAX_STRING_VALUE_BYTES;
+const stringValueTooLong = `a string value is at most ${MAX_STRING_VALUE_BYTES} bytes of UTF-8`;
+
 /** A value as a client sends it; checked against the attribute's type by the service. */
-export const attributeValue = z.union([z.string().max(10_000), z.number(), z.boolean(), z.null()]);
+export const attributeValue = z.union([
+  z.string().refine(stringValueFits, stringValueTooLong),
+  z.number(),
+  z.boolean(),
+  z.null(),
+]);
 export const attributeValues = z.record(z.string().max(64), attributeValue);
 export type AttributeValue = z.infer<typeof attributeValue>;

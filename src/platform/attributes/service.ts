@@ -1,7 +1,14 @@
 import type { Queryable } from '../../db/client.ts';
 import { attributeError } from './errors.ts';
 import { attributeRepository, type AttributeDefinitionRow } from './repository.ts';
-import { storedType, type AttributeType, type AttributeValue, type DeclaredType } from './schemas.ts';
+import {
+  MAX_STRING_VALUE_BYTES,
+  storedType,
+  stringValueFits,
+  type AttributeType,
+  type AttributeValue,
+  type DeclaredType,
+} from './schemas.ts';
 
 export interface AttributeDefinition {
   type: 'data_attribute';
@@ -92,6 +99,14 @@ function checkType(
   switch (def.type) {
     case 'string':
       if (typeof value !== 'string') throw mismatch();
+      // Apps write through here without the API's schema, so the limit is checked here too.
+      if (!stringValueFits(value)) {
+        throw attributeError(
+          'attribute_value_too_long',
+          `${path} is longer than ${MAX_STRING_VALUE_BYTES} bytes of UTF-8`,
+          path,
+        );
+      }
       return value;
     case 'number':
       if (typeof value !== 'number' || !Number.isFinite(value)) throw mismatch();

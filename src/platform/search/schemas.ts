@@ -4,6 +4,7 @@
  * workspace's attribute definitions by the compiler, which needs the database.
  */
 import { z } from 'zod';
+import { MAX_STRING_VALUE_BYTES, stringValueFits } from '../attributes/schemas.ts';
 
 export const MAX_DEPTH = 10;
 export const MAX_GROUP_SIZE = 100;
@@ -39,7 +40,11 @@ const field = z
   })
   .describe('role, email, name, external_id, created_at, updated_at, last_seen_at or custom_attributes.NAME');
 
-const scalar = z.union([z.string().max(1000), z.number(), z.boolean()]);
+// A filter can name any value an attribute can hold, and nothing longer.
+const filterString = z
+  .string()
+  .refine(stringValueFits, `a string value is at most ${MAX_STRING_VALUE_BYTES} bytes of UTF-8`);
+const scalar = z.union([filterString, z.number(), z.boolean()]);
 
 export const equalityFilter = z.strictObject({
   field,
@@ -59,7 +64,7 @@ export const rangeFilter = z.strictObject({
 export const textFilter = z.strictObject({
   field,
   operator: z.enum(['~', '!~', '^', '$']),
-  value: z.string().max(1000),
+  value: filterString,
 });
 
 export type EqualityFilter = z.infer<typeof equalityFilter>;
