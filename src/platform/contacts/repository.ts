@@ -113,6 +113,71 @@ export const contactRepository = {
     return res.rows;
   },
 
+  async findByEmails(db: Queryable, workspaceId: string, emails: readonly string[]): Promise<ContactRow[]> {
+    if (emails.length === 0) return [];
+    const res = await db.query<ContactRow>(
+      `SELECT * FROM contacts WHERE workspace_id = $1 AND email_normalized = ANY($2::text[])
+       ORDER BY role DESC, created_at, id`,
+      [workspaceId, emails],
+    );
+    return res.rows;
+  },
+
+  async findByExternalIds(db: Queryable, workspaceId: string, ids: readonly string[]): Promise<ContactRow[]> {
+    if (ids.length === 0) return [];
+    const res = await db.query<ContactRow>(
+      'SELECT * FROM contacts WHERE workspace_id = $1 AND external_id = ANY($2::text[])',
+      [workspaceId, ids],
+    );
+    return res.rows;
+  },
+
+  /** Many contacts in one statement (an import, a Stripe backfill page). */
+  async insertMany(
+    db: Queryable,
+    workspaceId: string,
+    rows: readonly (ContactWrite & { id: string; role: 'user' | 'lead' })[],
+  ): Promise<ContactRow[]> {
+    if (rows.length === 0) return [];
+    const payload = rows.map((r) => ({
+      id: r.id,
+      role: r.role,
+      external_id: r.external_id ?? null,
+      email: r.email ?? null,
+      email_normalized: r.email_normalized ?? null,
+      name: r.name ?? null,
+    }));
+    const res = await db.query<ContactRow>(
+      `INSERT INTO contacts (workspace_id, id, role, external_id, email, email_normalized, name)
+       SELECT $1, r.id, r.role, r.external_id, r.email, r.email_normalized, r.name
+       FROM jsonb_to_recordset($2::jsonb)
+         AS r(id text, role text, external_id text, email text, email_normalized text, name text)
+       RETURNING *`,
+      [workspaceId, JSON.stringify(payload)],
+    );
+    return res.rows;
+  },
+
+  /** Merges attributes (`unset` names removed) into many contacts in one statement. */
+  async updateAttributesMany(
+    db: Queryable,
+    workspaceId: string,
+    updates: readonly { id: string; set: Record<string, TypedValue>; unset: string[] }[],
+  ): Promise<number> {
+    if (updates.length === 0) return 0;
+    const res = await db.query(
+      `UPDATE contacts c SET custom_attributes = (c.custom_attributes || u.s) - u.un, updated_at = now()
+       FROM (
+         SELECT r->>'id' AS id, r->'set' AS s,
+           ARRAY(SELECT jsonb_array_elements_text(r->'unset')) AS un
+         FROM jsonb_array_elements($2::jsonb) AS r
+       ) u
+       WHERE c.workspace_id = $1 AND c.id = u.id`,
+      [workspaceId, JSON.stringify(updates)],
+    );
+    return res.rowCount;
+  },
+
   /** Updates the given columns and merges attributes (`unset` names are removed) in one statement. */
   async update(
     db: Queryable,
