@@ -14,6 +14,8 @@ export interface SyncState {
   started_at: number | null;
   finished_at: number | null;
   last_error: string | null;
+  /** The backfill phase being listed (`products+coupons`, `customers+subscriptions`, `charges`). */
+  phase?: string | null;
 }
 
 export interface Connection {
