@@ -204,7 +204,11 @@ class BackfillRun {
     });
   }
 
+  /** One cursor, each page written before the next is fetched: the engine before ranges, kept as a baseline. */
+  private sequential = false;
+
   private async room(): Promise<void> {
+    if (this.sequential) await this.chain;
     while (this.pending >= MAX_PENDING_PAGES && this.failure === null)
       await new Promise<void>((r) => this.waiters.push(r));
   }
@@ -233,7 +237,8 @@ class BackfillRun {
   }
 
   async phase(types: readonly BackfillType[]): Promise<void> {
-    if (this.ranges <= 1) {
+    this.sequential = this.ranges <= 1;
+    if (this.sequential) {
       // One cursor, one type after another: the sequential engine (the benchmark's baseline).
       for (const t of types) await this.listType(t);
     } else await Promise.all(types.map((t) => this.listType(t)));
@@ -387,8 +392,14 @@ export async function runBackfill(
     );
     for (const [i, types] of PHASES.entries()) {
       if (i === 1) await run.loadCatalog();
-      await setState(host, conn.id, { phase: types.join('+') }, conn);
+      const name = types.join('+');
+      const latest = (await getConnection(host, conn.id)) ?? conn;
+      const times = { ...latest.sync.phase_times };
+      times[name] = [times[name]?.[0] ?? Date.now(), null];
+      await setState(host, conn.id, { phase: name, phase_times: times }, conn);
       await run.phase(types);
+      times[name] = [times[name][0], Date.now()];
+      await setState(host, conn.id, { phase_times: times }, conn);
     }
     await setState(
       host,

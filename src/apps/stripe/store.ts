@@ -16,6 +16,8 @@ export interface SyncState {
   last_error: string | null;
   /** The backfill phase being listed (`products+coupons`, `customers+subscriptions`, `charges`). */
   phase?: string | null;
+  /** Per phase: when it started and ended (ms), across restarts of one run (the first start is kept). */
+  phase_times?: Record<string, [number, number | null]>;
 }
 
 export interface Connection {
