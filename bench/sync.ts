@@ -182,7 +182,7 @@ async function timedRun(emu: Emu, opts: { ranges: number; share: number; profile
   if (opts.profile) instrument(h);
   const account = (await emu.stripe.accounts.retrieveCurrent()).id;
   requestStats.delete(account);
-  h.platform.jobs.startWorker({ workspaceId: h.workspace.id, pollMs: 20, concurrency: 2 });
+  h.platform.jobs.startWorker({ workspaceId: h.workspace.id, pollMs: 250, concurrency: 2 });
   const t0 = await connect(h, emu);
   const conn = await waitDone(h, `ranges=${opts.ranges}`);
   const totalMs = Date.now() - t0;

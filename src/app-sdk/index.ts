@@ -187,8 +187,10 @@ export interface AppHost {
       external_id?: string;
       name?: string;
     }): Promise<HostContact>;
-    /** Creates user contacts identified by email, in one statement; answers in input order. */
-    createUsers(inputs: readonly { email: string; name?: string }[]): Promise<HostContact[]>;
+    /** Creates user contacts identified by email (with this app's attributes), in one statement; in input order. */
+    createUsers(
+      inputs: readonly { email: string; name?: string; attributes?: Record<string, AttributeValue | null> }[],
+    ): Promise<HostContact[]>;
     /** Sets this app's attributes; `null` removes a value. Only attributes the app declared may be written. */
     setAttributes(contactId: string, values: Record<string, AttributeValue | null>): Promise<void>;
     /** `setAttributes` for many contacts in one statement. */

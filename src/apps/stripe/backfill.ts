@@ -139,13 +139,14 @@ async function storePage(host: AppHost, connectionId: string, type: BackfillType
     coupons: s.coupons,
   }[type] as unknown as ReturnType<typeof host.records<unknown>>;
   const seen = new Set<string>();
-  const rows = [];
+  const rows: { key: string; data: unknown; version: number; a?: string | null; b?: string | null }[] = [];
   for (const obj of page.data) {
     if (seen.has(obj.id)) continue;
     seen.add(obj.id);
     rows.push({ key: objectKey(connectionId, obj.id), data: obj, version, ...indexes(connectionId, type, obj) });
   }
-  await col.putMany(rows);
+  // Every row accepted: what is stored is what we hold (no newer copy from a webhook, no tombstone).
+  return (await col.putMany(rows)) === rows.length;
 }
 
 const cursorKey = (connectionId: string, type: BackfillType, id: string) => `${connectionId}:${type}:${id}`;
@@ -248,6 +249,7 @@ class BackfillRun {
 
   private async listType(type: BackfillType): Promise<void> {
     const cursors = await this.cursorsOf(type);
+    this.live.set(type, cursors);
     const free = cursors.filter((c) => !c.done);
     const workers = Math.max(1, Math.min(this.ranges, free.length || 1));
     const claimed = new Set<string>();
@@ -294,10 +296,27 @@ class BackfillRun {
   /** The last checkpointed state of each range (what a restart would read). */
   private committed = new Map<string, RangeCursor>();
 
+  /** Each type's cursors in this phase, by range id: customers look at their subscriptions' partner range. */
+  private live = new Map<BackfillType, RangeCursor[]>();
+
+  /**
+   * A customer page waits until the same range's subscriptions have been listed past it: then the customer's
+   * contact is usually written once, with its subscriptions, rather than once without and again with them. Only
+   * the order changes (never what is listed), and the subscriptions, with more pages, set the phase's pace anyway.
+   */
+  private async followSubscriptions(c: RangeCursor): Promise<void> {
+    const partner = this.live.get('subscriptions')?.find((p) => p.id === c.id);
+    if (!partner || partner.gte !== c.gte || partner.lt !== c.lt) return;
+    const pos = (x: RangeCursor) => x.last_created ?? Number.POSITIVE_INFINITY;
+    while (!partner.done && pos(partner) >= pos(c) && this.failure === null)
+      await new Promise((r) => setTimeout(r, 20));
+  }
+
   private async listRange(type: BackfillType, c: RangeCursor): Promise<void> {
     if (!this.committed.has(c.id)) this.committed.set(c.id, { ...c });
     while (!c.done && this.failure === null) {
       await this.room();
+      if (type === 'customers' && !this.sequential) await this.followSubscriptions(c);
       const started = Date.now() / 1000;
       let page: Page;
       try {
@@ -334,7 +353,7 @@ class BackfillRun {
   }
 
   private async settlePage(type: BackfillType, page: Page, version: number): Promise<void> {
-    await storePage(this.host, this.conn.id, type, page, version);
+    const exact = await storePage(this.host, this.conn.id, type, page, version);
     if (type === 'products' || type === 'coupons') return;
     const ids =
       type === 'customers'
@@ -346,6 +365,9 @@ class BackfillRun {
       ids.filter((id): id is string => !!id),
       this.catalog,
       this.userIdKey,
+      type === 'customers' && exact
+        ? new Map(page.data.map((c) => [c.id, c as unknown as Stripe.Customer]))
+        : undefined,
     );
   }
 

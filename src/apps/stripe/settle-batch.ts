@@ -34,16 +34,18 @@ export async function settleCustomers(
   customerIds: readonly string[],
   catalog: Catalog,
   userIdKey: string,
-  opts: { charges: boolean } = { charges: true },
+  /** The customers exactly as stored (the page just written, every row of it accepted): saves reading them back. */
+  known?: ReadonlyMap<string, Stripe.Customer>,
 ): Promise<SettleStats> {
   const stats: SettleStats = { batch: 0, slow: 0, created: 0 };
   const ids = [...new Set(customerIds)];
   if (ids.length === 0) return stats;
   const s = stores(host);
   const cid = conn.id;
-  const recs = await s.customers.getMany(ids.map((id) => objectKey(cid, id)));
   const customers = new Map<string, Stripe.Customer>();
   const slow = new Set<string>();
+  const recs = known ? [] : await s.customers.getMany(ids.map((id) => objectKey(cid, id)));
+  if (known) for (const id of ids) if (known.has(id)) customers.set(id, known.get(id) as Stripe.Customer);
   for (const r of recs) {
     if (!r.deleted) customers.set(r.data.id, r.data);
     else slow.add(r.key.slice(cid.length + 1)); // deleted: the careful path removes what it held
@@ -76,7 +78,7 @@ export async function settleCustomers(
   const idx = fast.map((id) => customerIndex(cid, id));
   const [subs, charges, pms] = await Promise.all([
     s.subscriptions.findMany('a', idx),
-    opts.charges ? s.charges.findMany('a', idx) : Promise.resolve([]),
+    s.charges.findMany('a', idx),
     s.paymentMethods.findMany('a', idx),
   ]);
   const bundles = new Map<string, CustomerBundle>();
@@ -135,13 +137,18 @@ export async function settleCustomers(
 
   const creating = toCreate.filter((id) => !slow.has(id) && !links.has(id));
   for (const id of toCreate) if (links.has(id)) slow.add(id);
+  const attrsOf = (id: string) => attributesFor(bundles.get(id) as CustomerBundle, catalog, conn);
+  const createdWith = new Set<string>();
   if (creating.length > 0) {
+    // A new contact is written once, with its attributes: an insert and no update.
     const made = await host.contacts.createUsers(
       creating.map((id) => {
         const c = customers.get(id) as Stripe.Customer;
+        if (conn.primary) createdWith.add(id);
         return {
           email: c.email ?? (normaliseEmail(c.email) as string),
           ...(c.name ? { name: c.name } : {}),
+          ...(conn.primary ? { attributes: attrsOf(id) } : {}),
         };
       }),
     );
@@ -176,11 +183,15 @@ export async function settleCustomers(
         b: cid,
       });
     }
-    if (conn.primary)
-      attrWrites.push({
-        contactId: after.contactId,
-        values: attributesFor(bundles.get(id) as CustomerBundle, catalog, conn),
-      });
+    if (conn.primary && !createdWith.has(id)) {
+      const values = attrsOf(id);
+      // An unchanged contact is not written again (each write maintains every attribute index).
+      const current = candidates.get(after.contactId)?.custom_attributes;
+      const same =
+        current !== undefined &&
+        Object.entries(values).every(([k, v]) => (v === null ? !(k in current) : current[k] === v));
+      if (!same) attrWrites.push({ contactId: after.contactId, values });
+    }
     stats.batch++;
   }
   await s.links.putMany(linkWrites);

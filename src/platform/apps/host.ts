@@ -102,7 +102,12 @@ export function createHost(deps: HostDeps, manifest: AppManifest, workspaceId: s
         );
       },
       async createUsers(inputs) {
+        const defs = inputs.some((i) => i.attributes) ? await attributeDefinitions(db, workspaceId) : null;
         const rows = inputs.map((i) => {
+          for (const name of Object.keys(i.attributes ?? {})) {
+            if (!declared.has(name)) throw new Error(`app ${appId} did not declare attribute ${name}`);
+          }
+          const attrs = defs && i.attributes ? checkAttributeValues(defs, i.attributes, appId).set : {};
           const email = i.email.trim() || null;
           if (!email) throw new Error(`app ${appId} created a user with no email`);
           return {
@@ -111,6 +116,7 @@ export function createHost(deps: HostDeps, manifest: AppManifest, workspaceId: s
             email,
             email_normalized: normalizeEmail(email),
             name: i.name ?? null,
+            custom_attributes: attrs,
           };
         });
         const created = new Map(

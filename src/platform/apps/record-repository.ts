@@ -99,9 +99,13 @@ export const recordRepository = {
 
   async getMany(db: Queryable, s: RecordScope, keys: readonly string[]): Promise<RecordRow[]> {
     if (keys.length === 0) return [];
+    keys = [...new Set(keys)];
     const res = await db.query<RecordRow>(
-      `SELECT key, data, version, index_a, index_b, deleted, updated_at FROM app_records
-       WHERE workspace_id = $1 AND app_id = $2 AND collection = $3 AND key = ANY($4::text[])`,
+      // One index probe per key (LATERAL; OFFSET 0 keeps the planner from flattening it into a join): on a table
+      // not analysed yet, `= ANY(array)` or a join plans a full scan.
+      `SELECT r.* FROM unnest($4::text[]) AS v(x) CROSS JOIN LATERAL (
+         SELECT key, data, version, index_a, index_b, deleted, updated_at FROM app_records
+         WHERE workspace_id = $1 AND app_id = $2 AND collection = $3 AND key = v.x OFFSET 0) r`,
       [...scopeParams(s), keys],
     );
     return res.rows.map(mapRow);
@@ -114,11 +118,13 @@ export const recordRepository = {
     q: { index: 'a' | 'b'; values: readonly string[] },
   ): Promise<RecordRow[]> {
     if (q.values.length === 0) return [];
+    q = { ...q, values: [...new Set(q.values)] };
     const column = q.index === 'a' ? 'index_a' : 'index_b';
     const res = await db.query<RecordRow>(
-      `SELECT key, data, version, index_a, index_b, deleted, updated_at FROM app_records
-       WHERE workspace_id = $1 AND app_id = $2 AND collection = $3 AND ${column} = ANY($4::text[]) AND NOT deleted
-       ORDER BY key`,
+      `SELECT r.* FROM unnest($4::text[]) AS v(x) CROSS JOIN LATERAL (
+         SELECT key, data, version, index_a, index_b, deleted, updated_at FROM app_records
+         WHERE workspace_id = $1 AND app_id = $2 AND collection = $3 AND ${column} = v.x AND NOT deleted OFFSET 0) r
+       ORDER BY r.key`,
       [...scopeParams(s), q.values],
     );
     return res.rows.map(mapRow);
