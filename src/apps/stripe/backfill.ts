@@ -331,11 +331,17 @@ class BackfillRun {
         throw err;
       }
       const last = page.data.at(-1);
+      // A split while this page was in flight gave what lies below the new bound to another range: leave it
+      // to that range (listed and counted once), and stop here, everything further being older still.
+      const gte = c.gte;
+      const kept = gte === null ? page.data : page.data.filter((o) => o.created >= gte);
+      const dropped = kept.length < page.data.length;
+      if (dropped) page = { ...page, data: kept };
       c.starting_after = last?.id ?? c.starting_after;
       c.last_created = last?.created ?? c.last_created;
       c.pages += 1;
-      c.count += page.data.length;
-      c.done = !page.has_more || !last;
+      c.count += kept.length;
+      c.done = !page.has_more || !last || dropped;
       const snapshot = { ...c };
       const version = fetchVersion(started);
       this.enqueue(async () => {
