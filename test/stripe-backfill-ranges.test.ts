@@ -136,7 +136,8 @@ describe.each(dbKinds())('stripe backfill ranges on %s', (kind) => {
       await new Promise((r) => setTimeout(r, 50));
     }
     await worker.stop();
-    expect(await status()).toMatchObject({ state: 'done', complete: true });
+    const final = await status();
+    expect(final, JSON.stringify(final)).toMatchObject({ state: 'done', complete: true });
 
     const after = proxy.log.slice(mark);
     for (const c of started) {

@@ -283,11 +283,13 @@ class BackfillRun {
     split.victim.gte = split.narrowed.gte;
     cursors.push(split.added);
     claimed.add(split.added.id);
-    const committedVictim = { ...this.committed.get(split.victim.id) ?? split.victim, gte: split.narrowed.gte };
     const added = { ...split.added };
     this.enqueue(async () => {
-      this.committed.set(split.victim.id, committedVictim);
-      await this.writeCursors([committedVictim, added]);
+      // The victim's last checkpoint as of now (its pages queued before this one are written), narrowed.
+      const committed = this.committed.get(split.victim.id) ?? split.victim;
+      const narrowed = { ...committed, gte: split.narrowed.gte };
+      this.committed.set(split.victim.id, narrowed);
+      await this.writeCursors([narrowed, added]);
     });
     void type;
     return split.added;
