@@ -148,7 +148,7 @@ async function waitDone(h: Harness, label: string, coreOnly = false): Promise<Co
           .join(' ')}\n`,
       );
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 500));
   }
 }
 

@@ -161,6 +161,8 @@ export interface RecordCollection<T> {
   ): Promise<number>;
   /** The records stored under these keys (tombstones included), in no particular order. */
   getMany(keys: readonly string[]): Promise<StoredRecord<T>[]>;
+  /** How many live records hold each value of the index (values with none are absent from the map). */
+  countMany(index: 'a' | 'b', values: readonly string[]): Promise<Map<string, number>>;
   /** Live records whose index equals any of the values, by key. */
   findMany(index: 'a' | 'b', values: readonly string[]): Promise<StoredRecord<T>[]>;
   find(index: 'a' | 'b', value: string, opts?: { limit?: number }): Promise<StoredRecord<T>[]>;

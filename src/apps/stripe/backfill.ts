@@ -13,23 +13,10 @@ import type Stripe from 'stripe';
 import type { AppHost } from '../../app-sdk/index.ts';
 import { isNotFound, type StripeHandle } from './client.ts';
 import { clientFor, getConnection, saveConnection } from './connections.ts';
-import {
-  createdFilter,
-  planRanges,
-  splitLargest,
-  STRIPE_EPOCH,
-  type RangeCursor,
-} from './ranges.ts';
+import { createdFilter, planRanges, splitLargest, STRIPE_EPOCH, type RangeCursor } from './ranges.ts';
 import { customerIdOf, loadCatalog, type Catalog } from './recompute.ts';
 import { settleCustomers } from './settle-batch.ts';
-import {
-  customerIndex,
-  emailIndex,
-  objectKey,
-  stores,
-  type BackfillType,
-  type Connection,
-} from './store.ts';
+import { customerIndex, emailIndex, objectKey, stores, type BackfillType, type Connection } from './store.ts';
 import { fetchVersion } from './versions.ts';
 
 export const PAGE_SIZE = 100;
@@ -107,7 +94,10 @@ export async function storeObject(
     stored.version < fetchVersion(startedAt, 0)
   )
     version = stored.version + 1;
-  await (col as typeof s.charges).put(key, obj as Stripe.Charge, { version, ...indexes(connectionId, type, obj) });
+  await (col as typeof s.charges).put(key, obj as Stripe.Charge, {
+    version,
+    ...indexes(connectionId, type, obj),
+  });
 }
 
 function indexes(connectionId: string, type: BackfillType | 'payment_methods', obj: { id: string }) {
@@ -129,7 +119,13 @@ function indexes(connectionId: string, type: BackfillType | 'payment_methods', o
 }
 
 /** A page in one statement, at the fetch's version (a stored newer version, from a webhook, is kept). */
-async function storePage(host: AppHost, connectionId: string, type: BackfillType, page: Page, version: number) {
+async function storePage(
+  host: AppHost,
+  connectionId: string,
+  type: BackfillType,
+  page: Page,
+  version: number,
+) {
   const s = stores(host);
   const col = {
     customers: s.customers,
@@ -143,7 +139,12 @@ async function storePage(host: AppHost, connectionId: string, type: BackfillType
   for (const obj of page.data) {
     if (seen.has(obj.id)) continue;
     seen.add(obj.id);
-    rows.push({ key: objectKey(connectionId, obj.id), data: obj, version, ...indexes(connectionId, type, obj) });
+    rows.push({
+      key: objectKey(connectionId, obj.id),
+      data: obj,
+      version,
+      ...indexes(connectionId, type, obj),
+    });
   }
   // Every row accepted: what is stored is what we hold (no newer copy from a webhook, no tombstone).
   return (await col.putMany(rows)) === rows.length;
@@ -482,4 +483,3 @@ export async function startSync(host: AppHost, connectionId: string): Promise<{ 
   );
   return { run };
 }
-

@@ -29,7 +29,13 @@ export interface RangeCursor {
 export const STRIPE_EPOCH = 1_293_840_000; // 2011-01-01
 
 /** K ranges over [lo, hi), the first open below and the last open above. */
-export function planRanges(run: number, type: BackfillType, lo: number, hi: number, k: number): RangeCursor[] {
+export function planRanges(
+  run: number,
+  type: BackfillType,
+  lo: number,
+  hi: number,
+  k: number,
+): RangeCursor[] {
   const n = Math.max(1, Math.floor(k));
   const span = Math.max(n, hi - lo);
   const out: RangeCursor[] = [];

@@ -58,13 +58,8 @@ export async function settleCustomers(
     if (key) emailKeys.set(c.id, key);
     else slow.add(c.id);
   }
-  const holders = new Map<string, Set<string>>();
-  for (const r of await s.customers.findMany('b', [...new Set(emailKeys.values())])) {
-    const key = emailIndex(cid, r.data.email);
-    if (!key) continue;
-    holders.set(key, (holders.get(key) ?? new Set()).add(r.data.id));
-  }
-  for (const [id, key] of emailKeys) if ((holders.get(key)?.size ?? 0) > 1) slow.add(id);
+  const holders = await s.customers.countMany('b', [...new Set(emailKeys.values())]);
+  for (const [id, key] of emailKeys) if ((holders.get(key) ?? 0) > 1) slow.add(id);
 
   const links = new Map<string, Link>();
   const linkVersions = new Map<string, number>();

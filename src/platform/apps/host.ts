@@ -239,6 +239,9 @@ export function createHost(deps: HostDeps, manifest: AppManifest, workspaceId: s
         async getMany(keys) {
           return (await recordRepository.getMany(db, scope, keys)).map(toRecord);
         },
+        countMany(index, values) {
+          return recordRepository.countMany(db, scope, { index, values });
+        },
         async findMany(index, values) {
           return (await recordRepository.findMany(db, scope, { index, values })).map(toRecord);
         },

@@ -111,6 +111,24 @@ export const recordRepository = {
     return res.rows.map(mapRow);
   },
 
+  /** How many live records each value of the index has (values with none are left out). */
+  async countMany(
+    db: Queryable,
+    s: RecordScope,
+    q: { index: 'a' | 'b'; values: readonly string[] },
+  ): Promise<Map<string, number>> {
+    if (q.values.length === 0) return new Map();
+    const column = q.index === 'a' ? 'index_a' : 'index_b';
+    const res = await db.query<{ value: string; n: number }>(
+      `SELECT v.x AS value, r.n FROM unnest($4::text[]) AS v(x) CROSS JOIN LATERAL (
+         SELECT count(*)::int AS n FROM app_records
+         WHERE workspace_id = $1 AND app_id = $2 AND collection = $3 AND ${column} = v.x AND NOT deleted) r
+       WHERE r.n > 0`,
+      [...scopeParams(s), [...new Set(q.values)]],
+    );
+    return new Map(res.rows.map((r) => [r.value, r.n]));
+  },
+
   /** Live records whose index equals any of the values. */
   async findMany(
     db: Queryable,

@@ -125,7 +125,10 @@ export async function validateAttributeValues(
 export type AttributeDefinitions = Map<string, Awaited<ReturnType<typeof attributeRepository.list>>[number]>;
 
 /** The workspace's definitions by name, loaded once for many checks (a backfill page). */
-export async function attributeDefinitions(db: Queryable, workspaceId: string): Promise<AttributeDefinitions> {
+export async function attributeDefinitions(
+  db: Queryable,
+  workspaceId: string,
+): Promise<AttributeDefinitions> {
   return new Map((await attributeRepository.list(db, workspaceId)).map((d) => [d.name, d]));
 }
 
