@@ -155,6 +155,16 @@ export interface RecordCollection<T> {
     opts?: { version?: number; a?: string | null; b?: string | null },
   ): Promise<boolean>;
   remove(key: string, opts?: { version?: number }): Promise<boolean>;
+  /** `put` for many distinct keys in one statement, same version rule; returns how many were written. */
+  putMany(
+    records: readonly { key: string; data: T; version?: number; a?: string | null; b?: string | null }[],
+  ): Promise<number>;
+  /** The records stored under these keys (tombstones included), in no particular order. */
+  getMany(keys: readonly string[]): Promise<StoredRecord<T>[]>;
+  /** How many live records hold each value of the index (values with none are absent from the map). */
+  countMany(index: 'a' | 'b', values: readonly string[]): Promise<Map<string, number>>;
+  /** Live records whose index equals any of the values, by key. */
+  findMany(index: 'a' | 'b', values: readonly string[]): Promise<StoredRecord<T>[]>;
   find(index: 'a' | 'b', value: string, opts?: { limit?: number }): Promise<StoredRecord<T>[]>;
   list(opts?: { after?: string; limit?: number }): Promise<StoredRecord<T>[]>;
   count(): Promise<number>;
@@ -170,14 +180,25 @@ export interface AppHost {
     get(id: string): Promise<HostContact | undefined>;
     findByEmail(email: string): Promise<HostContact[]>;
     findByExternalId(externalId: string): Promise<HostContact | undefined>;
+    /** `findByEmail` and `findByExternalId` for many values at once (a backfill page). */
+    findByEmails(emails: readonly string[]): Promise<HostContact[]>;
+    findByExternalIds(externalIds: readonly string[]): Promise<HostContact[]>;
     create(input: {
       role: 'user' | 'lead';
       email?: string;
       external_id?: string;
       name?: string;
     }): Promise<HostContact>;
+    /** Creates user contacts identified by email (with this app's attributes), in one statement; in input order. */
+    createUsers(
+      inputs: readonly { email: string; name?: string; attributes?: Record<string, AttributeValue | null> }[],
+    ): Promise<HostContact[]>;
     /** Sets this app's attributes; `null` removes a value. Only attributes the app declared may be written. */
     setAttributes(contactId: string, values: Record<string, AttributeValue | null>): Promise<void>;
+    /** `setAttributes` for many contacts in one statement. */
+    setAttributesMany(
+      updates: readonly { contactId: string; values: Record<string, AttributeValue | null> }[],
+    ): Promise<void>;
   };
   timeline: {
     /** Records once per idempotency key, whatever the number of calls. Returns false for a repeat. */

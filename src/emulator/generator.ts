@@ -18,6 +18,10 @@ export interface GenerateOptions {
   customers: number;
   seed?: number;
   key?: string;
+  /** Every customer gets a subscription (by default 85% do). */
+  allSubscribed?: boolean;
+  /** The share of subscribed customers with two or three subscriptions (by default none). */
+  multiSubscriptionShare?: number;
 }
 
 export interface GenerateResult {
@@ -136,7 +140,12 @@ export function generateLargeAccount(
     if (rnd() < 0.05) c.balance = -Math.floor(rnd() * 5000);
     acct.save(c);
     acct.save(pm);
-    if (rnd() < 0.85) {
+    const subscribed = opts.allSubscribed || rnd() < 0.85;
+    const extra =
+      subscribed && opts.multiSubscriptionShare && rnd() < opts.multiSubscriptionShare
+        ? 1 + Math.floor(rnd() * 2)
+        : 0;
+    for (let j = 0; subscribed && j <= extra; j++) {
       const price = pick(plans);
       const status = pick(STATUSES);
       const subId = ids('sub', 24);

@@ -8,7 +8,7 @@ import { EmulatorServer } from './server.ts';
 import { loadSnapshot, normalizeSnapshot, readSnapshot } from './snapshot.ts';
 import { debounced, loadState, saveState } from './state-file.ts';
 
-export { generateLargeAccount } from './generator.ts';
+export { generateLargeAccount, type GenerateOptions } from './generator.ts';
 export type { Emulator } from './emulator.ts';
 
 export interface StartOptions {

@@ -1,51 +1,65 @@
 /**
- * The backfill (DESIGN.md §3.5): lists every object type page by page (100 per page, `expand[]` so one page holds
- * what attributes need), writes each page to the record store, then checkpoints the cursor before the next page.
- * The checkpoint is the truth: a worker killed mid-way leaves a job the queue retries, and the retry starts from
- * the last checkpointed page. Once every list is done, every customer is matched and its attributes derived.
+ * The backfill (DESIGN.md §3.5), in three phases: the catalog (products, coupons), then customers and
+ * subscriptions (`status=all`) together, then charges (for the attributes beyond Intercom's set). Each list type
+ * is split into `created` ranges (ranges.ts), each range a cursor of its own listing 100 per page with `expand[]`.
+ *
+ * Pages go through one queue per run, one at a time: the page's objects are written (one statement), the
+ * customers it touches are matched and their attributes derived (settle-batch.ts), and only then is the range's
+ * cursor checkpointed. Fetching runs ahead of the queue, so the API budget, not the database, sets the pace. A
+ * process killed at any point leaves checkpoints that name pages fully written; the retried job lists each range
+ * again from its checkpoint. The run reports `done` only after the last phase.
  */
 import type Stripe from 'stripe';
 import type { AppHost } from '../../app-sdk/index.ts';
+import { isNotFound, type StripeHandle } from './client.ts';
 import { clientFor, getConnection, saveConnection } from './connections.ts';
-import { customerIdOf, loadCatalog, recomputeCustomers } from './recompute.ts';
-import {
-  BACKFILL_TYPES,
-  customerIndex,
-  emailIndex,
-  objectKey,
-  stores,
-  type BackfillType,
-  type Cursor,
-} from './store.ts';
+import { createdFilter, planRanges, splitLargest, STRIPE_EPOCH, type RangeCursor } from './ranges.ts';
+import { customerIdOf, loadCatalog, type Catalog } from './recompute.ts';
+import { settleCustomers } from './settle-batch.ts';
+import { customerIndex, emailIndex, objectKey, stores, type BackfillType, type Connection } from './store.ts';
 import { fetchVersion } from './versions.ts';
 
 export const PAGE_SIZE = 100;
+export const PHASES: readonly (readonly BackfillType[])[] = [
+  ['products', 'coupons'],
+  ['customers', 'subscriptions'],
+  ['charges'],
+];
+export const DEFAULT_RANGES = 8;
+/** Pages fetched but not yet written, per run: bounds memory when the database is slower than the API. */
+const MAX_PENDING_PAGES = 24;
 
 /** For tests: throw once after this many pages, as a killed worker would stop (then the job is retried). */
 export const backfillFaults: { failAfterPages: number | null } = { failAfterPages: null };
 
-type Page = { data: { id: string }[]; has_more: boolean };
+type Page = { data: ({ id: string; created: number } & Record<string, unknown>)[]; has_more: boolean };
 
-function listPage(type: BackfillType, stripe: Stripe, startingAfter: string | undefined): Promise<Page> {
-  const base = { limit: PAGE_SIZE, ...(startingAfter ? { starting_after: startingAfter } : {}) };
+function listPage(type: BackfillType, stripe: Stripe, c: RangeCursor): Promise<Page> {
+  const created = createdFilter(c);
+  const base = {
+    limit: PAGE_SIZE,
+    ...(c.starting_after ? { starting_after: c.starting_after } : {}),
+    ...(created ? { created } : {}),
+  };
+  // Default cards come expanded with their customer: one call per 100 customers, not one per customer.
   switch (type) {
     case 'customers':
       return stripe.customers.list({
         ...base,
         expand: ['data.invoice_settings.default_payment_method', 'data.default_source'],
-      });
+      }) as unknown as Promise<Page>;
     case 'subscriptions':
       return stripe.subscriptions.list({
         ...base,
         status: 'all',
-        expand: ['data.items.data.price', 'data.default_payment_method', 'data.discounts'],
-      });
+        expand: ['data.default_payment_method', 'data.discounts'],
+      }) as unknown as Promise<Page>;
     case 'products':
-      return stripe.products.list(base);
+      return stripe.products.list(base) as unknown as Promise<Page>;
     case 'coupons':
-      return stripe.coupons.list(base);
+      return stripe.coupons.list(base) as unknown as Promise<Page>;
     case 'charges':
-      return stripe.charges.list(base);
+      return stripe.charges.list(base) as unknown as Promise<Page>;
   }
 }
 
@@ -80,40 +94,300 @@ export async function storeObject(
     stored.version < fetchVersion(startedAt, 0)
   )
     version = stored.version + 1;
+  await (col as typeof s.charges).put(key, obj as Stripe.Charge, {
+    version,
+    ...indexes(connectionId, type, obj),
+  });
+}
+
+function indexes(connectionId: string, type: BackfillType | 'payment_methods', obj: { id: string }) {
   switch (type) {
-    case 'customers': {
-      const c = obj as Stripe.Customer;
-      await s.customers.put(key, c, {
-        version,
-        a: customerIndex(connectionId, c.id),
-        b: emailIndex(connectionId, c.email),
-      });
-      return;
-    }
+    case 'customers':
+      return {
+        a: customerIndex(connectionId, obj.id),
+        b: emailIndex(connectionId, (obj as Stripe.Customer).email),
+      };
     case 'subscriptions':
     case 'charges':
     case 'payment_methods': {
       const cus = customerIdOf(obj as { customer?: string | { id: string } | null });
-      const a = cus ? customerIndex(connectionId, cus) : null;
-      await (col as typeof s.charges).put(key, obj as Stripe.Charge, { version, a });
-      return;
+      return { a: cus ? customerIndex(connectionId, cus) : null };
     }
-    case 'products':
-      await s.products.put(key, obj as Stripe.Product, { version });
-      return;
-    case 'coupons':
-      await s.coupons.put(key, obj as Stripe.Coupon, { version });
-      return;
+    default:
+      return {};
   }
 }
 
-const fresh = (run: number): Cursor => ({ run, starting_after: null, pages: 0, count: 0, done: false });
+/** A page in one statement, at the fetch's version (a stored newer version, from a webhook, is kept). */
+async function storePage(
+  host: AppHost,
+  connectionId: string,
+  type: BackfillType,
+  page: Page,
+  version: number,
+) {
+  const s = stores(host);
+  const col = {
+    customers: s.customers,
+    subscriptions: s.subscriptions,
+    charges: s.charges,
+    products: s.products,
+    coupons: s.coupons,
+  }[type] as unknown as ReturnType<typeof host.records<unknown>>;
+  const seen = new Set<string>();
+  const rows: { key: string; data: unknown; version: number; a?: string | null; b?: string | null }[] = [];
+  for (const obj of page.data) {
+    if (seen.has(obj.id)) continue;
+    seen.add(obj.id);
+    rows.push({
+      key: objectKey(connectionId, obj.id),
+      data: obj,
+      version,
+      ...indexes(connectionId, type, obj),
+    });
+  }
+  // Every row accepted: what is stored is what we hold (no newer copy from a webhook, no tombstone).
+  return (await col.putMany(rows)) === rows.length;
+}
 
-export async function readCursor(host: AppHost, connectionId: string, type: BackfillType, run: number) {
-  const rec = await stores(host).cursors.get(`${connectionId}:${type}`);
-  return rec && rec.data.run === run
-    ? { cursor: rec.data, version: rec.version }
-    : { cursor: fresh(run), version: rec?.version ?? 0 };
+const cursorKey = (connectionId: string, type: BackfillType, id: string) => `${connectionId}:${type}:${id}`;
+const planIndex = (connectionId: string, type: BackfillType) => `${connectionId}:${type}`;
+
+/** The run's range cursors of one type (empty before the type was planned). */
+export async function readRanges(
+  host: AppHost,
+  connectionId: string,
+  type: BackfillType,
+  run: number,
+): Promise<{ cursor: RangeCursor; version: number }[]> {
+  const recs = await stores(host).cursors.find('a', planIndex(connectionId, type), { limit: 1000 });
+  return recs
+    .map((r) => ({ cursor: r.data as unknown as RangeCursor, version: r.version }))
+    .filter((r) => r.cursor.run === run && typeof r.cursor.id === 'string');
+}
+
+/** One run of one connection: the cursors in memory, the write queue, the versions of cursor records. */
+class BackfillRun {
+  private versions = new Map<string, number>();
+  private chain: Promise<void> = Promise.resolve();
+  private pending = 0;
+  private waiters: (() => void)[] = [];
+  private failure: unknown = null;
+  private pagesWritten = 0;
+  private splits = 0;
+  catalog: Catalog = { products: new Map(), coupons: new Map() };
+
+  constructor(
+    private host: AppHost,
+    private conn: Connection,
+    private handle: StripeHandle,
+    private run: number,
+    private ranges: number,
+    private userIdKey: string,
+    private lo: number,
+  ) {}
+
+  private get hi() {
+    return Math.floor(Date.now() / 1000) + 1;
+  }
+
+  /** Runs `fn` after everything queued before it; the first failure stops every cursor. */
+  private enqueue(fn: () => Promise<void>): void {
+    this.pending++;
+    this.chain = this.chain.then(async () => {
+      try {
+        if (this.failure === null) await fn();
+      } catch (err) {
+        this.failure ??= err;
+      } finally {
+        this.pending--;
+        this.waiters.shift()?.();
+      }
+    });
+  }
+
+  /** One cursor, each page written before the next is fetched: the engine before ranges, kept as a baseline. */
+  private sequential = false;
+
+  private async room(): Promise<void> {
+    if (this.sequential) await this.chain;
+    while (this.pending >= MAX_PENDING_PAGES && this.failure === null)
+      await new Promise<void>((r) => this.waiters.push(r));
+  }
+
+  private async writeCursors(cursors: RangeCursor[]): Promise<void> {
+    const rows = cursors.map((c) => {
+      const key = cursorKey(this.conn.id, c.type, c.id);
+      const version = (this.versions.get(key) ?? 0) + 1;
+      this.versions.set(key, version);
+      return { key, data: c, version, a: planIndex(this.conn.id, c.type) };
+    });
+    await stores(this.host).cursors.putMany(rows as never);
+  }
+
+  /** The type's cursors of this run: read back after a restart, else planned (all in one statement). */
+  private async cursorsOf(type: BackfillType): Promise<RangeCursor[]> {
+    const stored = await readRanges(this.host, this.conn.id, type, this.run);
+    const all = await stores(this.host).cursors.find('a', planIndex(this.conn.id, type), { limit: 1000 });
+    for (const r of all) this.versions.set(r.key, r.version);
+    if (stored.length > 0) return stored.map((r) => r.cursor);
+    // The catalog is small: one cursor each.
+    const k = type === 'products' || type === 'coupons' ? 1 : this.ranges;
+    const plan = planRanges(this.run, type, this.lo, this.hi, k);
+    await this.writeCursors(plan);
+    return plan;
+  }
+
+  async phase(types: readonly BackfillType[]): Promise<void> {
+    this.sequential = this.ranges <= 1;
+    if (this.sequential) {
+      // One cursor, one type after another: the sequential engine (the benchmark's baseline).
+      for (const t of types) await this.listType(t);
+    } else await Promise.all(types.map((t) => this.listType(t)));
+    await this.chain;
+    if (this.failure !== null) throw this.failure;
+  }
+
+  private async listType(type: BackfillType): Promise<void> {
+    const cursors = await this.cursorsOf(type);
+    this.live.set(type, cursors);
+    const free = cursors.filter((c) => !c.done);
+    const workers = Math.max(1, Math.min(this.ranges, free.length || 1));
+    const claimed = new Set<string>();
+    const next = (): RangeCursor | undefined => {
+      const c = cursors.find((x) => !x.done && !claimed.has(x.id));
+      if (c) claimed.add(c.id);
+      return c;
+    };
+    const worker = async () => {
+      for (;;) {
+        if (this.failure !== null) return;
+        let c = next();
+        // At most 4K ranges per type: splitting is for balance, not for ever finer slices.
+        if (!c && this.ranges > 1 && !catalog && cursors.length < 4 * this.ranges)
+          c = this.steal(type, cursors, claimed);
+        if (!c) return;
+        await this.listRange(type, c);
+      }
+    };
+    const catalog = type === 'products' || type === 'coupons';
+    const extra = this.ranges > 1 && !catalog ? Math.max(0, this.ranges - workers) : 0;
+    await Promise.all(Array.from({ length: workers + extra }, worker));
+  }
+
+  /** Half of the largest range still being listed becomes a new range for an idle cursor. */
+  private steal(type: BackfillType, cursors: RangeCursor[], claimed: Set<string>): RangeCursor | undefined {
+    const split = splitLargest(cursors, this.lo, this.hi, `s${Date.now().toString(36)}${++this.splits}`);
+    if (!split) return undefined;
+    // The running range's bounds change in memory now (its next page uses them); the split is written in queue
+    // order, after the checkpoints of its pages already fetched, as one statement with the new range.
+    split.victim.gte = split.narrowed.gte;
+    cursors.push(split.added);
+    claimed.add(split.added.id);
+    const added = { ...split.added };
+    this.enqueue(async () => {
+      // The victim's last checkpoint as of now (its pages queued before this one are written), narrowed.
+      const committed = this.committed.get(split.victim.id) ?? split.victim;
+      const narrowed = { ...committed, gte: split.narrowed.gte };
+      this.committed.set(split.victim.id, narrowed);
+      await this.writeCursors([narrowed, added]);
+    });
+    void type;
+    return split.added;
+  }
+
+  /** The last checkpointed state of each range (what a restart would read). */
+  private committed = new Map<string, RangeCursor>();
+
+  /** Each type's cursors in this phase, by range id: customers look at their subscriptions' partner range. */
+  private live = new Map<BackfillType, RangeCursor[]>();
+
+  /**
+   * A customer page waits until the same range's subscriptions have been listed past it: then the customer's
+   * contact is usually written once, with its subscriptions, rather than once without and again with them. Only
+   * the order changes (never what is listed), and the subscriptions, with more pages, set the phase's pace anyway.
+   */
+  private async followSubscriptions(c: RangeCursor): Promise<void> {
+    const partner = this.live.get('subscriptions')?.find((p) => p.id === c.id);
+    if (!partner || partner.gte !== c.gte || partner.lt !== c.lt) return;
+    const pos = (x: RangeCursor) => x.last_created ?? Number.POSITIVE_INFINITY;
+    while (!partner.done && pos(partner) >= pos(c) && this.failure === null)
+      await new Promise((r) => setTimeout(r, 20));
+  }
+
+  private async listRange(type: BackfillType, c: RangeCursor): Promise<void> {
+    if (!this.committed.has(c.id)) this.committed.set(c.id, { ...c });
+    while (!c.done && this.failure === null) {
+      await this.room();
+      if (type === 'customers' && !this.sequential) await this.followSubscriptions(c);
+      const started = Date.now() / 1000;
+      let page: Page;
+      try {
+        page = await this.handle.call(`list:${type}`, (st) => listPage(type, st, c));
+      } catch (err) {
+        // The checkpointed object was deleted since: list from its second again (repeats are harmless).
+        if (isNotFound(err) && c.starting_after && c.last_created !== null) {
+          c.starting_after = null;
+          c.lt = c.last_created + 1;
+          continue;
+        }
+        throw err;
+      }
+      const last = page.data.at(-1);
+      // A split while this page was in flight gave what lies below the new bound to another range: leave it
+      // to that range (listed and counted once), and stop here, everything further being older still.
+      const gte = c.gte;
+      const kept = gte === null ? page.data : page.data.filter((o) => o.created >= gte);
+      const dropped = kept.length < page.data.length;
+      if (dropped) page = { ...page, data: kept };
+      c.starting_after = last?.id ?? c.starting_after;
+      c.last_created = last?.created ?? c.last_created;
+      c.pages += 1;
+      c.count += kept.length;
+      c.done = !page.has_more || !last || dropped;
+      const snapshot = { ...c };
+      const version = fetchVersion(started);
+      this.enqueue(async () => {
+        await this.settlePage(type, page, version);
+        // The bounds at fetch time: a split written later narrows them in its own statement.
+        await this.writeCursors([snapshot]);
+        this.committed.set(snapshot.id, snapshot);
+        this.pagesWritten += 1;
+        if (backfillFaults.failAfterPages !== null && this.pagesWritten >= backfillFaults.failAfterPages) {
+          backfillFaults.failAfterPages = null;
+          throw new Error('backfill interrupted (test fault)');
+        }
+      });
+    }
+  }
+
+  private async settlePage(type: BackfillType, page: Page, version: number): Promise<void> {
+    const exact = await storePage(this.host, this.conn.id, type, page, version);
+    if (type === 'products' || type === 'coupons') return;
+    const ids =
+      type === 'customers'
+        ? page.data.map((o) => o.id)
+        : page.data.map((o) => customerIdOf(o as { customer?: string | { id: string } | null }));
+    await settleCustomers(
+      this.host,
+      this.conn,
+      ids.filter((id): id is string => !!id),
+      this.catalog,
+      this.userIdKey,
+      type === 'customers' && exact
+        ? new Map(page.data.map((c) => [c.id, c as unknown as Stripe.Customer]))
+        : undefined,
+    );
+  }
+
+  async loadCatalog(): Promise<void> {
+    this.catalog = await loadCatalog(this.host, this.conn.id);
+  }
+}
+
+async function setState(host: AppHost, id: string, patch: Partial<Connection['sync']>, fallback: Connection) {
+  const latest = (await getConnection(host, id)) ?? fallback;
+  await saveConnection(host, { ...latest, sync: { ...latest.sync, ...patch } });
 }
 
 export async function runBackfill(
@@ -122,73 +396,73 @@ export async function runBackfill(
 ): Promise<void> {
   const conn = await getConnection(host, payload.connectionId);
   if (!conn || conn.sync.run !== payload.run) return; // disconnected, or a newer sync replaced this run
-  await saveConnection(host, {
-    ...conn,
-    sync: {
-      ...conn.sync,
-      state: 'running',
-      started_at: conn.sync.started_at ?? Math.floor(Date.now() / 1000),
-    },
-  });
+  await setState(
+    host,
+    conn.id,
+    { state: 'running', started_at: conn.sync.started_at ?? Math.floor(Date.now() / 1000) },
+    conn,
+  );
+  const settings = await host.settings<{ metadata_key: string; backfill_ranges?: number }>();
   const handle = await clientFor(host, conn);
-  const s = stores(host);
-  let pagesThisAttempt = 0;
   try {
-    for (const type of BACKFILL_TYPES) {
-      let { cursor, version } = await readCursor(host, conn.id, type, payload.run);
-      while (!cursor.done) {
-        const started = Date.now() / 1000;
-        const page = await handle.call(`list:${type}`, (st) =>
-          listPage(type, st, cursor.starting_after ?? undefined),
-        );
-        const v = fetchVersion(started);
-        for (const obj of page.data) await storeObject(host, conn.id, type, obj, v, started);
-        const last = page.data.at(-1);
-        cursor = {
-          run: payload.run,
-          starting_after: last?.id ?? cursor.starting_after,
-          pages: cursor.pages + 1,
-          count: cursor.count + page.data.length,
-          done: !page.has_more || !last,
-        };
-        version += 1;
-        await s.cursors.put(`${conn.id}:${type}`, cursor, { version });
-        pagesThisAttempt += 1;
-        if (backfillFaults.failAfterPages !== null && pagesThisAttempt >= backfillFaults.failAfterPages) {
-          backfillFaults.failAfterPages = null;
-          throw new Error('backfill interrupted (test fault)');
-        }
-      }
+    let lo = STRIPE_EPOCH;
+    const planned = await readRanges(host, conn.id, 'customers', payload.run);
+    if (planned.length === 0) {
+      // The account's age sets the first plan; the open ends and work stealing keep it right if it is off.
+      const account = await handle.call('account', (s) => s.accounts.retrieveCurrent());
+      if (account.created) lo = Math.max(STRIPE_EPOCH, account.created);
     }
-    // Every list is complete: match and derive for every customer, with one catalog load for all of them.
-    await runRecompute(host, { connectionId: conn.id });
-    const latest = (await getConnection(host, conn.id)) ?? conn;
-    await saveConnection(host, {
-      ...latest,
-      sync: { ...latest.sync, state: 'done', finished_at: Math.floor(Date.now() / 1000), last_error: null },
-    });
+    const run = new BackfillRun(
+      host,
+      conn,
+      handle,
+      payload.run,
+      settings.backfill_ranges ?? DEFAULT_RANGES,
+      settings.metadata_key,
+      lo,
+    );
+    for (const [i, types] of PHASES.entries()) {
+      if (i === 1) await run.loadCatalog();
+      const name = types.join('+');
+      const latest = (await getConnection(host, conn.id)) ?? conn;
+      const times = { ...latest.sync.phase_times };
+      times[name] = [times[name]?.[0] ?? Date.now(), null];
+      await setState(host, conn.id, { phase: name, phase_times: times }, conn);
+      await run.phase(types);
+      times[name] = [times[name][0], Date.now()];
+      await setState(host, conn.id, { phase_times: times }, conn);
+    }
+    await setState(
+      host,
+      conn.id,
+      { state: 'done', finished_at: Math.floor(Date.now() / 1000), last_error: null },
+      conn,
+    );
   } catch (err) {
-    const latest = (await getConnection(host, conn.id)) ?? conn;
-    await saveConnection(host, {
-      ...latest,
-      sync: { ...latest.sync, state: 'error', last_error: err instanceof Error ? err.message : String(err) },
-    });
+    await setState(
+      host,
+      conn.id,
+      { state: 'error', last_error: err instanceof Error ? err.message : String(err) },
+      conn,
+    );
     throw err; // the queue retries with backoff; the cursors say where to resume
   }
 }
 
-/** The `recompute` job: every customer of a connection (after it became primary). */
+/** The `recompute` job: every customer of a connection (after it became primary), 200 at a time. */
 export async function runRecompute(host: AppHost, payload: { connectionId: string }): Promise<void> {
+  const conn = await getConnection(host, payload.connectionId);
+  if (!conn) return;
   const s = stores(host);
+  const { metadata_key: userIdKey } = await host.settings<{ metadata_key: string }>();
   const catalog = await loadCatalog(host, payload.connectionId);
   let after: string | undefined;
   for (;;) {
-    const page = await s.customers.list({ after, limit: 500 });
-    for (const r of page)
-      if (r.key.startsWith(`${payload.connectionId}:`))
-        await recomputeCustomers(host, payload.connectionId, [r.data.id], catalog);
+    const page = await s.customers.list({ after, limit: 200 });
+    const ids = page.filter((r) => r.key.startsWith(`${payload.connectionId}:`)).map((r) => r.data.id);
+    await settleCustomers(host, conn, ids, catalog, userIdKey);
     const last = page.at(-1);
-    if (!last || page.length < 500) return;
+    if (!last || page.length < 200) return;
     after = last.key;
   }
 }

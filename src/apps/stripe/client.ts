@@ -7,22 +7,29 @@ import Stripe from 'stripe';
 /** The API version the SDK's types describe; requests pin it so shapes match the types. */
 export const STRIPE_API_VERSION = '2026-10-28.endive' as const;
 
-/** A token bucket: `rate` tokens per second, at most `rate` stored (one second of burst). */
+/**
+ * A token bucket: `rate` tokens per second, at most `capacity` stored (by default one second of burst). Stripe
+ * counts requests per second, so a budget at the full limit keeps no burst: a stored second on top of a paced
+ * one would be two seconds' worth in one.
+ */
 export class TokenBucket {
   private tokens: number;
   private last: number;
+  readonly capacity: number;
   constructor(
     readonly rate: number,
     private readonly now: () => number = () => Date.now(),
+    capacity = rate,
   ) {
-    this.tokens = rate;
+    this.capacity = Math.max(1, capacity);
+    this.tokens = this.capacity;
     this.last = now();
   }
 
   /** Milliseconds to wait before a token is free; takes it when the answer is 0. */
   take(): number {
     const t = this.now();
-    this.tokens = Math.min(this.rate, this.tokens + ((t - this.last) / 1000) * this.rate);
+    this.tokens = Math.min(this.capacity, this.tokens + ((t - this.last) / 1000) * this.rate);
     this.last = t;
     if (this.tokens >= 1) {
       this.tokens -= 1;
@@ -37,22 +44,61 @@ export interface Budget {
   global: number;
   /** Requests per second per endpoint. Default: half of Stripe's ~25/s. */
   perEndpoint: number;
+  /** Seconds of burst a bucket may store: 1 while the merchant keeps half, none at the full limit. */
+  burstSeconds?: number;
 }
 
-export const defaultBudget = (livemode: boolean): Budget => ({
-  global: livemode ? 50 : 12.5,
-  perEndpoint: 12.5,
-});
+/**
+ * The `api_budget` setting: Stripe's limits for the account (by default 100/s live, 25/s test, ~25/s per endpoint)
+ * and the share of them Settle may use (by default half, leaving the rest to the merchant's own traffic).
+ */
+export interface BudgetSetting {
+  share: number;
+  global?: number | undefined;
+  per_endpoint?: number | undefined;
+}
+
+export const STRIPE_LIMITS = { live: 100, test: 25, perEndpoint: 25 } as const;
+
+export function budgetFor(livemode: boolean, setting: BudgetSetting = { share: 0.5 }): Budget {
+  const share = Math.min(1, Math.max(0.01, setting.share));
+  return {
+    global: (setting.global ?? (livemode ? STRIPE_LIMITS.live : STRIPE_LIMITS.test)) * share,
+    perEndpoint: (setting.per_endpoint ?? STRIPE_LIMITS.perEndpoint) * share,
+    burstSeconds: Math.min(1, 2 * (1 - share)),
+  };
+}
+
+export const defaultBudget = (livemode: boolean): Budget => budgetFor(livemode);
 
 // Per process and per account: every job of one account shares its budget, whichever connection object asks.
 const buckets = new Map<string, TokenBucket>();
-function bucket(key: string, rate: number): TokenBucket {
+function bucket(key: string, rate: number, burstSeconds: number): TokenBucket {
   let b = buckets.get(key);
-  if (!b || b.rate !== rate) {
-    b = new TokenBucket(rate);
+  const capacity = Math.max(1, rate * burstSeconds);
+  if (!b || b.rate !== rate || b.capacity !== capacity) {
+    b = new TokenBucket(rate, undefined, capacity);
     buckets.set(key, b);
   }
   return b;
+}
+
+/** Requests made per account (retries included), for progress and benchmarks. */
+export interface RequestStats {
+  requests: number;
+  rateLimited: number;
+  retried: number;
+  failed: number;
+  byEndpoint: Record<string, number>;
+}
+export const requestStats = new Map<string, RequestStats>();
+function statsFor(account: string): RequestStats {
+  let s = requestStats.get(account);
+  if (!s) {
+    s = { requests: 0, rateLimited: 0, retried: 0, failed: 0, byEndpoint: {} };
+    requestStats.set(account, s);
+  }
+  return s;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -60,8 +106,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function acquire(account: string, endpoint: string, budget: Budget): Promise<void> {
   for (;;) {
     const wait = Math.max(
-      bucket(`${account}`, budget.global).take(),
-      bucket(`${account}|${endpoint}`, budget.perEndpoint).take(),
+      bucket(`${account}`, budget.global, budget.burstSeconds ?? 1).take(),
+      bucket(`${account}|${endpoint}`, budget.perEndpoint, budget.burstSeconds ?? 1).take(),
     );
     if (wait === 0) return;
     await sleep(wait);
@@ -134,12 +180,20 @@ export function stripeClient(opts: {
   return {
     stripe,
     async call(endpoint, fn) {
+      const stats = statsFor(opts.account);
       for (let attempt = 0; ; attempt++) {
         await acquire(opts.account, endpoint, budget);
+        stats.requests++;
+        stats.byEndpoint[endpoint] = (stats.byEndpoint[endpoint] ?? 0) + 1;
         try {
           return await fn(stripe);
         } catch (err) {
-          if (!isRetryable(err) || attempt + 1 >= retry.attempts) throw err;
+          if (err instanceof Stripe.errors.StripeError && err.statusCode === 429) stats.rateLimited++;
+          if (!isRetryable(err) || attempt + 1 >= retry.attempts) {
+            stats.failed++;
+            throw err;
+          }
+          stats.retried++;
           await sleep(retryDelay(attempt, retry));
         }
       }

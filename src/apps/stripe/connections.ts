@@ -6,7 +6,14 @@
 import { randomBytes } from 'node:crypto';
 import Stripe from 'stripe';
 import { ActionError, type AppHost } from '../../app-sdk/index.ts';
-import { isNotFound, keyIsLive, stripeClient, type StripeHandle } from './client.ts';
+import {
+  budgetFor,
+  isNotFound,
+  keyIsLive,
+  stripeClient,
+  type BudgetSetting,
+  type StripeHandle,
+} from './client.ts';
 import { stores, type Connection } from './store.ts';
 
 /** The events the engine listens to: what changes attributes, plus what the timeline records. */
@@ -69,11 +76,15 @@ export async function saveConnection(host: AppHost, conn: Connection): Promise<v
 export async function clientFor(host: AppHost, conn: Connection): Promise<StripeHandle> {
   const key = await host.secret(apiKeySecret(conn.id));
   if (!key) throw new Error(`connection ${conn.id} has no API key`);
+  const { api_budget } = await host.settings<{ api_budget?: BudgetSetting }>();
   return stripeClient({
     apiKey: key,
     apiBase: conn.api_base,
     account: conn.account_id,
     livemode: conn.livemode,
+    budget: budgetFor(conn.livemode, api_budget),
+    // A backfill page is worth waiting for: more attempts than an interactive call would make.
+    retry: { attempts: 8, baseMs: 250, maxMs: 8000 },
   });
 }
 

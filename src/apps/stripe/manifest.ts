@@ -13,6 +13,16 @@ import { handleWebhook } from './webhook.ts';
 const settings = z.object({
   sync_enabled: z.boolean().default(true),
   metadata_key: z.string().min(1).default('user_id'),
+  // Stripe's limits for the account (default by mode) and the share Settle uses; the rest is the merchant's.
+  api_budget: z
+    .object({
+      share: z.number().min(0.01).max(1).default(0.5),
+      global: z.number().positive().optional(),
+      per_endpoint: z.number().positive().optional(),
+    })
+    .default({ share: 0.5 }),
+  // Concurrent `created` ranges per list type in the backfill; 1 lists each type with one cursor, in turn.
+  backfill_ranges: z.number().int().min(1).max(32).default(8),
 });
 
 const connectionId = z.object({ connection_id: z.string().min(1) });

@@ -14,6 +14,10 @@ export interface SyncState {
   started_at: number | null;
   finished_at: number | null;
   last_error: string | null;
+  /** The backfill phase being listed (`products+coupons`, `customers+subscriptions`, `charges`). */
+  phase?: string | null;
+  /** Per phase: when it started and ended (ms), across restarts of one run (the first start is kept). */
+  phase_times?: Record<string, [number, number | null]>;
 }
 
 export interface Connection {

@@ -1,6 +1,6 @@
 /** The `status` and `conflicts` views: what the settings page and `settle stripe sync --wait` read. */
 import type { AppHost } from '../../app-sdk/index.ts';
-import { readCursor } from './backfill.ts';
+import { PHASES, readRanges } from './backfill.ts';
 import { listConnections, publicConnection } from './connections.ts';
 import { customerFacts, listEmailConflicts, type ContactCandidate } from './matching.ts';
 import { loadBundle } from './recompute.ts';
@@ -10,10 +10,16 @@ export async function statusView(host: AppHost) {
   const conns = await listConnections(host);
   const out = [];
   for (const c of conns) {
-    const objects: Record<string, { count: number; pages: number; done: boolean }> = {};
+    const objects: Record<string, { count: number; pages: number; done: boolean; ranges: number }> = {};
     for (const type of BACKFILL_TYPES) {
-      const { cursor } = await readCursor(host, c.id, type, c.sync.run);
-      objects[type] = { count: cursor.count, pages: cursor.pages, done: cursor.done };
+      const ranges = (await readRanges(host, c.id, type, c.sync.run)).map((r) => r.cursor);
+      objects[type] = {
+        count: ranges.reduce((n, r) => n + r.count, 0),
+        pages: ranges.reduce((n, r) => n + r.pages, 0),
+        // Not planned yet is not done: a type counts only once every one of its ranges reached its end.
+        done: ranges.length > 0 && ranges.every((r) => r.done),
+        ranges: ranges.length,
+      };
     }
     const cursorsDone = Object.values(objects).every((o) => o.done);
     out.push({
@@ -21,6 +27,8 @@ export async function statusView(host: AppHost) {
       sync: {
         run: c.sync.run,
         state: c.sync.state,
+        phase: c.sync.phase ?? null,
+        phases_total: PHASES.length,
         started_at: c.sync.started_at,
         finished_at: c.sync.finished_at,
         last_error: c.sync.last_error,

@@ -11,7 +11,11 @@ import type { Db } from '../../db/client.ts';
 import type { JobQueue } from '../../jobs/queue.ts';
 import type { SecretBox } from '../crypto/secret-box.ts';
 import type { ConversationService } from '../conversations/service.ts';
-import { validateAttributeValues } from '../attributes/service.ts';
+import {
+  attributeDefinitions,
+  checkAttributeValues,
+  validateAttributeValues,
+} from '../attributes/service.ts';
 import { contactRepository, type ContactRow } from '../contacts/repository.ts';
 import { createContact, normalizeEmail } from '../contacts/service.ts';
 import { recordEvent } from '../events/service.ts';
@@ -88,6 +92,38 @@ export function createHost(deps: HostDeps, manifest: AppManifest, workspaceId: s
         const row = await contactRepository.getByExternalId(db, workspaceId, externalId);
         return row ? toHostContact(row) : undefined;
       },
+      async findByEmails(emails) {
+        const normalised = [...new Set(emails.map((e) => normalizeEmail(e)).filter((e) => e !== null))];
+        return (await contactRepository.findByEmails(db, workspaceId, normalised)).map(toHostContact);
+      },
+      async findByExternalIds(externalIds) {
+        return (await contactRepository.findByExternalIds(db, workspaceId, [...new Set(externalIds)])).map(
+          toHostContact,
+        );
+      },
+      async createUsers(inputs) {
+        const defs = inputs.some((i) => i.attributes) ? await attributeDefinitions(db, workspaceId) : null;
+        const rows = inputs.map((i) => {
+          for (const name of Object.keys(i.attributes ?? {})) {
+            if (!declared.has(name)) throw new Error(`app ${appId} did not declare attribute ${name}`);
+          }
+          const attrs = defs && i.attributes ? checkAttributeValues(defs, i.attributes, appId).set : {};
+          const email = i.email.trim() || null;
+          if (!email) throw new Error(`app ${appId} created a user with no email`);
+          return {
+            id: newId(),
+            role: 'user' as const,
+            email,
+            email_normalized: normalizeEmail(email),
+            name: i.name ?? null,
+            custom_attributes: attrs,
+          };
+        });
+        const created = new Map(
+          (await contactRepository.insertMany(db, workspaceId, rows)).map((r) => [r.id, r]),
+        );
+        return rows.map((r) => toHostContact(created.get(r.id) as ContactRow));
+      },
       async create(input) {
         return toHostContact(await createContact(db, workspaceId, input, appId));
       },
@@ -97,6 +133,17 @@ export function createHost(deps: HostDeps, manifest: AppManifest, workspaceId: s
         }
         const checked = await validateAttributeValues(db, workspaceId, values, appId);
         await contactRepository.update(db, workspaceId, contactId, {}, checked);
+      },
+      async setAttributesMany(updates) {
+        if (updates.length === 0) return;
+        const defs = await attributeDefinitions(db, workspaceId);
+        const rows = updates.map((u) => {
+          for (const name of Object.keys(u.values)) {
+            if (!declared.has(name)) throw new Error(`app ${appId} did not declare attribute ${name}`);
+          }
+          return { id: u.contactId, ...checkAttributeValues(defs, u.values, appId) };
+        });
+        await contactRepository.updateAttributesMany(db, workspaceId, rows);
       },
     },
     timeline: {
@@ -175,6 +222,28 @@ export function createHost(deps: HostDeps, manifest: AppManifest, workspaceId: s
             index_b: current?.index_b ?? null,
             deleted: true,
           });
+        },
+        putMany(records) {
+          return recordRepository.putMany(
+            db,
+            scope,
+            records.map((r) => ({
+              key: r.key,
+              data: r.data,
+              version: r.version ?? 0,
+              index_a: r.a ?? null,
+              index_b: r.b ?? null,
+            })),
+          );
+        },
+        async getMany(keys) {
+          return (await recordRepository.getMany(db, scope, keys)).map(toRecord);
+        },
+        countMany(index, values) {
+          return recordRepository.countMany(db, scope, { index, values });
+        },
+        async findMany(index, values) {
+          return (await recordRepository.findMany(db, scope, { index, values })).map(toRecord);
         },
         async find(index, value, opts = {}) {
           return (await recordRepository.find(db, scope, { index, value, limit: opts.limit ?? 100 })).map(

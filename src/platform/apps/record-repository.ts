@@ -66,6 +66,88 @@ export const recordRepository = {
     return res.rowCount > 0;
   },
 
+  /**
+   * `put` for many records in one statement (the backfill writes a page at a time), with the same version rule.
+   * Keys must be distinct (a statement cannot update one row twice). Returns how many were written.
+   */
+  async putMany(
+    db: Queryable,
+    s: RecordScope,
+    recs: readonly {
+      key: string;
+      data: unknown;
+      version: number;
+      index_a: string | null;
+      index_b: string | null;
+    }[],
+  ): Promise<number> {
+    if (recs.length === 0) return 0;
+    const rows = recs.map((r) => ({ k: r.key, d: r.data, v: r.version, a: r.index_a, b: r.index_b }));
+    const res = await db.query(
+      `INSERT INTO app_records (workspace_id, app_id, collection, key, data, version, index_a, index_b, deleted)
+       SELECT $1, $2, $3, r->>'k', r->'d', (r->>'v')::bigint, r->>'a', r->>'b', false
+       FROM jsonb_array_elements($4::jsonb) AS r
+       ON CONFLICT (workspace_id, app_id, collection, key) DO UPDATE SET
+         data = EXCLUDED.data, version = EXCLUDED.version, index_a = EXCLUDED.index_a, index_b = EXCLUDED.index_b,
+         deleted = EXCLUDED.deleted, updated_at = now()
+       WHERE app_records.version < EXCLUDED.version
+          OR (app_records.version = EXCLUDED.version AND NOT app_records.deleted)`,
+      [...scopeParams(s), JSON.stringify(rows)],
+    );
+    return res.rowCount;
+  },
+
+  async getMany(db: Queryable, s: RecordScope, keys: readonly string[]): Promise<RecordRow[]> {
+    if (keys.length === 0) return [];
+    keys = [...new Set(keys)];
+    const res = await db.query<RecordRow>(
+      // One index probe per key (LATERAL; OFFSET 0 keeps the planner from flattening it into a join): on a table
+      // not analysed yet, `= ANY(array)` or a join plans a full scan.
+      `SELECT r.* FROM unnest($4::text[]) AS v(x) CROSS JOIN LATERAL (
+         SELECT key, data, version, index_a, index_b, deleted, updated_at FROM app_records
+         WHERE workspace_id = $1 AND app_id = $2 AND collection = $3 AND key = v.x OFFSET 0) r`,
+      [...scopeParams(s), keys],
+    );
+    return res.rows.map(mapRow);
+  },
+
+  /** How many live records each value of the index has (values with none are left out). */
+  async countMany(
+    db: Queryable,
+    s: RecordScope,
+    q: { index: 'a' | 'b'; values: readonly string[] },
+  ): Promise<Map<string, number>> {
+    if (q.values.length === 0) return new Map();
+    const column = q.index === 'a' ? 'index_a' : 'index_b';
+    const res = await db.query<{ value: string; n: number }>(
+      `SELECT v.x AS value, r.n FROM unnest($4::text[]) AS v(x) CROSS JOIN LATERAL (
+         SELECT count(*)::int AS n FROM app_records
+         WHERE workspace_id = $1 AND app_id = $2 AND collection = $3 AND ${column} = v.x AND NOT deleted) r
+       WHERE r.n > 0`,
+      [...scopeParams(s), [...new Set(q.values)]],
+    );
+    return new Map(res.rows.map((r) => [r.value, r.n]));
+  },
+
+  /** Live records whose index equals any of the values. */
+  async findMany(
+    db: Queryable,
+    s: RecordScope,
+    q: { index: 'a' | 'b'; values: readonly string[] },
+  ): Promise<RecordRow[]> {
+    if (q.values.length === 0) return [];
+    q = { ...q, values: [...new Set(q.values)] };
+    const column = q.index === 'a' ? 'index_a' : 'index_b';
+    const res = await db.query<RecordRow>(
+      `SELECT r.* FROM unnest($4::text[]) AS v(x) CROSS JOIN LATERAL (
+         SELECT key, data, version, index_a, index_b, deleted, updated_at FROM app_records
+         WHERE workspace_id = $1 AND app_id = $2 AND collection = $3 AND ${column} = v.x AND NOT deleted OFFSET 0) r
+       ORDER BY r.key`,
+      [...scopeParams(s), q.values],
+    );
+    return res.rows.map(mapRow);
+  },
+
   async find(
     db: Queryable,
     s: RecordScope,

@@ -134,7 +134,24 @@ export async function validateAttributeValues(
   values: Record<string, AttributeValue>,
   writer = 'custom',
 ): Promise<{ set: Record<string, TypedValue>; unset: string[] }> {
-  const defs = new Map((await attributeRepository.list(db, workspaceId)).map((d) => [d.name, d]));
+  return checkAttributeValues(await attributeDefinitions(db, workspaceId), values, writer);
+}
+
+export type AttributeDefinitions = Map<string, Awaited<ReturnType<typeof attributeRepository.list>>[number]>;
+
+/** The workspace's definitions by name, loaded once for many checks (a backfill page). */
+export async function attributeDefinitions(
+  db: Queryable,
+  workspaceId: string,
+): Promise<AttributeDefinitions> {
+  return new Map((await attributeRepository.list(db, workspaceId)).map((d) => [d.name, d]));
+}
+
+export function checkAttributeValues(
+  defs: AttributeDefinitions,
+  values: Record<string, AttributeValue>,
+  writer = 'custom',
+): { set: Record<string, TypedValue>; unset: string[] } {
   const set: Record<string, TypedValue> = {};
   const unset: string[] = [];
   for (const [name, value] of Object.entries(values)) {

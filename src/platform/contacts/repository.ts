@@ -113,6 +113,83 @@ export const contactRepository = {
     return res.rows;
   },
 
+  async findByEmails(db: Queryable, workspaceId: string, emails: readonly string[]): Promise<ContactRow[]> {
+    if (emails.length === 0) return [];
+    const res = await db.query<ContactRow>(
+      // One index probe per value (LATERAL; OFFSET 0 keeps the planner from flattening it into a join): on a table
+      // not analysed yet, `= ANY(array)` or a join plans a full scan.
+      `SELECT c.* FROM unnest($2::text[]) AS v(x)
+       CROSS JOIN LATERAL (SELECT * FROM contacts WHERE workspace_id = $1 AND email_normalized = v.x OFFSET 0) c
+       ORDER BY c.role DESC, c.created_at, c.id`,
+      [workspaceId, emails],
+    );
+    return res.rows;
+  },
+
+  async findByExternalIds(db: Queryable, workspaceId: string, ids: readonly string[]): Promise<ContactRow[]> {
+    if (ids.length === 0) return [];
+    const res = await db.query<ContactRow>(
+      `SELECT c.* FROM unnest($2::text[]) AS v(x)
+       CROSS JOIN LATERAL (SELECT * FROM contacts WHERE workspace_id = $1 AND external_id = v.x OFFSET 0) c`,
+      [workspaceId, ids],
+    );
+    return res.rows;
+  },
+
+  /** Many contacts in one statement (an import, a Stripe backfill page). */
+  async insertMany(
+    db: Queryable,
+    workspaceId: string,
+    rows: readonly (ContactWrite & {
+      id: string;
+      role: 'user' | 'lead';
+      custom_attributes?: Record<string, TypedValue>;
+    })[],
+  ): Promise<ContactRow[]> {
+    if (rows.length === 0) return [];
+    const payload = rows.map((r) => ({
+      id: r.id,
+      role: r.role,
+      external_id: r.external_id ?? null,
+      email: r.email ?? null,
+      email_normalized: r.email_normalized ?? null,
+      name: r.name ?? null,
+      custom_attributes: r.custom_attributes ?? {},
+    }));
+    const res = await db.query<ContactRow>(
+      `INSERT INTO contacts (workspace_id, id, role, external_id, email, email_normalized, name, custom_attributes)
+       SELECT $1, r.id, r.role, r.external_id, r.email, r.email_normalized, r.name, r.custom_attributes
+       FROM jsonb_to_recordset($2::jsonb) AS r(id text, role text, external_id text, email text,
+         email_normalized text, name text, custom_attributes jsonb)
+       RETURNING *`,
+      [workspaceId, JSON.stringify(payload)],
+    );
+    return res.rows;
+  },
+
+  /** Merges attributes (`unset` names removed) into many contacts in one statement. */
+  async updateAttributesMany(
+    db: Queryable,
+    workspaceId: string,
+    updates: readonly { id: string; set: Record<string, TypedValue>; unset: string[] }[],
+  ): Promise<number> {
+    if (updates.length === 0) return 0;
+    // The rows to change are found by key first (LATERAL, one probe each), so the update never scans the table.
+    const res = await db.query(
+      `WITH u AS (
+         SELECT r->>'id' AS id, r->'set' AS s, ARRAY(SELECT jsonb_array_elements_text(r->'unset')) AS un
+         FROM jsonb_array_elements($2::jsonb) AS r
+       ), t AS (
+         SELECT c.ctid AS tid, u.s, u.un FROM u
+         CROSS JOIN LATERAL (SELECT ctid FROM contacts WHERE workspace_id = $1 AND id = u.id OFFSET 0) c
+       )
+       UPDATE contacts c SET custom_attributes = (c.custom_attributes || t.s) - t.un, updated_at = now()
+       FROM t WHERE c.ctid = t.tid AND c.workspace_id = $1`,
+      [workspaceId, JSON.stringify(updates)],
+    );
+    return res.rowCount;
+  },
+
   /** Updates the given columns and merges attributes (`unset` names are removed) in one statement. */
   async update(
     db: Queryable,
