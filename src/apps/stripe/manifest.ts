@@ -4,6 +4,7 @@ import { ActionError, defineApp } from '../../app-sdk/index.ts';
 import { applyEvent } from './apply.ts';
 import { stripeAttributes } from './attributes.ts';
 import { runBackfill, runRecompute, startSync } from './backfill.ts';
+import { DEFAULT_CATCH_UP_INTERVAL_SECONDS, runCatchUp } from './catch-up.ts';
 import { stripeCard } from './card.ts';
 import { connect, deleteStripeEndpoint, disconnect, listConnections, setPrimary } from './connections.ts';
 import { timelineEventNames } from './timeline.ts';
@@ -13,6 +14,8 @@ import { handleWebhook } from './webhook.ts';
 const settings = z.object({
   sync_enabled: z.boolean().default(true),
   metadata_key: z.string().min(1).default('user_id'),
+  /** How often the `/v1/events` catch-up runs per connection (catch-up.ts). */
+  catch_up_interval_seconds: z.number().int().min(1).max(86_400).default(DEFAULT_CATCH_UP_INTERVAL_SECONDS),
 });
 
 const connectionId = z.object({ connection_id: z.string().min(1) });
@@ -30,6 +33,10 @@ export const stripeApp = defineApp({
   jobs: {
     backfill: (host, payload) => runBackfill(host, payload as { connectionId: string; run: number }),
     recompute: (host, payload) => runRecompute(host, payload as { connectionId: string }),
+    catch_up: async (host, payload) => {
+      if (!(await host.settings<{ sync_enabled: boolean }>()).sync_enabled) return;
+      await runCatchUp(host, payload as { connectionId: string; slot: number });
+    },
     apply_event: async (host, payload) => {
       if (!(await host.settings<{ sync_enabled: boolean }>()).sync_enabled) return;
       await applyEvent(host, payload as Parameters<typeof applyEvent>[1]);

@@ -27,14 +27,18 @@ import {
   type Link,
   type Stores,
 } from './store.ts';
+import { ReadLog } from './read-log.ts';
 
 export interface Catalog {
   products: Map<string, Stripe.Product>;
   coupons: Map<string, Stripe.Coupon>;
 }
 
-export async function loadCatalog(host: AppHost, connectionId: string): Promise<Catalog> {
-  const s = stores(host);
+export async function loadCatalog(
+  host: AppHost,
+  connectionId: string,
+  s: Pick<Stores, 'products' | 'coupons'> = stores(host),
+): Promise<Catalog> {
   const products = await listForConnection(s.products, connectionId);
   const coupons = await listForConnection(s.coupons, connectionId);
   return {
@@ -93,23 +97,22 @@ export function attributesFor(
 const cleared = (): Record<string, null> => Object.fromEntries(stripeAttributes.map((a) => [a.name, null]));
 
 async function candidatesFor(
-  host: AppHost,
+  contactsApi: AppHost['contacts'],
   customers: readonly Stripe.Customer[],
   userIdKey: string,
   manual: readonly Link[],
 ): Promise<ContactCandidate[]> {
   const byId = new Map<string, HostContact>();
   for (const c of customers) {
-    if (c.email)
-      for (const contact of await host.contacts.findByEmail(c.email)) byId.set(contact.id, contact);
+    if (c.email) for (const contact of await contactsApi.findByEmail(c.email)) byId.set(contact.id, contact);
     const userId = c.metadata?.[userIdKey]?.trim();
     if (userId) {
-      const contact = await host.contacts.findByExternalId(userId);
+      const contact = await contactsApi.findByExternalId(userId);
       if (contact) byId.set(contact.id, contact);
     }
   }
   for (const l of manual) {
-    const contact = await host.contacts.get(l.contact_id);
+    const contact = await contactsApi.get(l.contact_id);
     if (contact) byId.set(contact.id, contact);
   }
   return [...byId.values()];
@@ -118,7 +121,9 @@ async function candidatesFor(
 /**
  * Recomputes the given customers of one connection and every customer sharing an email with them: links, new
  * contacts for customers nobody matches, and (for the primary connection) the attributes of each matched contact.
- * A contact that lost its customer has its attributes removed.
+ * A contact that lost its customer has its attributes removed. Each round logs its reads and checks them after
+ * writing (read-log.ts); a round whose inputs changed meanwhile runs again, so concurrent jobs cannot leave the
+ * result of older data in place.
  */
 export async function recomputeCustomers(
   host: AppHost,
@@ -128,8 +133,47 @@ export async function recomputeCustomers(
 ): Promise<void> {
   const conn = await getConnection(host, connectionId);
   if (!conn) return;
-  const s = stores(host);
   const { metadata_key: userIdKey } = await host.settings<{ metadata_key: string }>();
+  let ids = [...customerIds];
+  const released = new Set<string>();
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const log = new ReadLog();
+    const more = await recomputeRound(host, log, conn, userIdKey, ids, released, catalog);
+    if (more.length === 0 && (await log.unchanged())) return;
+    ids = [...new Set([...ids, ...more])];
+  }
+  // Very busy customers: the job fails and the queue retries it later, when the burst has passed.
+  throw new Error(`recompute of ${customerIds.join(',')} did not settle after ${MAX_ROUNDS} rounds`);
+}
+
+const MAX_ROUNDS = 8;
+
+/**
+ * One round: returns customers that must join the next round (they now link to a contact this job released, so
+ * that contact's attributes must come from them rather than be cleared).
+ */
+async function recomputeRound(
+  host: AppHost,
+  log: ReadLog,
+  conn: Connection,
+  userIdKey: string,
+  customerIds: readonly string[],
+  released: Set<string>,
+  catalog: Catalog | undefined,
+): Promise<string[]> {
+  const connectionId = conn.id;
+  const raw = stores(host);
+  const s: Stores = {
+    ...raw,
+    customers: log.collection('customers', raw.customers),
+    subscriptions: log.collection('subscriptions', raw.subscriptions),
+    charges: log.collection('charges', raw.charges),
+    paymentMethods: log.collection('payment_methods', raw.paymentMethods),
+    links: log.collection('links', raw.links),
+    products: log.collection('products', raw.products),
+    coupons: log.collection('coupons', raw.coupons),
+  };
+  const contactsApi = log.contacts(host.contacts);
 
   // Close the set under "shares a normalised email".
   const customers = new Map<string, Stripe.Customer>();
@@ -138,7 +182,7 @@ export async function recomputeCustomers(
   const gone: string[] = [];
   while (queue.length > 0) {
     const id = queue.pop() as string;
-    if (customers.has(id)) continue;
+    if (customers.has(id) || gone.includes(id)) continue;
     const rec = await s.customers.get(objectKey(connectionId, id));
     if (!rec || rec.deleted) {
       gone.push(id);
@@ -158,7 +202,7 @@ export async function recomputeCustomers(
     if (l && !l.deleted) linkRecs.set(id, l.data);
   }
   const manual = [...linkRecs.values()].filter((l) => l.method === 'manual');
-  const contacts = await candidatesFor(host, [...customers.values()], userIdKey, manual);
+  const contacts = await candidatesFor(contactsApi, [...customers.values()], userIdKey, manual);
 
   const facts: CustomerFacts[] = [];
   const bundles = new Map<string, CustomerBundle>();
@@ -187,7 +231,7 @@ export async function recomputeCustomers(
     const email = normaliseEmail(customer?.email);
     if (!customer || !email) continue;
     // Another run may have created it meanwhile (two jobs racing): reuse a user with that email.
-    const existing = (await host.contacts.findByEmail(email)).find((c) => c.role === 'user');
+    const existing = (await contactsApi.findByEmail(email)).find((c) => c.role === 'user');
     const contact =
       existing ??
       (await host.contacts.create({
@@ -198,8 +242,7 @@ export async function recomputeCustomers(
     target.set(customerId, { contactId: contact.id, method: 'created' });
   }
 
-  const catalogNow = catalog ?? (await loadCatalog(host, connectionId));
-  const released = new Set<string>();
+  const catalogNow = catalog ?? (await loadCatalog(host, connectionId, s));
   for (const customerId of [...customers.keys(), ...gone]) {
     const before = linkRecs.get(customerId);
     const after = target.get(customerId);
@@ -214,8 +257,8 @@ export async function recomputeCustomers(
           method: after.method,
           linked_at: now,
         };
-        const current = await s.links.get(key);
-        await s.links.put(key, link, {
+        const current = await raw.links.get(key);
+        await raw.links.put(key, link, {
           version: (current?.version ?? 0) + 1,
           a: after.contactId,
           b: connectionId,
@@ -226,18 +269,26 @@ export async function recomputeCustomers(
         await host.contacts.setAttributes(after.contactId, attributesFor(bundle, catalogNow, conn));
       }
     } else if (before) {
-      const current = await s.links.get(key);
-      await s.links.remove(key, { version: (current?.version ?? 0) + 1 });
+      const current = await raw.links.get(key);
+      await raw.links.remove(key, { version: (current?.version ?? 0) + 1 });
     }
   }
-  // A contact that no customer of the primary account links to any more keeps no stale billing data.
+  // A contact that no customer of the primary account links to any more keeps no stale billing data; one that a
+  // customer outside this set links to now gets its attributes from that customer (next round).
+  const more: string[] = [];
   if (conn.primary) {
     for (const contactId of released) {
-      const still = (await s.links.find('a', contactId)).some((l) => l.data.connection_id === connectionId);
-      if (!still && (await host.contacts.get(contactId)))
-        await host.contacts.setAttributes(contactId, cleared());
+      const holders = (await s.links.find('a', contactId, { limit: 100 })).filter(
+        (l) => l.data.connection_id === connectionId,
+      );
+      if (holders.length === 0) {
+        if (await contactsApi.get(contactId)) await host.contacts.setAttributes(contactId, cleared());
+      } else {
+        for (const l of holders) if (!customers.has(l.data.customer_id)) more.push(l.data.customer_id);
+      }
     }
   }
+  return more;
 }
 
 /** The contact a customer is linked to, if any. */
