@@ -6,13 +6,20 @@
  */
 import type Stripe from 'stripe';
 import type { AppHost } from '../../app-sdk/index.ts';
+import type { StoredRecord } from '../../app-sdk/index.ts';
 import { storeObject } from './backfill.ts';
 import { isNotFound, type StripeHandle } from './client.ts';
 import { clientFor, getConnection } from './connections.ts';
 import { ensureCatchUp } from './catch-up.ts';
-import { contactOf, customerIdOf, loadCatalog, recomputeCustomers } from './recompute.ts';
-import { idOf, objectKey, stores, type Stores } from './store.ts';
-import { timelineEntryFor } from './timeline.ts';
+import { contactOf, customerIdOf, loadCatalog, recomputeCustomers, type Catalog } from './recompute.ts';
+import { customerIndex, emailIndex, idOf, objectKey, stores, type Stores } from './store.ts';
+import { timelineEntryFor, timelineHandlers } from './timeline.ts';
+
+interface StripeSettings {
+  sync_enabled: boolean;
+  metadata_key: string;
+  catch_up_interval_seconds?: number;
+}
 import { decodeVersion, fetchVersion } from './versions.ts';
 
 type Kind = 'customers' | 'subscriptions' | 'charges' | 'payment_methods';
@@ -60,6 +67,25 @@ const collection = (s: Stores, kind: Kind) =>
     payment_methods: s.paymentMethods,
   })[kind] as unknown as Stores['charges'];
 
+/** Writes a fetched object with its indexes (as `storeObject` does, without its extra read). */
+async function putFetched(s: Stores, connectionId: string, kind: Kind, obj: { id: string }, version: number) {
+  const key = objectKey(connectionId, obj.id);
+  if (kind === 'customers') {
+    const c = obj as Stripe.Customer;
+    await s.customers.put(key, c, {
+      version,
+      a: customerIndex(connectionId, c.id),
+      b: emailIndex(connectionId, c.email),
+    });
+    return;
+  }
+  const owner = customerIdOf(obj as { customer?: string | null });
+  await collection(s, kind).put(key, obj as Stripe.Charge, {
+    version,
+    a: owner ? customerIndex(connectionId, owner) : null,
+  });
+}
+
 /** The fetch start (unix ms) a stored version stands for. */
 const fetchedAtMs = (version: number) => {
   const { seconds, slot } = decodeVersion(version);
@@ -76,21 +102,21 @@ async function refetchAndStore(
   connectionId: string,
   kind: Kind,
   id: string,
+  previous: StoredRecord<unknown> | undefined,
 ): Promise<{ customers: string[]; fresh: { id: string; deleted?: unknown } | null }> {
   const s = stores(host);
   const key = objectKey(connectionId, id);
   const col = collection(s, kind);
-  const previous = await col.get(key);
   const started = Date.now() / 1000;
   const fresh = await refetch(handle, kind, id);
   const version = fetchVersion(started);
   const customers: string[] = [];
-  const previousCustomer = previous ? customerIdOf(previous.data) : null;
+  const previousCustomer = previous ? customerIdOf(previous.data as { customer?: string | null }) : null;
   if (previousCustomer) customers.push(previousCustomer);
   if (!fresh || fresh.deleted) {
     await col.remove(key, { version });
   } else {
-    await storeObject(host, connectionId, kind, fresh, version);
+    await putFetched(s, connectionId, kind, fresh, version);
     if (kind === 'subscriptions')
       await fetchMissingProducts(host, handle, connectionId, fresh as Stripe.Subscription, version);
     const owner = kind === 'customers' ? fresh.id : customerIdOf(fresh as { customer?: string | null });
@@ -144,9 +170,12 @@ function targetOf(obj: { id: string; object: string; customer?: string | { id: s
 
 export async function applyEvent(host: AppHost, payload: ApplyPayload): Promise<void> {
   const { event } = payload;
+  const settings = await host.settings<StripeSettings>();
+  if (!settings.sync_enabled) return;
   const conn = await getConnection(host, payload.connectionId);
   if (!conn) return;
-  await ensureCatchUp(host, conn.id);
+  await ensureCatchUp(host, conn.id, settings.catch_up_interval_seconds);
+  const known = { conn, userIdKey: settings.metadata_key };
   const s = stores(host);
   const obj = event.data.object as { id: string; object: string; customer?: string | { id: string } | null };
   const target = targetOf(obj);
@@ -164,7 +193,7 @@ export async function applyEvent(host: AppHost, payload: ApplyPayload): Promise<
       payload.receivedAt !== undefined &&
       fetchedAtMs(stored.version) > payload.receivedAt;
     if (!fresh) {
-      const r = await refetchAndStore(host, await client(), conn.id, target.kind, target.id);
+      const r = await refetchAndStore(host, await client(), conn.id, target.kind, target.id, stored);
       for (const c of r.customers) customers.add(c);
       if (payloadCustomer) customers.add(payloadCustomer);
     }
@@ -172,19 +201,23 @@ export async function applyEvent(host: AppHost, payload: ApplyPayload): Promise<
   // The customer an object belongs to may not be stored yet (its own events are late or were lost): fetch it, or
   // its attributes and this event's timeline entry would wait for an event that may never come.
   for (const cus of new Set([...customers, ...(payloadCustomer ? [payloadCustomer] : [])])) {
+    if (target.kind === 'customers' && cus === target.id) continue;
     if (!(await s.customers.get(objectKey(conn.id, cus)))) {
-      const r = await refetchAndStore(host, await client(), conn.id, 'customers', cus);
+      const r = await refetchAndStore(host, await client(), conn.id, 'customers', cus, undefined);
       for (const c of r.customers) customers.add(c);
     }
   }
-  if (customers.size > 0) await recomputeCustomers(host, conn.id, [...customers]);
+  let catalog: Catalog | undefined;
+  if (customers.size > 0) catalog = await recomputeCustomers(host, conn.id, [...customers], undefined, known);
 
-  const catalog = await loadCatalog(host, conn.id);
+  if (!timelineHandlers[event.type]) return;
+  // A subscription's timeline entry names its plan: the product may be one the attributes did not need.
+  if (!catalog || event.type.startsWith('customer.subscription.')) catalog = await loadCatalog(host, conn.id);
   const timeline = timelineEntryFor(event, { products: catalog.products });
   if (timeline?.customerId) {
     let contactId = await contactOf(host, conn.id, timeline.customerId);
     if (!contactId && !customers.has(timeline.customerId)) {
-      await recomputeCustomers(host, conn.id, [timeline.customerId]);
+      await recomputeCustomers(host, conn.id, [timeline.customerId], catalog, known);
       contactId = await contactOf(host, conn.id, timeline.customerId);
     }
     if (contactId) await host.timeline.record(contactId, timeline.entry);

@@ -43,8 +43,12 @@ async function intervalMs(host: AppHost): Promise<number> {
 const ensured = new Map<string, number>();
 
 /** Makes sure the current time slot's run exists (cheap after the first call per process and slot). */
-export async function ensureCatchUp(host: AppHost, connectionId: string): Promise<void> {
-  const every = await intervalMs(host);
+export async function ensureCatchUp(
+  host: AppHost,
+  connectionId: string,
+  intervalSeconds?: number,
+): Promise<void> {
+  const every = intervalSeconds === undefined ? await intervalMs(host) : Math.max(1, intervalSeconds) * 1000;
   const slot = Math.floor(Date.now() / every);
   const memo = `${host.workspaceId}:${connectionId}`;
   if (ensured.get(memo) === slot) return;

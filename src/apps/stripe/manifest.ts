@@ -37,10 +37,8 @@ export const stripeApp = defineApp({
       if (!(await host.settings<{ sync_enabled: boolean }>()).sync_enabled) return;
       await runCatchUp(host, payload as { connectionId: string; slot: number });
     },
-    apply_event: async (host, payload) => {
-      if (!(await host.settings<{ sync_enabled: boolean }>()).sync_enabled) return;
-      await applyEvent(host, payload as Parameters<typeof applyEvent>[1]);
-    },
+    // `applyEvent` reads the settings itself (sync_enabled included): one query per event fewer.
+    apply_event: (host, payload) => applyEvent(host, payload as Parameters<typeof applyEvent>[1]),
   },
   tools: [],
   actions: {

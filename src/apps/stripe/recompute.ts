@@ -6,7 +6,12 @@
  */
 import type Stripe from 'stripe';
 import type { AppHost, HostContact } from '../../app-sdk/index.ts';
-import { deriveAttributes, stripeAttributes, type StripeAttributeValues } from './attributes.ts';
+import {
+  deriveAttributes,
+  stripeAttributes,
+  unresolvedReferences,
+  type StripeAttributeValues,
+} from './attributes.ts';
 import { getConnection } from './connections.ts';
 import {
   customerFacts,
@@ -54,8 +59,15 @@ export interface CustomerBundle {
   paymentMethods: Stripe.PaymentMethod[];
 }
 
-export async function loadBundle(s: Stores, connectionId: string, customerId: string) {
-  const rec = await s.customers.get(objectKey(connectionId, customerId));
+export async function loadBundle(
+  s: Stores,
+  connectionId: string,
+  customerId: string,
+  known?: Stripe.Customer,
+) {
+  const rec = known
+    ? { data: known, deleted: false }
+    : await s.customers.get(objectKey(connectionId, customerId));
   if (!rec || rec.deleted) return undefined;
   const idx = customerIndex(connectionId, customerId);
   const [subs, charges, pms] = await Promise.all([
@@ -71,17 +83,13 @@ export async function loadBundle(s: Stores, connectionId: string, customerId: st
   } satisfies CustomerBundle;
 }
 
-export function attributesFor(
-  bundle: CustomerBundle,
-  catalog: Catalog,
-  conn: Connection,
-): StripeAttributeValues {
+function deriveInput(bundle: CustomerBundle, catalog: Catalog, conn: Connection) {
   // Expanded payment methods on the customer and its subscriptions resolve default references held as ids.
   const expanded = [
     bundle.customer.invoice_settings?.default_payment_method,
     ...bundle.subscriptions.map((s) => s.default_payment_method),
   ].filter((pm): pm is Stripe.PaymentMethod => typeof pm === 'object' && pm !== null);
-  return deriveAttributes({
+  return {
     customer: bundle.customer,
     subscriptions: bundle.subscriptions,
     paymentMethods: [...bundle.paymentMethods, ...expanded],
@@ -91,7 +99,36 @@ export function attributesFor(
     now: Math.floor(Date.now() / 1000),
     accountId: conn.account_id,
     livemode: conn.livemode,
-  });
+  };
+}
+
+export function attributesFor(
+  bundle: CustomerBundle,
+  catalog: Catalog,
+  conn: Connection,
+): StripeAttributeValues {
+  return deriveAttributes(deriveInput(bundle, catalog, conn));
+}
+
+/** Only the products and coupons these customers' attributes name: one read each instead of two whole lists. */
+async function catalogFor(
+  s: Pick<Stores, 'products' | 'coupons'>,
+  conn: Connection,
+  bundles: Iterable<CustomerBundle>,
+): Promise<Catalog> {
+  const catalog: Catalog = { products: new Map(), coupons: new Map() };
+  for (const bundle of bundles) {
+    const refs = unresolvedReferences(deriveInput(bundle, catalog, conn));
+    for (const id of refs.products) {
+      const r = await s.products.get(objectKey(conn.id, id));
+      if (r && !r.deleted) catalog.products.set(id, r.data);
+    }
+    for (const id of refs.coupons) {
+      const r = await s.coupons.get(objectKey(conn.id, id));
+      if (r && !r.deleted) catalog.coupons.set(id, r.data);
+    }
+  }
+  return catalog;
 }
 
 const cleared = (): Record<string, null> => Object.fromEntries(stripeAttributes.map((a) => [a.name, null]));
@@ -101,7 +138,7 @@ async function candidatesFor(
   customers: readonly Stripe.Customer[],
   userIdKey: string,
   manual: readonly Link[],
-): Promise<ContactCandidate[]> {
+): Promise<(ContactCandidate & HostContact)[]> {
   const byId = new Map<string, HostContact>();
   for (const c of customers) {
     if (c.email) for (const contact of await contactsApi.findByEmail(c.email)) byId.set(contact.id, contact);
@@ -130,16 +167,18 @@ export async function recomputeCustomers(
   connectionId: string,
   customerIds: readonly string[],
   catalog?: Catalog,
-): Promise<void> {
-  const conn = await getConnection(host, connectionId);
-  if (!conn) return;
-  const { metadata_key: userIdKey } = await host.settings<{ metadata_key: string }>();
+  /** What the caller already read (the apply job): saves two queries per event. */
+  known?: { conn: Connection; userIdKey: string },
+): Promise<Catalog | undefined> {
+  const conn = known?.conn ?? (await getConnection(host, connectionId));
+  if (!conn) return undefined;
+  const userIdKey = known?.userIdKey ?? (await host.settings<{ metadata_key: string }>()).metadata_key;
   let ids = [...customerIds];
   const released = new Set<string>();
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const log = new ReadLog();
-    const more = await recomputeRound(host, log, conn, userIdKey, ids, released, catalog);
-    if (more.length === 0 && (await log.unchanged())) return;
+    const { more, catalog: used } = await recomputeRound(host, log, conn, userIdKey, ids, released, catalog);
+    if (more.length === 0 && (await log.unchanged())) return used;
     ids = [...new Set([...ids, ...more])];
   }
   // Very busy customers: the job fails and the queue retries it later, when the burst has passed.
@@ -160,7 +199,7 @@ async function recomputeRound(
   customerIds: readonly string[],
   released: Set<string>,
   catalog: Catalog | undefined,
-): Promise<string[]> {
+): Promise<{ more: string[]; catalog: Catalog }> {
   const connectionId = conn.id;
   const raw = stores(host);
   const s: Stores = {
@@ -207,7 +246,7 @@ async function recomputeRound(
   const facts: CustomerFacts[] = [];
   const bundles = new Map<string, CustomerBundle>();
   for (const id of customers.keys()) {
-    const bundle = await loadBundle(s, connectionId, id);
+    const bundle = await loadBundle(s, connectionId, id, customers.get(id));
     if (!bundle) continue;
     bundles.set(id, bundle);
     facts.push(customerFacts(bundle.customer, bundle.subscriptions));
@@ -242,7 +281,7 @@ async function recomputeRound(
     target.set(customerId, { contactId: contact.id, method: 'created' });
   }
 
-  const catalogNow = catalog ?? (await loadCatalog(host, connectionId, s));
+  const catalogNow = catalog ?? (await catalogFor(s, conn, bundles.values()));
   for (const customerId of [...customers.keys(), ...gone]) {
     const before = linkRecs.get(customerId);
     const after = target.get(customerId);
@@ -266,7 +305,12 @@ async function recomputeRound(
       }
       const bundle = bundles.get(customerId);
       if (conn.primary && bundle) {
-        await host.contacts.setAttributes(after.contactId, attributesFor(bundle, catalogNow, conn));
+        const values = attributesFor(bundle, catalogNow, conn);
+        // Unchanged values are not written again (most events change one or two attributes, or none). Safe with
+        // the read check: a job that wrote other values after our read had older inputs, and fixes itself.
+        const current = contacts.find((c) => c.id === after.contactId)?.custom_attributes;
+        if (!current || !sameAttributes(current, values))
+          await host.contacts.setAttributes(after.contactId, values);
       }
     } else if (before) {
       const current = await raw.links.get(key);
@@ -288,7 +332,15 @@ async function recomputeRound(
       }
     }
   }
-  return more;
+  return { more, catalog: catalogNow };
+}
+
+function sameAttributes(current: Record<string, unknown>, values: Record<string, unknown>): boolean {
+  for (const [k, v] of Object.entries(values)) {
+    const c = current[k] ?? null;
+    if (v === null ? c !== null : JSON.stringify(c) !== JSON.stringify(v)) return false;
+  }
+  return true;
 }
 
 /** The contact a customer is linked to, if any. */

@@ -1,0 +1,30 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startTestEmulator } from './src/emulator/test-support.ts';
+import { SettleCluster } from './test/helpers/settle-cluster.ts';
+import { createCatalog, runWorkload } from './test/helpers/stripe-workload.ts';
+process.env.WORKER_PROFILE = '1';
+const kind = (process.argv[2] ?? 'pglite') as 'pglite' | 'postgres';
+const n = Number(process.argv[3] ?? 500);
+const emu = await startTestEmulator({ seed: 3 });
+const cluster = new SettleCluster(kind);
+const catalog = await createCatalog(emu.stripe);
+await cluster.setUp({ apiKey: emu.key, apiBase: emu.url, settings: { catch_up_interval_seconds: 5 } });
+const w = cluster.spawn();
+await w.ready;
+const t0 = Date.now();
+await runWorkload({ stripe: emu.stripe, seed: 3, changes: n, catalog, advanceClock: async (s) => { await emu.control('clock', { advance: s }); } });
+const t1 = Date.now();
+await cluster.quiesce({ idle: () => emu.webhooksIdle(), catchUpRounds: 1 });
+const t2 = Date.now();
+const applies = cluster.applies().filter((a) => a.phase === 'start').length;
+console.log(`${kind}: workload ${t1 - t0} ms, quiesce ${t2 - t1} ms, applies ${applies}, events ${[...emu.emulator.account(emu.key).events.values()].length}`);
+const log = emu.emulator.webhooks.log;
+console.log('failed', log.filter((d) => d.outcome === 'failed').length, 'of', log.length);
+await new Promise((r) => setTimeout(r, 3500));
+for (const f of readdirSync(cluster.dir).filter((f) => f.startsWith('profile-'))) {
+  const rows = JSON.parse(readFileSync(join(cluster.dir, f), 'utf8')) as [string, { n: number; ms: number }][];
+  for (const [k, v] of rows.slice(0, 25)) console.log(v.n.toString().padStart(7), v.ms.toFixed(0).padStart(8), 'ms ', k);
+}
+await cluster.close();
+await emu.close();
