@@ -206,6 +206,18 @@ export class SettleCluster {
     }
   }
 
+  /** Waits until the workers have no due job (a status written after the call says so). */
+  async drained(timeoutMs = 240_000): Promise<void> {
+    const since = Date.now();
+    const deadline = since + timeoutMs;
+    for (;;) {
+      const s = this.status();
+      if (s && s.at > since && s.due === 0) return;
+      if (Date.now() > deadline) throw new Error(`not drained: ${JSON.stringify(s)}${this.diagnostics()}`);
+      await sleep(100);
+    }
+  }
+
   applies(): ApplyRecord[] {
     return readdirSync(this.dir)
       .filter((f) => f.startsWith('applies-'))

@@ -73,7 +73,8 @@ export function fetchVersion(
   startedAt: number,
   tieBreak: number = Math.floor(Math.random() * TIE_BREAKS),
 ): number {
-  const ms = Math.max(0, Math.floor(startedAt * 1000));
+  // Rounded, not floored: `Date.now() / 1000 * 1000` can come back as 123.99999 for 124 ms.
+  const ms = Math.max(0, Math.round(startedAt * 1000));
   const slot = (ms % 1000) * TIE_BREAKS + Math.min(TIE_BREAKS - 1, Math.max(0, Math.floor(tieBreak)));
   return encodeVersion(Math.floor(ms / 1000), slot);
 }
