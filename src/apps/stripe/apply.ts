@@ -208,7 +208,12 @@ export async function applyEvent(host: AppHost, payload: ApplyPayload): Promise<
     }
   }
   let catalog: Catalog | undefined;
-  if (customers.size > 0) catalog = await recomputeCustomers(host, conn.id, [...customers], undefined, known);
+  const pending = new Set<string>();
+  if (customers.size > 0) {
+    const r = await recomputeCustomers(host, conn.id, [...customers], undefined, known);
+    catalog = r?.catalog;
+    for (const c of r?.pendingContacts ?? []) pending.add(c);
+  }
 
   if (!timelineHandlers[event.type]) return;
   // A subscription's timeline entry names its plan: the product may be one the attributes did not need.
@@ -217,9 +222,13 @@ export async function applyEvent(host: AppHost, payload: ApplyPayload): Promise<
   if (timeline?.customerId) {
     let contactId = await contactOf(host, conn.id, timeline.customerId);
     if (!contactId && !customers.has(timeline.customerId)) {
-      await recomputeCustomers(host, conn.id, [timeline.customerId], catalog, known);
+      const r = await recomputeCustomers(host, conn.id, [timeline.customerId], catalog, known);
+      for (const c of r?.pendingContacts ?? []) pending.add(c);
       contactId = await contactOf(host, conn.id, timeline.customerId);
     }
+    // Another job is creating this customer's contact: try again shortly rather than lose the entry.
+    if (!contactId && pending.has(timeline.customerId))
+      throw new Error(`contact of ${timeline.customerId} is being created; timeline entry retried`);
     if (contactId) await host.timeline.record(contactId, timeline.entry);
   }
 }

@@ -7,6 +7,7 @@ import { runBackfill, runRecompute, startSync } from './backfill.ts';
 import { DEFAULT_CATCH_UP_INTERVAL_SECONDS, runCatchUp } from './catch-up.ts';
 import { stripeCard } from './card.ts';
 import { connect, deleteStripeEndpoint, disconnect, listConnections, setPrimary } from './connections.ts';
+import { runCreateContact } from './recompute.ts';
 import { timelineEventNames } from './timeline.ts';
 import { conflictsView, statusView } from './views.ts';
 import { handleWebhook } from './webhook.ts';
@@ -33,6 +34,8 @@ export const stripeApp = defineApp({
   jobs: {
     backfill: (host, payload) => runBackfill(host, payload as { connectionId: string; run: number }),
     recompute: (host, payload) => runRecompute(host, payload as { connectionId: string }),
+    create_contact: (host, payload) =>
+      runCreateContact(host, payload as Parameters<typeof runCreateContact>[1]),
     catch_up: async (host, payload) => {
       if (!(await host.settings<{ sync_enabled: boolean }>()).sync_enabled) return;
       await runCatchUp(host, payload as { connectionId: string; slot: number });

@@ -169,16 +169,30 @@ export async function recomputeCustomers(
   catalog?: Catalog,
   /** What the caller already read (the apply job): saves two queries per event. */
   known?: { conn: Connection; userIdKey: string },
-): Promise<Catalog | undefined> {
+  /** The `create_contact` job itself: creates a missing contact without claiming. */
+  creator = false,
+): Promise<RecomputeResult | undefined> {
   const conn = known?.conn ?? (await getConnection(host, connectionId));
   if (!conn) return undefined;
   const userIdKey = known?.userIdKey ?? (await host.settings<{ metadata_key: string }>()).metadata_key;
   let ids = [...customerIds];
   const released = new Set<string>();
+  const pending = new Set<string>();
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const log = new ReadLog();
-    const { more, catalog: used } = await recomputeRound(host, log, conn, userIdKey, ids, released, catalog);
-    if (more.length === 0 && (await log.unchanged())) return used;
+    pending.clear();
+    const { more, catalog: used } = await recomputeRound(
+      host,
+      log,
+      conn,
+      userIdKey,
+      ids,
+      released,
+      catalog,
+      pending,
+      creator,
+    );
+    if (more.length === 0 && (await log.unchanged())) return { catalog: used, pendingContacts: [...pending] };
     ids = [...new Set([...ids, ...more])];
   }
   // Very busy customers: the job fails and the queue retries it later, when the burst has passed.
@@ -186,6 +200,42 @@ export async function recomputeCustomers(
 }
 
 const MAX_ROUNDS = 8;
+
+export interface RecomputeResult {
+  catalog: Catalog;
+  /** Customers left unlinked because another job is creating their contact. */
+  pendingContacts: string[];
+}
+
+function createContactFor(host: AppHost, customer: Stripe.Customer, email: string) {
+  return host.contacts.create({
+    role: 'user',
+    email: customer.email ?? email,
+    name: customer.name ?? undefined,
+  });
+}
+
+/**
+ * The `create_contact` job: the contact for an address whose creator died before making it (normally the job
+ * finds the contact there and only recomputes). Then the customers with that address are linked.
+ */
+export async function runCreateContact(host: AppHost, payload: { connectionId: string; email: string }) {
+  const s = stores(host);
+  const idx = emailIndex(payload.connectionId, payload.email);
+  const owners = idx ? await s.customers.find('b', idx, { limit: 1000 }) : [];
+  if (owners.length === 0) return;
+  // Normally the creator made the contact and linked its customers: nothing to do.
+  const linked = await Promise.all(owners.map((r) => contactOf(host, payload.connectionId, r.data.id)));
+  if (linked.every(Boolean)) return;
+  await recomputeCustomers(
+    host,
+    payload.connectionId,
+    owners.map((r) => r.data.id),
+    undefined,
+    undefined,
+    true,
+  );
+}
 
 /**
  * One round: returns customers that must join the next round (they now link to a contact this job released, so
@@ -199,6 +249,8 @@ async function recomputeRound(
   customerIds: readonly string[],
   released: Set<string>,
   catalog: Catalog | undefined,
+  pendingContacts: Set<string>,
+  creator: boolean,
 ): Promise<{ more: string[]; catalog: Catalog }> {
   const connectionId = conn.id;
   const raw = stores(host);
@@ -269,15 +321,24 @@ async function recomputeRound(
     const customer = customers.get(customerId);
     const email = normaliseEmail(customer?.email);
     if (!customer || !email) continue;
-    // Another run may have created it meanwhile (two jobs racing): reuse a user with that email.
+    // Another run may have created it meanwhile: reuse a user with that email.
     const existing = (await contactsApi.findByEmail(email)).find((c) => c.role === 'user');
-    const contact =
-      existing ??
-      (await host.contacts.create({
-        role: 'user',
-        email: customer.email ?? email,
-        name: customer.name ?? undefined,
-      }));
+    if (existing) {
+      target.set(customerId, { contactId: existing.id, method: 'created' });
+      continue;
+    }
+    // Two jobs must not both create a contact for one address (they would, on PostgreSQL, under load). The job
+    // queue's dedupe key is the lock: the one job whose `create_contact` enqueue is new creates the contact now;
+    // the others leave the customer unlinked this time (the creator's recompute links it, and their own read check
+    // sees the new contact). If the creator dies before creating, the `create_contact` job does it.
+    const claim = creator
+      ? { created: true }
+      : await host.jobs.enqueue('create_contact', { connectionId, email }, { dedupeKey: `contact:${email}` });
+    if (!claim.created) {
+      pendingContacts.add(customerId);
+      continue;
+    }
+    const contact = await createContactFor(host, customer, email);
     target.set(customerId, { contactId: contact.id, method: 'created' });
   }
 
