@@ -111,7 +111,9 @@ async function refetchAndStore(
   const fresh = await refetch(handle, kind, id);
   const version = fetchVersion(started);
   const customers: string[] = [];
-  const previousCustomer = previous ? customerIdOf(previous.data as { customer?: string | null }) : null;
+  // A tombstone of an object never seen alive (a 404 on first fetch) holds no data.
+  const previousData = previous?.data as { customer?: string | null } | null | undefined;
+  const previousCustomer = previousData ? customerIdOf(previousData) : null;
   if (previousCustomer) customers.push(previousCustomer);
   if (!fresh || fresh.deleted) {
     await col.remove(key, { version });
