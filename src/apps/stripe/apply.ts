@@ -1,20 +1,35 @@
 /**
- * The `apply_event` job: a webhook says *that* an object changed; the job refetches it (the payload may be stale),
- * writes it at `max(eventVersion, fetchVersion(start))` so an older event never overwrites newer state, leaves a
- * tombstone for a deleted object, recomputes the customer's match and attributes, then records the timeline entry
- * (once per event id).
+ * The `apply_event` job: a webhook (or the `/v1/events` catch-up) says *that* an object changed; the job refetches
+ * it (the payload may be stale), writes it at the fetch's version (versions.ts: the fetch that started last wins,
+ * whatever order the answers land in), leaves a tombstone for a deleted object, recomputes the customers concerned,
+ * then records the timeline entry (once per event id).
  */
 import type Stripe from 'stripe';
 import type { AppHost } from '../../app-sdk/index.ts';
+import type { StoredRecord } from '../../app-sdk/index.ts';
 import { storeObject } from './backfill.ts';
 import { isNotFound, type StripeHandle } from './client.ts';
 import { clientFor, getConnection } from './connections.ts';
-import { contactOf, customerIdOf, loadCatalog, recomputeCustomers } from './recompute.ts';
-import { idOf, objectKey, stores } from './store.ts';
-import { timelineEntryFor } from './timeline.ts';
-import { eventVersion, fetchVersion } from './versions.ts';
+import { ensureCatchUp } from './catch-up.ts';
+import { contactOf, customerIdOf, loadCatalog, recomputeCustomers, type Catalog } from './recompute.ts';
+import { customerIndex, emailIndex, idOf, objectKey, stores, type Stores } from './store.ts';
+import { timelineEntryFor, timelineHandlers } from './timeline.ts';
+
+interface StripeSettings {
+  sync_enabled: boolean;
+  metadata_key: string;
+  catch_up_interval_seconds?: number;
+}
+import { decodeVersion, fetchVersion } from './versions.ts';
 
 type Kind = 'customers' | 'subscriptions' | 'charges' | 'payment_methods';
+
+export interface ApplyPayload {
+  connectionId: string;
+  event: Stripe.Event;
+  /** When Settle learned of the event (unix ms, this machine's clock): the webhook's arrival or the catch-up's list. */
+  receivedAt?: number;
+}
 
 async function refetch(
   handle: StripeHandle,
@@ -44,6 +59,75 @@ async function refetch(
   }
 }
 
+const collection = (s: Stores, kind: Kind) =>
+  ({
+    customers: s.customers,
+    subscriptions: s.subscriptions,
+    charges: s.charges,
+    payment_methods: s.paymentMethods,
+  })[kind] as unknown as Stores['charges'];
+
+/** Writes a fetched object with its indexes (as `storeObject` does, without its extra read). */
+async function putFetched(s: Stores, connectionId: string, kind: Kind, obj: { id: string }, version: number) {
+  const key = objectKey(connectionId, obj.id);
+  if (kind === 'customers') {
+    const c = obj as Stripe.Customer;
+    await s.customers.put(key, c, {
+      version,
+      a: customerIndex(connectionId, c.id),
+      b: emailIndex(connectionId, c.email),
+    });
+    return;
+  }
+  const owner = customerIdOf(obj as { customer?: string | null });
+  await collection(s, kind).put(key, obj as Stripe.Charge, {
+    version,
+    a: owner ? customerIndex(connectionId, owner) : null,
+  });
+}
+
+/** The fetch start (unix ms) a stored version stands for. */
+const fetchedAtMs = (version: number) => {
+  const { seconds, slot } = decodeVersion(version);
+  return seconds * 1000 + Math.floor(slot / 2048);
+};
+
+/**
+ * Refetches one object and writes it (or its tombstone) at the fetch's version. Returns the customers whose
+ * attributes may have changed: its owner now and its owner before (a detached card, a moved object).
+ */
+async function refetchAndStore(
+  host: AppHost,
+  handle: StripeHandle,
+  connectionId: string,
+  kind: Kind,
+  id: string,
+  previous: StoredRecord<unknown> | undefined,
+): Promise<{ customers: string[]; fresh: { id: string; deleted?: unknown } | null }> {
+  const s = stores(host);
+  const key = objectKey(connectionId, id);
+  const col = collection(s, kind);
+  const started = Date.now() / 1000;
+  const fresh = await refetch(handle, kind, id);
+  const version = fetchVersion(started);
+  const customers: string[] = [];
+  // A tombstone of an object never seen alive (a 404 on first fetch) holds no data.
+  const previousData = previous?.data as { customer?: string | null } | null | undefined;
+  const previousCustomer = previousData ? customerIdOf(previousData) : null;
+  if (previousCustomer) customers.push(previousCustomer);
+  if (!fresh || fresh.deleted) {
+    await col.remove(key, { version });
+  } else {
+    await putFetched(s, connectionId, kind, fresh, version);
+    if (kind === 'subscriptions')
+      await fetchMissingProducts(host, handle, connectionId, fresh as Stripe.Subscription, version);
+    const owner = kind === 'customers' ? fresh.id : customerIdOf(fresh as { customer?: string | null });
+    if (owner) customers.push(owner);
+  }
+  if (kind === 'customers') customers.push(id);
+  return { customers, fresh };
+}
+
 /** Products a refetched subscription names but the store lacks (created after the backfill). */
 async function fetchMissingProducts(
   host: AppHost,
@@ -65,79 +149,88 @@ async function fetchMissingProducts(
   }
 }
 
-export async function applyEvent(
-  host: AppHost,
-  payload: { connectionId: string; event: Stripe.Event },
-): Promise<void> {
-  const { event } = payload;
-  const conn = await getConnection(host, payload.connectionId);
-  if (!conn) return;
-  const handle = await clientFor(host, conn);
-  const s = stores(host);
-  const obj = event.data.object as { id: string; object: string; customer?: string | { id: string } | null };
-  const started = Date.now() / 1000;
-
-  const customers = new Set<string>();
-  let kind: Kind | null = null;
-  let objectId = obj.id;
+function targetOf(obj: { id: string; object: string; customer?: string | { id: string } | null }): {
+  kind: Kind | null;
+  id: string;
+} {
   switch (obj.object) {
     case 'customer':
-      kind = 'customers';
-      customers.add(obj.id);
-      break;
+      return { kind: 'customers', id: obj.id };
     case 'subscription':
-      kind = 'subscriptions';
-      break;
+      return { kind: 'subscriptions', id: obj.id };
     case 'charge':
-      kind = 'charges';
-      break;
+      return { kind: 'charges', id: obj.id };
     case 'payment_method':
-      kind = 'payment_methods';
-      break;
+      return { kind: 'payment_methods', id: obj.id };
     default: {
       // Invoices, discounts, checkout sessions: what changes is the customer (balance, delinquency, discount).
       const cus = customerIdOf(obj);
-      if (cus) {
-        kind = 'customers';
-        objectId = cus;
-      }
+      return cus ? { kind: 'customers', id: cus } : { kind: null, id: obj.id };
     }
   }
-  if (kind) {
-    const fresh = await refetch(handle, kind, objectId);
-    const version = Math.max(eventVersion(event), fetchVersion(started));
-    const key = objectKey(conn.id, objectId);
-    const col = {
-      customers: s.customers,
-      subscriptions: s.subscriptions,
-      charges: s.charges,
-      payment_methods: s.paymentMethods,
-    }[kind];
-    const previous = await (col as typeof s.charges).get(key);
-    const previousCustomer = previous ? customerIdOf(previous.data) : null;
-    if (previousCustomer) customers.add(previousCustomer); // a detached card or a moved object changes its old owner too
-    if (!fresh || fresh.deleted) {
-      await (col as typeof s.charges).remove(key, { version });
-    } else {
-      await storeObject(host, conn.id, kind, fresh, version, started);
-      if (kind === 'subscriptions')
-        await fetchMissingProducts(host, handle, conn.id, fresh as Stripe.Subscription, version);
-      if (kind !== 'customers') {
-        const cus = customerIdOf(fresh as { customer?: string | { id: string } | null });
-        if (cus) customers.add(cus);
-      } else customers.add(fresh.id);
-    }
-    if (kind !== 'customers') {
-      const cus = customerIdOf(obj);
-      if (cus) customers.add(cus);
-    }
-  }
-  if (customers.size > 0) await recomputeCustomers(host, conn.id, [...customers]);
+}
 
-  const catalog = await loadCatalog(host, conn.id);
+export async function applyEvent(host: AppHost, payload: ApplyPayload): Promise<void> {
+  const { event } = payload;
+  const settings = await host.settings<StripeSettings>();
+  if (!settings.sync_enabled) return;
+  const conn = await getConnection(host, payload.connectionId);
+  if (!conn) return;
+  await ensureCatchUp(host, conn.id, settings.catch_up_interval_seconds);
+  const known = { conn, userIdKey: settings.metadata_key };
+  const s = stores(host);
+  const obj = event.data.object as { id: string; object: string; customer?: string | { id: string } | null };
+  const target = targetOf(obj);
+  const customers = new Set<string>();
+  const payloadCustomer = target.kind === 'customers' ? null : customerIdOf(obj);
+  let handle: StripeHandle | undefined;
+  const client = async () => (handle ??= await clientFor(host, conn));
+
+  if (target.kind) {
+    // Coalescing: when the stored copy was fetched after Settle learned of this event, it already holds the
+    // event's change (and the job that fetched it recomputes); refetching again would only repeat that work.
+    const stored = await collection(s, target.kind).get(objectKey(conn.id, target.id));
+    const fresh =
+      stored !== undefined &&
+      payload.receivedAt !== undefined &&
+      fetchedAtMs(stored.version) > payload.receivedAt;
+    if (!fresh) {
+      const r = await refetchAndStore(host, await client(), conn.id, target.kind, target.id, stored);
+      for (const c of r.customers) customers.add(c);
+      if (payloadCustomer) customers.add(payloadCustomer);
+    }
+  }
+  // The customer an object belongs to may not be stored yet (its own events are late or were lost): fetch it, or
+  // its attributes and this event's timeline entry would wait for an event that may never come.
+  for (const cus of new Set([...customers, ...(payloadCustomer ? [payloadCustomer] : [])])) {
+    if (target.kind === 'customers' && cus === target.id) continue;
+    if (!(await s.customers.get(objectKey(conn.id, cus)))) {
+      const r = await refetchAndStore(host, await client(), conn.id, 'customers', cus, undefined);
+      for (const c of r.customers) customers.add(c);
+    }
+  }
+  let catalog: Catalog | undefined;
+  const pending = new Set<string>();
+  if (customers.size > 0) {
+    const r = await recomputeCustomers(host, conn.id, [...customers], undefined, known);
+    catalog = r?.catalog;
+    for (const c of r?.pendingContacts ?? []) pending.add(c);
+  }
+
+  if (!timelineHandlers[event.type]) return;
+  // A subscription's timeline entry names its plan: the product may be one the attributes did not need.
+  if (!catalog || event.type.startsWith('customer.subscription.')) catalog = await loadCatalog(host, conn.id);
   const timeline = timelineEntryFor(event, { products: catalog.products });
   if (timeline?.customerId) {
-    const contactId = await contactOf(host, conn.id, timeline.customerId);
+    let contactId = await contactOf(host, conn.id, timeline.customerId);
+    if (!contactId && !customers.has(timeline.customerId)) {
+      const r = await recomputeCustomers(host, conn.id, [timeline.customerId], catalog, known);
+      for (const c of r?.pendingContacts ?? []) pending.add(c);
+      contactId = await contactOf(host, conn.id, timeline.customerId);
+    }
+    // Another job is creating this customer's contact: try again shortly rather than lose the entry.
+    if (!contactId && pending.has(timeline.customerId))
+      throw new Error(`contact of ${timeline.customerId} is being created; timeline entry retried`);
     if (contactId) await host.timeline.record(contactId, timeline.entry);
   }
 }

@@ -71,6 +71,12 @@ export function budgetFor(livemode: boolean, setting: BudgetSetting = { share: 0
 
 export const defaultBudget = (livemode: boolean): Budget => budgetFor(livemode);
 
+/**
+ * For tests and benchmarks against the emulator, which has no rate limit: a process-wide budget used instead of
+ * the default (the way `backfillFaults` is a test knob). Never set in production code.
+ */
+export const budgetOverride: { budget: Budget | null } = { budget: null };
+
 // Per process and per account: every job of one account shares its budget, whichever connection object asks.
 const buckets = new Map<string, TokenBucket>();
 function bucket(key: string, rate: number, burstSeconds: number): TokenBucket {
@@ -175,7 +181,7 @@ export function stripeClient(opts: {
     telemetry: false,
     timeout: 30_000,
   });
-  const budget = opts.budget ?? defaultBudget(opts.livemode);
+  const budget = budgetOverride.budget ?? opts.budget ?? defaultBudget(opts.livemode);
   const retry = opts.retry ?? defaultRetry;
   return {
     stripe,

@@ -4,8 +4,10 @@ import { ActionError, defineApp } from '../../app-sdk/index.ts';
 import { applyEvent } from './apply.ts';
 import { stripeAttributes } from './attributes.ts';
 import { runBackfill, runRecompute, startSync } from './backfill.ts';
+import { DEFAULT_CATCH_UP_INTERVAL_SECONDS, runCatchUp } from './catch-up.ts';
 import { stripeCard } from './card.ts';
 import { connect, deleteStripeEndpoint, disconnect, listConnections, setPrimary } from './connections.ts';
+import { runCreateContact } from './recompute.ts';
 import { timelineEventNames } from './timeline.ts';
 import { conflictsView, statusView } from './views.ts';
 import { handleWebhook } from './webhook.ts';
@@ -23,6 +25,8 @@ const settings = z.object({
     .default({ share: 0.5 }),
   // Concurrent `created` ranges per list type in the backfill; 1 lists each type with one cursor, in turn.
   backfill_ranges: z.number().int().min(1).max(32).default(8),
+  /** How often the `/v1/events` catch-up runs per connection (catch-up.ts). */
+  catch_up_interval_seconds: z.number().int().min(1).max(86_400).default(DEFAULT_CATCH_UP_INTERVAL_SECONDS),
 });
 
 const connectionId = z.object({ connection_id: z.string().min(1) });
@@ -40,10 +44,14 @@ export const stripeApp = defineApp({
   jobs: {
     backfill: (host, payload) => runBackfill(host, payload as { connectionId: string; run: number }),
     recompute: (host, payload) => runRecompute(host, payload as { connectionId: string }),
-    apply_event: async (host, payload) => {
+    create_contact: (host, payload) =>
+      runCreateContact(host, payload as Parameters<typeof runCreateContact>[1]),
+    catch_up: async (host, payload) => {
       if (!(await host.settings<{ sync_enabled: boolean }>()).sync_enabled) return;
-      await applyEvent(host, payload as Parameters<typeof applyEvent>[1]);
+      await runCatchUp(host, payload as { connectionId: string; slot: number });
     },
+    // `applyEvent` reads the settings itself (sync_enabled included): one query per event fewer.
+    apply_event: (host, payload) => applyEvent(host, payload as Parameters<typeof applyEvent>[1]),
   },
   tools: [],
   actions: {

@@ -6,7 +6,12 @@
  */
 import type Stripe from 'stripe';
 import type { AppHost, HostContact } from '../../app-sdk/index.ts';
-import { deriveAttributes, stripeAttributes, type StripeAttributeValues } from './attributes.ts';
+import {
+  deriveAttributes,
+  stripeAttributes,
+  unresolvedReferences,
+  type StripeAttributeValues,
+} from './attributes.ts';
 import { getConnection } from './connections.ts';
 import {
   customerFacts,
@@ -27,14 +32,18 @@ import {
   type Link,
   type Stores,
 } from './store.ts';
+import { ReadLog } from './read-log.ts';
 
 export interface Catalog {
   products: Map<string, Stripe.Product>;
   coupons: Map<string, Stripe.Coupon>;
 }
 
-export async function loadCatalog(host: AppHost, connectionId: string): Promise<Catalog> {
-  const s = stores(host);
+export async function loadCatalog(
+  host: AppHost,
+  connectionId: string,
+  s: Pick<Stores, 'products' | 'coupons'> = stores(host),
+): Promise<Catalog> {
   const products = await listForConnection(s.products, connectionId);
   const coupons = await listForConnection(s.coupons, connectionId);
   return {
@@ -50,8 +59,15 @@ export interface CustomerBundle {
   paymentMethods: Stripe.PaymentMethod[];
 }
 
-export async function loadBundle(s: Stores, connectionId: string, customerId: string) {
-  const rec = await s.customers.get(objectKey(connectionId, customerId));
+export async function loadBundle(
+  s: Stores,
+  connectionId: string,
+  customerId: string,
+  known?: Stripe.Customer,
+) {
+  const rec = known
+    ? { data: known, deleted: false }
+    : await s.customers.get(objectKey(connectionId, customerId));
   if (!rec || rec.deleted) return undefined;
   const idx = customerIndex(connectionId, customerId);
   const [subs, charges, pms] = await Promise.all([
@@ -67,17 +83,13 @@ export async function loadBundle(s: Stores, connectionId: string, customerId: st
   } satisfies CustomerBundle;
 }
 
-export function attributesFor(
-  bundle: CustomerBundle,
-  catalog: Catalog,
-  conn: Connection,
-): StripeAttributeValues {
+function deriveInput(bundle: CustomerBundle, catalog: Catalog, conn: Connection) {
   // Expanded payment methods on the customer and its subscriptions resolve default references held as ids.
   const expanded = [
     bundle.customer.invoice_settings?.default_payment_method,
     ...bundle.subscriptions.map((s) => s.default_payment_method),
   ].filter((pm): pm is Stripe.PaymentMethod => typeof pm === 'object' && pm !== null);
-  return deriveAttributes({
+  return {
     customer: bundle.customer,
     subscriptions: bundle.subscriptions,
     paymentMethods: [...bundle.paymentMethods, ...expanded],
@@ -87,29 +99,57 @@ export function attributesFor(
     now: Math.floor(Date.now() / 1000),
     accountId: conn.account_id,
     livemode: conn.livemode,
-  });
+  };
+}
+
+export function attributesFor(
+  bundle: CustomerBundle,
+  catalog: Catalog,
+  conn: Connection,
+): StripeAttributeValues {
+  return deriveAttributes(deriveInput(bundle, catalog, conn));
+}
+
+/** Only the products and coupons these customers' attributes name: one read each instead of two whole lists. */
+async function catalogFor(
+  s: Pick<Stores, 'products' | 'coupons'>,
+  conn: Connection,
+  bundles: Iterable<CustomerBundle>,
+): Promise<Catalog> {
+  const catalog: Catalog = { products: new Map(), coupons: new Map() };
+  for (const bundle of bundles) {
+    const refs = unresolvedReferences(deriveInput(bundle, catalog, conn));
+    for (const id of refs.products) {
+      const r = await s.products.get(objectKey(conn.id, id));
+      if (r && !r.deleted) catalog.products.set(id, r.data);
+    }
+    for (const id of refs.coupons) {
+      const r = await s.coupons.get(objectKey(conn.id, id));
+      if (r && !r.deleted) catalog.coupons.set(id, r.data);
+    }
+  }
+  return catalog;
 }
 
 const cleared = (): Record<string, null> => Object.fromEntries(stripeAttributes.map((a) => [a.name, null]));
 
 async function candidatesFor(
-  host: AppHost,
+  contactsApi: AppHost['contacts'],
   customers: readonly Stripe.Customer[],
   userIdKey: string,
   manual: readonly Link[],
-): Promise<ContactCandidate[]> {
+): Promise<(ContactCandidate & HostContact)[]> {
   const byId = new Map<string, HostContact>();
   for (const c of customers) {
-    if (c.email)
-      for (const contact of await host.contacts.findByEmail(c.email)) byId.set(contact.id, contact);
+    if (c.email) for (const contact of await contactsApi.findByEmail(c.email)) byId.set(contact.id, contact);
     const userId = c.metadata?.[userIdKey]?.trim();
     if (userId) {
-      const contact = await host.contacts.findByExternalId(userId);
+      const contact = await contactsApi.findByExternalId(userId);
       if (contact) byId.set(contact.id, contact);
     }
   }
   for (const l of manual) {
-    const contact = await host.contacts.get(l.contact_id);
+    const contact = await contactsApi.get(l.contact_id);
     if (contact) byId.set(contact.id, contact);
   }
   return [...byId.values()];
@@ -118,18 +158,113 @@ async function candidatesFor(
 /**
  * Recomputes the given customers of one connection and every customer sharing an email with them: links, new
  * contacts for customers nobody matches, and (for the primary connection) the attributes of each matched contact.
- * A contact that lost its customer has its attributes removed.
+ * A contact that lost its customer has its attributes removed. Each round logs its reads and checks them after
+ * writing (read-log.ts); a round whose inputs changed meanwhile runs again, so concurrent jobs cannot leave the
+ * result of older data in place.
  */
 export async function recomputeCustomers(
   host: AppHost,
   connectionId: string,
   customerIds: readonly string[],
   catalog?: Catalog,
-): Promise<void> {
-  const conn = await getConnection(host, connectionId);
-  if (!conn) return;
+  /** What the caller already read (the apply job): saves two queries per event. */
+  known?: { conn: Connection; userIdKey: string },
+  /** The `create_contact` job itself: creates a missing contact without claiming. */
+  creator = false,
+): Promise<RecomputeResult | undefined> {
+  const conn = known?.conn ?? (await getConnection(host, connectionId));
+  if (!conn) return undefined;
+  const userIdKey = known?.userIdKey ?? (await host.settings<{ metadata_key: string }>()).metadata_key;
+  let ids = [...customerIds];
+  const released = new Set<string>();
+  const pending = new Set<string>();
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const log = new ReadLog();
+    pending.clear();
+    const { more, catalog: used } = await recomputeRound(
+      host,
+      log,
+      conn,
+      userIdKey,
+      ids,
+      released,
+      catalog,
+      pending,
+      creator,
+    );
+    if (more.length === 0 && (await log.unchanged())) return { catalog: used, pendingContacts: [...pending] };
+    ids = [...new Set([...ids, ...more])];
+  }
+  // Very busy customers: the job fails and the queue retries it later, when the burst has passed.
+  throw new Error(`recompute of ${customerIds.join(',')} did not settle after ${MAX_ROUNDS} rounds`);
+}
+
+const MAX_ROUNDS = 8;
+
+export interface RecomputeResult {
+  catalog: Catalog;
+  /** Customers left unlinked because another job is creating their contact. */
+  pendingContacts: string[];
+}
+
+function createContactFor(host: AppHost, customer: Stripe.Customer, email: string) {
+  return host.contacts.create({
+    role: 'user',
+    email: customer.email ?? email,
+    name: customer.name ?? undefined,
+  });
+}
+
+/**
+ * The `create_contact` job: the contact for an address whose creator died before making it (normally the job
+ * finds the contact there and only recomputes). Then the customers with that address are linked.
+ */
+export async function runCreateContact(host: AppHost, payload: { connectionId: string; email: string }) {
   const s = stores(host);
-  const { metadata_key: userIdKey } = await host.settings<{ metadata_key: string }>();
+  const idx = emailIndex(payload.connectionId, payload.email);
+  const owners = idx ? await s.customers.find('b', idx, { limit: 1000 }) : [];
+  if (owners.length === 0) return;
+  // Normally the creator made the contact and linked its customers: nothing to do.
+  const linked = await Promise.all(owners.map((r) => contactOf(host, payload.connectionId, r.data.id)));
+  if (linked.every(Boolean)) return;
+  await recomputeCustomers(
+    host,
+    payload.connectionId,
+    owners.map((r) => r.data.id),
+    undefined,
+    undefined,
+    true,
+  );
+}
+
+/**
+ * One round: returns customers that must join the next round (they now link to a contact this job released, so
+ * that contact's attributes must come from them rather than be cleared).
+ */
+async function recomputeRound(
+  host: AppHost,
+  log: ReadLog,
+  conn: Connection,
+  userIdKey: string,
+  customerIds: readonly string[],
+  released: Set<string>,
+  catalog: Catalog | undefined,
+  pendingContacts: Set<string>,
+  creator: boolean,
+): Promise<{ more: string[]; catalog: Catalog }> {
+  const connectionId = conn.id;
+  const raw = stores(host);
+  const s: Stores = {
+    ...raw,
+    customers: log.collection('customers', raw.customers),
+    subscriptions: log.collection('subscriptions', raw.subscriptions),
+    charges: log.collection('charges', raw.charges),
+    paymentMethods: log.collection('payment_methods', raw.paymentMethods),
+    links: log.collection('links', raw.links),
+    products: log.collection('products', raw.products),
+    coupons: log.collection('coupons', raw.coupons),
+  };
+  const contactsApi = log.contacts(host.contacts);
 
   // Close the set under "shares a normalised email".
   const customers = new Map<string, Stripe.Customer>();
@@ -138,7 +273,7 @@ export async function recomputeCustomers(
   const gone: string[] = [];
   while (queue.length > 0) {
     const id = queue.pop() as string;
-    if (customers.has(id)) continue;
+    if (customers.has(id) || gone.includes(id)) continue;
     const rec = await s.customers.get(objectKey(connectionId, id));
     if (!rec || rec.deleted) {
       gone.push(id);
@@ -158,12 +293,12 @@ export async function recomputeCustomers(
     if (l && !l.deleted) linkRecs.set(id, l.data);
   }
   const manual = [...linkRecs.values()].filter((l) => l.method === 'manual');
-  const contacts = await candidatesFor(host, [...customers.values()], userIdKey, manual);
+  const contacts = await candidatesFor(contactsApi, [...customers.values()], userIdKey, manual);
 
   const facts: CustomerFacts[] = [];
   const bundles = new Map<string, CustomerBundle>();
   for (const id of customers.keys()) {
-    const bundle = await loadBundle(s, connectionId, id);
+    const bundle = await loadBundle(s, connectionId, id, customers.get(id));
     if (!bundle) continue;
     bundles.set(id, bundle);
     facts.push(customerFacts(bundle.customer, bundle.subscriptions));
@@ -186,20 +321,28 @@ export async function recomputeCustomers(
     const customer = customers.get(customerId);
     const email = normaliseEmail(customer?.email);
     if (!customer || !email) continue;
-    // Another run may have created it meanwhile (two jobs racing): reuse a user with that email.
-    const existing = (await host.contacts.findByEmail(email)).find((c) => c.role === 'user');
-    const contact =
-      existing ??
-      (await host.contacts.create({
-        role: 'user',
-        email: customer.email ?? email,
-        name: customer.name ?? undefined,
-      }));
+    // Another run may have created it meanwhile: reuse a user with that email.
+    const existing = (await contactsApi.findByEmail(email)).find((c) => c.role === 'user');
+    if (existing) {
+      target.set(customerId, { contactId: existing.id, method: 'created' });
+      continue;
+    }
+    // Two jobs must not both create a contact for one address (they would, on PostgreSQL, under load). The job
+    // queue's dedupe key is the lock: the one job whose `create_contact` enqueue is new creates the contact now;
+    // the others leave the customer unlinked this time (the creator's recompute links it, and their own read check
+    // sees the new contact). If the creator dies before creating, the `create_contact` job does it.
+    const claim = creator
+      ? { created: true }
+      : await host.jobs.enqueue('create_contact', { connectionId, email }, { dedupeKey: `contact:${email}` });
+    if (!claim.created) {
+      pendingContacts.add(customerId);
+      continue;
+    }
+    const contact = await createContactFor(host, customer, email);
     target.set(customerId, { contactId: contact.id, method: 'created' });
   }
 
-  const catalogNow = catalog ?? (await loadCatalog(host, connectionId));
-  const released = new Set<string>();
+  const catalogNow = catalog ?? (await catalogFor(s, conn, bundles.values()));
   for (const customerId of [...customers.keys(), ...gone]) {
     const before = linkRecs.get(customerId);
     const after = target.get(customerId);
@@ -214,8 +357,8 @@ export async function recomputeCustomers(
           method: after.method,
           linked_at: now,
         };
-        const current = await s.links.get(key);
-        await s.links.put(key, link, {
+        const current = await raw.links.get(key);
+        await raw.links.put(key, link, {
           version: (current?.version ?? 0) + 1,
           a: after.contactId,
           b: connectionId,
@@ -223,21 +366,42 @@ export async function recomputeCustomers(
       }
       const bundle = bundles.get(customerId);
       if (conn.primary && bundle) {
-        await host.contacts.setAttributes(after.contactId, attributesFor(bundle, catalogNow, conn));
+        const values = attributesFor(bundle, catalogNow, conn);
+        // Unchanged values are not written again (most events change one or two attributes, or none). Safe with
+        // the read check: a job that wrote other values after our read had older inputs, and fixes itself.
+        const current = contacts.find((c) => c.id === after.contactId)?.custom_attributes;
+        if (!current || !sameAttributes(current, values))
+          await host.contacts.setAttributes(after.contactId, values);
       }
     } else if (before) {
-      const current = await s.links.get(key);
-      await s.links.remove(key, { version: (current?.version ?? 0) + 1 });
+      const current = await raw.links.get(key);
+      await raw.links.remove(key, { version: (current?.version ?? 0) + 1 });
     }
   }
-  // A contact that no customer of the primary account links to any more keeps no stale billing data.
+  // A contact that no customer of the primary account links to any more keeps no stale billing data; one that a
+  // customer outside this set links to now gets its attributes from that customer (next round).
+  const more: string[] = [];
   if (conn.primary) {
     for (const contactId of released) {
-      const still = (await s.links.find('a', contactId)).some((l) => l.data.connection_id === connectionId);
-      if (!still && (await host.contacts.get(contactId)))
-        await host.contacts.setAttributes(contactId, cleared());
+      const holders = (await s.links.find('a', contactId, { limit: 100 })).filter(
+        (l) => l.data.connection_id === connectionId,
+      );
+      if (holders.length === 0) {
+        if (await contactsApi.get(contactId)) await host.contacts.setAttributes(contactId, cleared());
+      } else {
+        for (const l of holders) if (!customers.has(l.data.customer_id)) more.push(l.data.customer_id);
+      }
     }
   }
+  return { more, catalog: catalogNow };
+}
+
+function sameAttributes(current: Record<string, unknown>, values: Record<string, unknown>): boolean {
+  for (const [k, v] of Object.entries(values)) {
+    const c = current[k] ?? null;
+    if (v === null ? c !== null : JSON.stringify(c) !== JSON.stringify(v)) return false;
+  }
+  return true;
 }
 
 /** The contact a customer is linked to, if any. */

@@ -1,4 +1,4 @@
-// §3.5: versions order events by Stripe time, fetches by their start, and fit a JS-safe integer.
+// §3.5: versions order events by Stripe time, fetches by their start (to the millisecond), and fit a JS-safe integer.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeVersion, encodeVersion, eventVersion, fetchVersion, isNewer } from './versions.ts';
@@ -31,11 +31,25 @@ describe('versions', () => {
     expect(() => encodeVersion(-1, 0)).toThrow(RangeError);
   });
 
-  it('a fetch outranks events older than its start minus the skew margin, and loses to newer ones', () => {
-    const fetched = fetchVersion(T, 5);
-    expect(fetched).toBeGreaterThan(eventVersion({ id: 'evt_x', created: T - 5 })); // same second: fetch slot is top
-    expect(fetched).toBeLessThan(eventVersion({ id: 'evt_y', created: T - 4 }));
-    expect(decodeVersion(fetched)).toEqual({ seconds: T - 5, slot: 2 ** 21 - 1 });
+  it('a fetch that started later outranks one that started earlier, to the millisecond, whatever the tie-break', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 10_000_000 }),
+        fc.integer({ min: 1, max: 10_000 }),
+        fc.integer({ min: 0, max: 2047 }),
+        fc.integer({ min: 0, max: 2047 }),
+        (ms, later, tieA, tieB) => {
+          const t = T + ms / 1000;
+          expect(fetchVersion(t + later / 1000, tieB)).toBeGreaterThan(fetchVersion(t, tieA));
+        },
+      ),
+    );
+    expect(decodeVersion(fetchVersion(T + 0.25, 7))).toEqual({ seconds: T, slot: 250 * 2048 + 7 });
+  });
+
+  it('a fetch version ignores Stripe time: a test clock weeks ahead cannot make an older fetch win', () => {
+    // Only fetches are written; their versions come from this machine's clock, so an event's `created` plays no part.
+    expect(fetchVersion(T + 1, 0)).toBeGreaterThan(fetchVersion(T, 2047));
   });
 
   it('a tombstone written at the delete event outranks a late update from before it', () => {

@@ -1,0 +1,365 @@
+// The Stripe app's live sync under faults (DESIGN.md §3.5–§3.6, issue #5). Settle runs as separate processes
+// (test/fixtures/settle-worker.ts: server + job workers) over one database; the official SDK drives a seeded random
+// workload against the emulator, which delivers webhooks with faults (dropped then retried, duplicated, reordered,
+// delayed). The worker is SIGKILLed and restarted mid-run. After quiescence, every contact's `stripe_*` attributes
+// must equal the values derived from the emulator's final state by the test's own rules (helpers/stripe-expected.ts)
+// and every timeline event must be recorded exactly once.
+//
+// CONVERGENCE_SEED replays a run (the seed is printed); CONVERGENCE_CHANGES sets the size (default 2,000).
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Db } from '../src/db/client.ts';
+import { dbKinds, type DbKind } from '../src/db/test-db.ts';
+import { startTestEmulator, type TestEmulator } from '../src/emulator/test-support.ts';
+import { createContact } from '../src/platform/contacts/service.ts';
+import { freePort, SettleCluster, type WorkerProcess } from './helpers/settle-cluster.ts';
+import { expectedAttributes, normaliseEmail, readFinalState } from './helpers/stripe-expected.ts';
+import { createCatalog, runWorkload } from './helpers/stripe-workload.ts';
+
+const SEED = Number(process.env.CONVERGENCE_SEED ?? Math.floor(Math.random() * 2 ** 31));
+const CHANGES = Number(process.env.CONVERGENCE_CHANGES ?? 2000);
+const TIMELINE_TYPES = new Set([
+  'invoice.created',
+  'customer.subscription.created',
+  'charge.succeeded',
+  'charge.refunded',
+  'charge.failed',
+  'customer.subscription.deleted',
+]);
+
+interface ContactRow {
+  id: string;
+  email: string | null;
+  role: string;
+  custom_attributes: Record<string, unknown>;
+}
+
+const stripeOnly = (attrs: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(attrs).filter(([k, v]) => k.startsWith('stripe_') && v !== null));
+
+async function readSettle(db: Db, workspaceId: string) {
+  const contacts = (
+    await db.query<ContactRow>(
+      'SELECT id, email, role, custom_attributes FROM contacts WHERE workspace_id = $1',
+      [workspaceId],
+    )
+  ).rows;
+  const events = (
+    await db.query<{ idempotency_key: string; name: string; created_at: Date; contact_id: string }>(
+      `SELECT idempotency_key, name, created_at, contact_id FROM contact_events
+       WHERE workspace_id = $1 AND idempotency_key LIKE 'stripe:%'`,
+      [workspaceId],
+    )
+  ).rows;
+  return { contacts, events };
+}
+
+/** Compares Settle's contacts with the attributes derived from the emulator; returns readable mismatches. */
+async function deadJobs(cluster: SettleCluster) {
+  return cluster.withDb(async (db) =>
+    (
+      await db.query<{ queue: string; last_error: string }>(
+        "SELECT queue, last_error FROM jobs WHERE workspace_id = $1 AND status = 'dead'",
+        [cluster.workspaceId],
+      )
+    ).rows.map((r) => `${r.queue}: ${r.last_error}`),
+  );
+}
+
+async function compare(emu: TestEmulator, cluster: SettleCluster) {
+  const state = await readFinalState(emu.stripe);
+  const account = (await emu.stripe.accounts.retrieveCurrent()).id;
+  const settle = await cluster.withDb((db) => readSettle(db, cluster.workspaceId));
+  const byEmail = new Map<string, ContactRow[]>();
+  for (const c of settle.contacts) {
+    const e = normaliseEmail(c.email);
+    if (e) byEmail.set(e, [...(byEmail.get(e) ?? []), c]);
+  }
+  const mismatches: string[] = [];
+  const holders = new Set<string>();
+  for (const customer of state.customers) {
+    const email = normaliseEmail(customer.email);
+    const candidates = (byEmail.get(email ?? '') ?? []).sort(
+      (a, b) => (a.role === 'user' ? 0 : 1) - (b.role === 'user' ? 0 : 1) || (a.id < b.id ? -1 : 1),
+    );
+    const contact = candidates[0];
+    if (!contact) {
+      mismatches.push(`${customer.id} (${customer.email}): no contact`);
+      continue;
+    }
+    if (candidates.filter((c) => c.role === 'user').length > 1)
+      mismatches.push(`${customer.id}: ${candidates.length} contacts share ${email}`);
+    holders.add(contact.id);
+    const want = expectedAttributes(state, customer, account, false);
+    const got = stripeOnly(contact.custom_attributes);
+    if (JSON.stringify(sortKeys(got)) !== JSON.stringify(sortKeys(want)))
+      mismatches.push(
+        `${customer.id} → ${contact.id}\n  want ${JSON.stringify(sortKeys(want))}\n  got  ${JSON.stringify(sortKeys(got))}`,
+      );
+  }
+  for (const c of settle.contacts) {
+    if (holders.has(c.id)) continue;
+    const got = stripeOnly(c.custom_attributes);
+    if (Object.keys(got).length > 0)
+      mismatches.push(`${c.id} (${c.email}) holds no customer but has ${JSON.stringify(got)}`);
+  }
+
+  // Timeline: every event of a §3.4 type whose customer still exists, exactly once, at its Stripe time.
+  const live = new Set(state.customers.map((c) => c.id));
+  const recorded = new Map<string, { name: string; created_at: Date }[]>();
+  for (const e of settle.events) {
+    const id = e.idempotency_key.slice('stripe:'.length);
+    recorded.set(id, [...(recorded.get(id) ?? []), e]);
+  }
+  let expectedEvents = 0;
+  const allEvents = [...emu.emulator.account(emu.key).events.values()];
+  for (const ev of allEvents) {
+    if (!TIMELINE_TYPES.has(ev.type)) continue;
+    const obj = ev.data.object as { customer?: string | { id: string } | null };
+    const cus = typeof obj.customer === 'string' ? obj.customer : obj.customer?.id;
+    if (!cus || !live.has(cus)) continue;
+    expectedEvents += 1;
+    const rows = recorded.get(ev.id) ?? [];
+    if (rows.length !== 1)
+      mismatches.push(`timeline: ${ev.type} ${ev.id} of ${cus} recorded ${rows.length} times`);
+    else if (rows[0]!.created_at.getTime() !== ev.created * 1000)
+      mismatches.push(
+        `timeline: ${ev.id} at ${rows[0]!.created_at.toISOString()}, Stripe says ${ev.created}`,
+      );
+  }
+  return {
+    mismatches,
+    customers: state.customers.length,
+    contacts: settle.contacts.length,
+    expectedEvents,
+    stripeEvents: allEvents.length,
+  };
+}
+
+function sortKeys(o: Record<string, unknown>) {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+describe.each(dbKinds())(
+  'Stripe live sync converges under webhook faults and worker crashes, on %s',
+  (kind: DbKind) => {
+    let emu: TestEmulator;
+    let cluster: SettleCluster;
+
+    beforeAll(async () => {
+      emu = await startTestEmulator({ seed: SEED });
+      cluster = new SettleCluster(kind);
+    });
+    afterAll(async () => {
+      await cluster?.close();
+      await emu?.close();
+    });
+
+    it(`${CHANGES} random changes (seed ${SEED}): attributes equal an independent derivation, timeline exactly once`, async () => {
+      console.log(`convergence on ${kind}: CONVERGENCE_SEED=${SEED} CONVERGENCE_CHANGES=${CHANGES}`);
+      const t0 = Date.now();
+      const catalog = await createCatalog(emu.stripe);
+      // Some customers' contacts exist before the sync, under the same address in another case (§3.2).
+      const emailFor = (n: number) => `c${n}.${SEED}@example.com`;
+      await cluster.setUp({
+        apiKey: emu.key,
+        apiBase: emu.url,
+        settings: { catch_up_interval_seconds: 5 },
+        before: async (db, ws) => {
+          for (let n = 0; n < 400; n += 3)
+            await createContact(db, ws, {
+              role: 'user',
+              email: emailFor(n).replace(/^c/, 'C').replace('example', 'Example'),
+            });
+        },
+      });
+      await emu.control('webhook_faults', {
+        drop: 0.2,
+        duplicate: 0.1,
+        delay_ms: 1,
+        reorder_window_ms: 5000,
+        retry_base_ms: 300,
+        max_attempts: 6,
+        seed: SEED,
+      });
+      let worker: WorkerProcess = cluster.spawn();
+      await worker.ready;
+
+      // Two SIGKILLs mid-run; the workload goes on while Settle is down (its webhooks fail and are retried).
+      const kills = [Math.floor(CHANGES / 3), Math.floor((2 * CHANGES) / 3)];
+      let restarts: Promise<void> = Promise.resolve();
+      const result = await runWorkload({
+        stripe: emu.stripe,
+        seed: SEED,
+        changes: CHANGES,
+        catalog,
+        emailFor,
+        // Ten days pass between two clock moves: in real time Settle would have caught up meanwhile (and Stripe
+        // keeps events 30 days for the catch-up), so the compressed run waits for the backlog before moving the clock.
+        advanceClock: async (seconds) => {
+          await restarts;
+          await cluster.drained();
+          await emu.control('clock', { advance: seconds });
+        },
+        onChange: async (n) => {
+          if (kills[0] === undefined || n < kills[0]) return;
+          kills.shift();
+          await restarts;
+          const victim = worker;
+          restarts = (async () => {
+            await cluster.kill(victim);
+            await sleep(1500);
+            worker = cluster.spawn();
+            await worker.ready;
+          })();
+        },
+      });
+      await restarts;
+      const tWork = Date.now();
+      await cluster.quiesce({ idle: () => emu.webhooksIdle(), catchUpRounds: 2, timeoutMs: 400_000 });
+      const tQuiet = Date.now();
+      await cluster.stop(worker);
+      const dead = await deadJobs(cluster);
+      const deliveries = emu.emulator.webhooks.log;
+      const report = await compare(emu, cluster);
+      const why = new Map<string, number>();
+      for (const d of deliveries.filter((x) => x.outcome === 'failed')) {
+        const k = `${d.status ?? ''} ${d.error ?? ''}`;
+        why.set(k, (why.get(k) ?? 0) + 1);
+      }
+      if (why.size > 0) console.log('failed deliveries:', JSON.stringify([...why]));
+      if (report.mismatches.length > 0) console.log(cluster.diagnostics());
+      const applies = cluster.applies();
+      console.log(
+        `convergence on ${kind}: ${result.changes} changes (${result.failedCharges} declined, ${result.refused} refused), ` +
+          `${report.stripeEvents} Stripe events, ${report.customers} customers, ${report.contacts} contacts, ` +
+          `${report.expectedEvents} timeline events checked; ${applies.filter((a) => a.phase === 'start').length} apply runs; ` +
+          `deliveries logged ${deliveries.length} (dropped ${deliveries.filter((d) => d.outcome === 'dropped').length}, ` +
+          `duplicate ${deliveries.filter((d) => d.outcome === 'duplicate').length}, failed ${deliveries.filter((d) => d.outcome === 'failed').length}); ` +
+          `${dead.length} dead jobs; workload ${((tWork - t0) / 1000).toFixed(1)} s, quiescence after ${((tQuiet - tWork) / 1000).toFixed(1)} s`,
+      );
+      expect(report.mismatches.slice(0, 20)).toEqual([]);
+      expect(dead).toEqual([]);
+      expect(result.changes).toBeGreaterThanOrEqual(CHANGES);
+    }, 900_000);
+  },
+);
+
+describe.each(dbKinds())('Stripe catch-up from /v1/events after downtime, on %s', (kind: DbKind) => {
+  let emu: TestEmulator;
+  let cluster: SettleCluster;
+  beforeAll(async () => {
+    emu = await startTestEmulator({ seed: 7 });
+    cluster = new SettleCluster(kind);
+  });
+  afterAll(async () => {
+    await cluster?.close();
+    await emu?.close();
+  });
+
+  it('applies events emitted while Settle was down and whose deliveries were lost for good, once each', async () => {
+    const catalog = await createCatalog(emu.stripe);
+    await cluster.setUp({ apiKey: emu.key, apiBase: emu.url, settings: { catch_up_interval_seconds: 2 } });
+    let worker = cluster.spawn();
+    await worker.ready;
+    const early = await emu.stripe.customers.create({ email: 'early@example.com' });
+    await cluster.quiesce({ idle: () => emu.webhooksIdle(), catchUpRounds: 1 });
+    await cluster.kill(worker);
+
+    // Settle is down and every delivery is lost for good (one attempt, dropped).
+    await emu.control('webhook_faults', { drop: 1, max_attempts: 1, seed: 7 });
+    await emu.stripe.customers.update(early.id, { email: 'Early.Moved@Example.com', balance: -2500 });
+    const late = await emu.stripe.customers.create({ email: 'late@example.com', name: 'Late' });
+    const pm = await emu.stripe.paymentMethods.attach('pm_card_mastercard', { customer: late.id });
+    await emu.stripe.customers.update(late.id, { invoice_settings: { default_payment_method: pm.id } });
+    await emu.stripe.subscriptions.create({ customer: late.id, items: [{ price: catalog.prices[1]!.id }] });
+    await emu.stripe.charges.create({ amount: 1234, currency: 'usd', customer: late.id, source: 'tok_visa' });
+    await emu.webhooksIdle();
+    const lost = emu.emulator.webhooks.log.filter((d) => d.outcome === 'dropped').map((d) => d.event);
+    expect(lost.length).toBeGreaterThan(5);
+    expect(
+      emu.emulator.webhooks.log.filter((d) => d.outcome === 'delivered' && lost.includes(d.event)),
+    ).toEqual([]);
+
+    worker = cluster.spawn();
+    await worker.ready;
+    await cluster.quiesce({ idle: () => emu.webhooksIdle(), catchUpRounds: 2 });
+    await cluster.stop(worker);
+
+    const report = await compare(emu, cluster);
+    expect(report.mismatches).toEqual([]);
+    expect(report.expectedEvents).toBeGreaterThan(2);
+    // Each lost event was applied once: one run, which finished.
+    const runs = cluster.applies().filter((a) => lost.includes(a.event));
+    for (const id of new Set(lost)) {
+      expect(
+        runs.filter((r) => r.event === id && r.phase === 'start'),
+        id,
+      ).toHaveLength(1);
+      expect(
+        runs.filter((r) => r.event === id && r.phase === 'end'),
+        id,
+      ).toHaveLength(1);
+    }
+  }, 240_000);
+});
+
+const TWO_WORKER_CHANGES = Number(process.env.CONVERGENCE_TWO_WORKER_CHANGES ?? 600);
+
+describe.skipIf(!dbKinds().includes('postgres'))('two Settle processes against one PostgreSQL', () => {
+  let emu: TestEmulator;
+  let cluster: SettleCluster;
+  beforeAll(async () => {
+    emu = await startTestEmulator({ seed: SEED + 1 });
+    cluster = new SettleCluster('postgres');
+  });
+  afterAll(async () => {
+    await cluster?.close();
+    await emu?.close();
+  });
+
+  it(`consume one event stream: each event applied once, the same final state as the derivation (${TWO_WORKER_CHANGES} changes)`, async () => {
+    const catalog = await createCatalog(emu.stripe);
+    await cluster.setUp({ apiKey: emu.key, apiBase: emu.url, settings: { catch_up_interval_seconds: 5 } });
+    await emu.control('webhook_faults', {
+      drop: 0.2,
+      duplicate: 0.1,
+      delay_ms: 1,
+      reorder_window_ms: 2000,
+      retry_base_ms: 300,
+      max_attempts: 8,
+      seed: SEED + 1,
+    });
+    // The first takes Stripe's webhooks; both run jobs from the same queue.
+    const a = cluster.spawn({ concurrency: 4 });
+    const b = cluster.spawn({ port: await freePort(), concurrency: 4 });
+    await Promise.all([a.ready, b.ready]);
+    await runWorkload({
+      stripe: emu.stripe,
+      seed: SEED + 1,
+      changes: TWO_WORKER_CHANGES,
+      catalog,
+      advanceClock: async (seconds) => {
+        await cluster.drained();
+        await emu.control('clock', { advance: seconds });
+      },
+    });
+    await cluster.quiesce({ idle: () => emu.webhooksIdle(), catchUpRounds: 2 });
+    await Promise.all([cluster.stop(a), cluster.stop(b)]);
+    const dead = await deadJobs(cluster);
+
+    const report = await compare(emu, cluster);
+    expect(report.mismatches.slice(0, 20)).toEqual([]);
+    expect(dead).toEqual([]);
+    const starts = cluster.applies().filter((r) => r.phase === 'start');
+    const perEvent = new Map<string, number>();
+    for (const r of starts) perEvent.set(r.event, (perEvent.get(r.event) ?? 0) + 1);
+    const twice = [...perEvent].filter(([, n]) => n !== 1);
+    console.log(
+      `two workers: ${starts.length} apply runs for ${perEvent.size} events (worker ${a.pid}: ${starts.filter((r) => r.pid === a.pid).length}, worker ${b.pid}: ${starts.filter((r) => r.pid === b.pid).length})`,
+    );
+    expect(twice).toEqual([]);
+    // Both processes did part of the work.
+    expect(starts.some((r) => r.pid === a.pid) && starts.some((r) => r.pid === b.pid)).toBe(true);
+  }, 600_000);
+});
