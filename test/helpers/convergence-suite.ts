@@ -8,15 +8,15 @@
 // CONVERGENCE_SEED replays a run (the seed is printed); CONVERGENCE_CHANGES sets the size (default 2,000).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Db } from '../src/db/client.ts';
-import { dbKinds, type DbKind } from '../src/db/test-db.ts';
-import { startTestEmulator, type TestEmulator } from '../src/emulator/test-support.ts';
-import { createContact } from '../src/platform/contacts/service.ts';
-import { freePort, SettleCluster, type WorkerProcess } from './helpers/settle-cluster.ts';
-import { expectedAttributes, normaliseEmail, readFinalState } from './helpers/stripe-expected.ts';
-import { createCatalog, runWorkload } from './helpers/stripe-workload.ts';
+import type { Db } from '../../src/db/client.ts';
+import { type DbKind } from '../../src/db/test-db.ts';
+import { startTestEmulator, type TestEmulator } from '../../src/emulator/test-support.ts';
+import { createContact } from '../../src/platform/contacts/service.ts';
+import { SettleCluster, type WorkerProcess } from './settle-cluster.ts';
+import { expectedAttributes, normaliseEmail, readFinalState } from './stripe-expected.ts';
+import { createCatalog, runWorkload } from './stripe-workload.ts';
 
-const SEED = Number(process.env.CONVERGENCE_SEED ?? Math.floor(Math.random() * 2 ** 31));
+export const SEED = Number(process.env.CONVERGENCE_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const CHANGES = Number(process.env.CONVERGENCE_CHANGES ?? 2000);
 const TIMELINE_TYPES = new Set([
   'invoice.created',
@@ -37,7 +37,7 @@ interface ContactRow {
 const stripeOnly = (attrs: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(attrs).filter(([k, v]) => k.startsWith('stripe_') && v !== null));
 
-async function readSettle(db: Db, workspaceId: string) {
+export async function readSettle(db: Db, workspaceId: string) {
   const contacts = (
     await db.query<ContactRow>(
       'SELECT id, email, role, custom_attributes FROM contacts WHERE workspace_id = $1',
@@ -55,7 +55,7 @@ async function readSettle(db: Db, workspaceId: string) {
 }
 
 /** Compares Settle's contacts with the attributes derived from the emulator; returns readable mismatches. */
-async function deadJobs(cluster: SettleCluster) {
+export async function deadJobs(cluster: SettleCluster) {
   return cluster.withDb(async (db) =>
     (
       await db.query<{ queue: string; last_error: string }>(
@@ -66,7 +66,7 @@ async function deadJobs(cluster: SettleCluster) {
   );
 }
 
-async function compare(emu: TestEmulator, cluster: SettleCluster) {
+export async function compare(emu: TestEmulator, cluster: SettleCluster) {
   const state = await readFinalState(emu.stripe);
   const account = (await emu.stripe.accounts.retrieveCurrent()).id;
   const settle = await cluster.withDb((db) => readSettle(db, cluster.workspaceId));
@@ -136,13 +136,12 @@ async function compare(emu: TestEmulator, cluster: SettleCluster) {
   };
 }
 
-function sortKeys(o: Record<string, unknown>) {
+export function sortKeys(o: Record<string, unknown>) {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
-describe.each(dbKinds())(
-  'Stripe live sync converges under webhook faults and worker crashes, on %s',
-  (kind: DbKind) => {
+export function convergenceSuite(kind: DbKind): void {
+  describe(`Stripe live sync converges under webhook faults and worker crashes, on ${kind}`, () => {
     let emu: TestEmulator;
     let cluster: SettleCluster;
 
@@ -242,124 +241,5 @@ describe.each(dbKinds())(
       expect(dead).toEqual([]);
       expect(result.changes).toBeGreaterThanOrEqual(CHANGES);
     }, 900_000);
-  },
-);
-
-describe.each(dbKinds())('Stripe catch-up from /v1/events after downtime, on %s', (kind: DbKind) => {
-  let emu: TestEmulator;
-  let cluster: SettleCluster;
-  beforeAll(async () => {
-    emu = await startTestEmulator({ seed: 7 });
-    cluster = new SettleCluster(kind);
   });
-  afterAll(async () => {
-    await cluster?.close();
-    await emu?.close();
-  });
-
-  it('applies events emitted while Settle was down and whose deliveries were lost for good, once each', async () => {
-    const catalog = await createCatalog(emu.stripe);
-    await cluster.setUp({ apiKey: emu.key, apiBase: emu.url, settings: { catch_up_interval_seconds: 2 } });
-    let worker = cluster.spawn();
-    await worker.ready;
-    const early = await emu.stripe.customers.create({ email: 'early@example.com' });
-    await cluster.quiesce({ idle: () => emu.webhooksIdle(), catchUpRounds: 1 });
-    await cluster.kill(worker);
-
-    // Settle is down and every delivery is lost for good (one attempt, dropped).
-    await emu.control('webhook_faults', { drop: 1, max_attempts: 1, seed: 7 });
-    await emu.stripe.customers.update(early.id, { email: 'Early.Moved@Example.com', balance: -2500 });
-    const late = await emu.stripe.customers.create({ email: 'late@example.com', name: 'Late' });
-    const pm = await emu.stripe.paymentMethods.attach('pm_card_mastercard', { customer: late.id });
-    await emu.stripe.customers.update(late.id, { invoice_settings: { default_payment_method: pm.id } });
-    await emu.stripe.subscriptions.create({ customer: late.id, items: [{ price: catalog.prices[1]!.id }] });
-    await emu.stripe.charges.create({ amount: 1234, currency: 'usd', customer: late.id, source: 'tok_visa' });
-    await emu.webhooksIdle();
-    const lost = emu.emulator.webhooks.log.filter((d) => d.outcome === 'dropped').map((d) => d.event);
-    expect(lost.length).toBeGreaterThan(5);
-    expect(
-      emu.emulator.webhooks.log.filter((d) => d.outcome === 'delivered' && lost.includes(d.event)),
-    ).toEqual([]);
-
-    worker = cluster.spawn();
-    await worker.ready;
-    await cluster.quiesce({ idle: () => emu.webhooksIdle(), catchUpRounds: 2 });
-    await cluster.stop(worker);
-
-    const report = await compare(emu, cluster);
-    expect(report.mismatches).toEqual([]);
-    expect(report.expectedEvents).toBeGreaterThan(2);
-    // Each lost event was applied once: one run, which finished.
-    const runs = cluster.applies().filter((a) => lost.includes(a.event));
-    for (const id of new Set(lost)) {
-      expect(
-        runs.filter((r) => r.event === id && r.phase === 'start'),
-        id,
-      ).toHaveLength(1);
-      expect(
-        runs.filter((r) => r.event === id && r.phase === 'end'),
-        id,
-      ).toHaveLength(1);
-    }
-  }, 240_000);
-});
-
-const TWO_WORKER_CHANGES = Number(process.env.CONVERGENCE_TWO_WORKER_CHANGES ?? 600);
-
-describe.skipIf(!dbKinds().includes('postgres'))('two Settle processes against one PostgreSQL', () => {
-  let emu: TestEmulator;
-  let cluster: SettleCluster;
-  beforeAll(async () => {
-    emu = await startTestEmulator({ seed: SEED + 1 });
-    cluster = new SettleCluster('postgres');
-  });
-  afterAll(async () => {
-    await cluster?.close();
-    await emu?.close();
-  });
-
-  it(`consume one event stream: each event applied once, the same final state as the derivation (${TWO_WORKER_CHANGES} changes)`, async () => {
-    const catalog = await createCatalog(emu.stripe);
-    await cluster.setUp({ apiKey: emu.key, apiBase: emu.url, settings: { catch_up_interval_seconds: 5 } });
-    await emu.control('webhook_faults', {
-      drop: 0.2,
-      duplicate: 0.1,
-      delay_ms: 1,
-      reorder_window_ms: 2000,
-      retry_base_ms: 300,
-      max_attempts: 8,
-      seed: SEED + 1,
-    });
-    // The first takes Stripe's webhooks; both run jobs from the same queue.
-    const a = cluster.spawn({ concurrency: 4 });
-    const b = cluster.spawn({ port: await freePort(), concurrency: 4 });
-    await Promise.all([a.ready, b.ready]);
-    await runWorkload({
-      stripe: emu.stripe,
-      seed: SEED + 1,
-      changes: TWO_WORKER_CHANGES,
-      catalog,
-      advanceClock: async (seconds) => {
-        await cluster.drained();
-        await emu.control('clock', { advance: seconds });
-      },
-    });
-    await cluster.quiesce({ idle: () => emu.webhooksIdle(), catchUpRounds: 2 });
-    await Promise.all([cluster.stop(a), cluster.stop(b)]);
-    const dead = await deadJobs(cluster);
-
-    const report = await compare(emu, cluster);
-    expect(report.mismatches.slice(0, 20)).toEqual([]);
-    expect(dead).toEqual([]);
-    const starts = cluster.applies().filter((r) => r.phase === 'start');
-    const perEvent = new Map<string, number>();
-    for (const r of starts) perEvent.set(r.event, (perEvent.get(r.event) ?? 0) + 1);
-    const twice = [...perEvent].filter(([, n]) => n !== 1);
-    console.log(
-      `two workers: ${starts.length} apply runs for ${perEvent.size} events (worker ${a.pid}: ${starts.filter((r) => r.pid === a.pid).length}, worker ${b.pid}: ${starts.filter((r) => r.pid === b.pid).length})`,
-    );
-    expect(twice).toEqual([]);
-    // Both processes did part of the work.
-    expect(starts.some((r) => r.pid === a.pid) && starts.some((r) => r.pid === b.pid)).toBe(true);
-  }, 600_000);
-});
+}
