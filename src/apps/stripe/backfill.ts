@@ -28,6 +28,8 @@ export const PHASES: readonly (readonly BackfillType[])[] = [
 export const DEFAULT_RANGES = 8;
 /** Pages fetched but not yet written, per run: bounds memory when the database is slower than the API. */
 const MAX_PENDING_PAGES = 24;
+/** Pages stored at once beside the settle queue: PostgreSQL uses a second core for them. */
+const STORE_LANES = 2;
 
 /** For tests: throw once after this many pages, as a killed worker would stop (then the job is retried). */
 export const backfillFaults: { failAfterPages: number | null } = { failAfterPages: null };
@@ -347,8 +349,10 @@ class BackfillRun {
       c.done = !page.has_more || !last || dropped;
       const snapshot = { ...c };
       const version = fetchVersion(started);
+      // Stored now, beside the queue (on another connection); settled in queue order once stored.
+      const stored = this.store(type, page, version);
       this.enqueue(async () => {
-        await this.settlePage(type, page, version);
+        await this.settlePage(type, page, await stored);
         // The bounds at fetch time: a split written later narrows them in its own statement.
         await this.writeCursors([snapshot]);
         this.committed.set(snapshot.id, snapshot);
@@ -361,8 +365,33 @@ class BackfillRun {
     }
   }
 
-  private async settlePage(type: BackfillType, page: Page, version: number): Promise<void> {
-    const exact = await storePage(this.host, this.conn.id, type, page, version);
+  /** Pages being stored (at most STORE_LANES at a time) and the ones waiting to be. */
+  private storing = 0;
+  private storeWaiters: (() => void)[] = [];
+
+  /**
+   * Writes a page's objects outside the queue: record writes take most of the database time, and a settle only
+   * needs the records of its own page stored first. Whichever page of a customer is stored last has its settle
+   * queued after that store ended, and a settle reads everything stored before it starts; so the customer's last
+   * settle still sees all its objects, and settles themselves (contacts, links) stay one at a time.
+   */
+  private store(type: BackfillType, page: Page, version: number): Promise<boolean> {
+    const run = async () => {
+      while (this.storing >= STORE_LANES) await new Promise<void>((r) => this.storeWaiters.push(r));
+      this.storing++;
+      try {
+        return await storePage(this.host, this.conn.id, type, page, version);
+      } finally {
+        this.storing--;
+        this.storeWaiters.shift()?.();
+      }
+    };
+    const p = run();
+    p.catch(() => undefined); // awaited by the page's queued settle, which reports the failure
+    return p;
+  }
+
+  private async settlePage(type: BackfillType, page: Page, exact: boolean): Promise<void> {
     if (type === 'products' || type === 'coupons') return;
     const ids =
       type === 'customers'
