@@ -247,6 +247,8 @@ class BackfillRun {
       for (const t of types) await this.listType(t);
     } else await Promise.all(types.map((t) => this.listType(t)));
     await this.chain;
+    // A failure skips the settles still queued: their pages' stores end before the job does (and is retried).
+    await Promise.allSettled(this.inFlight);
     if (this.failure !== null) throw this.failure;
   }
 
@@ -351,8 +353,16 @@ class BackfillRun {
       const version = fetchVersion(started);
       // Stored now, beside the queue (on another connection); settled in queue order once stored.
       const stored = this.store(type, page, version);
+      if (type === 'customers')
+        for (const o of page.data) this.queued.set(o.id, (this.queued.get(o.id) ?? 0) + 1);
       this.enqueue(async () => {
         await this.settlePage(type, page, await stored);
+        if (type === 'customers')
+          for (const o of page.data) {
+            const n = (this.queued.get(o.id) ?? 1) - 1;
+            if (n > 0) this.queued.set(o.id, n);
+            else this.queued.delete(o.id);
+          }
         // The bounds at fetch time: a split written later narrows them in its own statement.
         await this.writeCursors([snapshot]);
         this.committed.set(snapshot.id, snapshot);
@@ -368,6 +378,9 @@ class BackfillRun {
   /** Pages being stored (at most STORE_LANES at a time) and the ones waiting to be. */
   private storing = 0;
   private storeWaiters: (() => void)[] = [];
+  private inFlight = new Set<Promise<boolean>>();
+  /** Customers in customer pages fetched and not settled yet (how many such pages hold each). */
+  private queued = new Map<string, number>();
 
   /**
    * Writes a page's objects outside the queue: record writes take most of the database time, and a settle only
@@ -387,7 +400,9 @@ class BackfillRun {
       }
     };
     const p = run();
-    p.catch(() => undefined); // awaited by the page's queued settle, which reports the failure
+    this.inFlight.add(p);
+    // Awaited by the page's queued settle, which reports a failure.
+    p.catch(() => undefined).finally(() => this.inFlight.delete(p));
     return p;
   }
 
@@ -396,7 +411,11 @@ class BackfillRun {
     const ids =
       type === 'customers'
         ? page.data.map((o) => o.id)
-        : page.data.map((o) => customerIdOf(o as { customer?: string | { id: string } | null }));
+        : page.data
+            .map((o) => customerIdOf(o as { customer?: string | { id: string } | null }))
+            // A customer whose page is queued after this one (often already stored) is left to that page's
+            // settle, which sees this page's objects: its contact is then written once, with all of them.
+            .filter((id) => !(id && this.queued.has(id)));
     await settleCustomers(
       this.host,
       this.conn,
