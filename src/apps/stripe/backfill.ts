@@ -28,6 +28,8 @@ export const PHASES: readonly (readonly BackfillType[])[] = [
 export const DEFAULT_RANGES = 8;
 /** Pages fetched but not yet written, per run: bounds memory when the database is slower than the API. */
 const MAX_PENDING_PAGES = 24;
+/** Pages stored at once beside the settle queue: PostgreSQL uses a second core for them. */
+const STORE_LANES = 2;
 
 /** For tests: throw once after this many pages, as a killed worker would stop (then the job is retried). */
 export const backfillFaults: { failAfterPages: number | null } = { failAfterPages: null };
@@ -245,6 +247,8 @@ class BackfillRun {
       for (const t of types) await this.listType(t);
     } else await Promise.all(types.map((t) => this.listType(t)));
     await this.chain;
+    // A failure skips the settles still queued: their pages' stores end before the job does (and is retried).
+    await Promise.allSettled(this.inFlight);
     if (this.failure !== null) throw this.failure;
   }
 
@@ -347,8 +351,18 @@ class BackfillRun {
       c.done = !page.has_more || !last || dropped;
       const snapshot = { ...c };
       const version = fetchVersion(started);
+      // Stored now, beside the queue (on another connection); settled in queue order once stored.
+      const stored = this.store(type, page, version);
+      if (type === 'customers')
+        for (const o of page.data) this.queued.set(o.id, (this.queued.get(o.id) ?? 0) + 1);
       this.enqueue(async () => {
-        await this.settlePage(type, page, version);
+        await this.settlePage(type, page, await stored);
+        if (type === 'customers')
+          for (const o of page.data) {
+            const n = (this.queued.get(o.id) ?? 1) - 1;
+            if (n > 0) this.queued.set(o.id, n);
+            else this.queued.delete(o.id);
+          }
         // The bounds at fetch time: a split written later narrows them in its own statement.
         await this.writeCursors([snapshot]);
         this.committed.set(snapshot.id, snapshot);
@@ -361,13 +375,47 @@ class BackfillRun {
     }
   }
 
-  private async settlePage(type: BackfillType, page: Page, version: number): Promise<void> {
-    const exact = await storePage(this.host, this.conn.id, type, page, version);
+  /** Pages being stored (at most STORE_LANES at a time) and the ones waiting to be. */
+  private storing = 0;
+  private storeWaiters: (() => void)[] = [];
+  private inFlight = new Set<Promise<boolean>>();
+  /** Customers in customer pages fetched and not settled yet (how many such pages hold each). */
+  private queued = new Map<string, number>();
+
+  /**
+   * Writes a page's objects outside the queue: record writes take most of the database time, and a settle only
+   * needs the records of its own page stored first. Whichever page of a customer is stored last has its settle
+   * queued after that store ended, and a settle reads everything stored before it starts; so the customer's last
+   * settle still sees all its objects, and settles themselves (contacts, links) stay one at a time.
+   */
+  private store(type: BackfillType, page: Page, version: number): Promise<boolean> {
+    const run = async () => {
+      while (this.storing >= STORE_LANES) await new Promise<void>((r) => this.storeWaiters.push(r));
+      this.storing++;
+      try {
+        return await storePage(this.host, this.conn.id, type, page, version);
+      } finally {
+        this.storing--;
+        this.storeWaiters.shift()?.();
+      }
+    };
+    const p = run();
+    this.inFlight.add(p);
+    // Awaited by the page's queued settle, which reports a failure.
+    p.catch(() => undefined).finally(() => this.inFlight.delete(p));
+    return p;
+  }
+
+  private async settlePage(type: BackfillType, page: Page, exact: boolean): Promise<void> {
     if (type === 'products' || type === 'coupons') return;
     const ids =
       type === 'customers'
         ? page.data.map((o) => o.id)
-        : page.data.map((o) => customerIdOf(o as { customer?: string | { id: string } | null }));
+        : page.data
+            .map((o) => customerIdOf(o as { customer?: string | { id: string } | null }))
+            // A customer whose page is queued after this one (often already stored) is left to that page's
+            // settle, which sees this page's objects: its contact is then written once, with all of them.
+            .filter((id) => !(id && this.queued.has(id)));
     await settleCustomers(
       this.host,
       this.conn,
