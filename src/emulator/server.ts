@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { ApiError, unknownUrl } from './errors.ts';
 import { KEY_PATTERN, type Emulator } from './emulator.ts';
 import { API_VERSION } from './events.ts';
-import { expandToJson } from './expand.ts';
+import { renderJson } from './expand.ts';
 import { parseForm, type FormObject } from './form.ts';
 import { makeCtx } from './context.ts';
 import { expandParam } from './params.ts';
@@ -67,7 +67,12 @@ function authKey(req: IncomingMessage): string | ApiError {
   return key;
 }
 
-function send(res: ServerResponse, status: number, body: string, headers: Record<string, string>): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: string | Buffer,
+  headers: Record<string, string>,
+): void {
   res.writeHead(status, {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),
@@ -216,11 +221,11 @@ export class EmulatorServer {
     }
     const ctx = makeCtx(this.emu, acct, reqId, idemKey);
     let status = 200;
-    let out: string;
+    let out: string | Buffer;
     let store = true;
     try {
       const result = await match.route.handler(ctx, params, match.args);
-      out = expandToJson(acct, result, expandParam(params));
+      out = renderJson(acct, result, expandParam(params));
       if (method !== 'GET') this.emu.mutated();
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
@@ -237,7 +242,7 @@ export class EmulatorServer {
           ...(acct.idempotency.get(idemSlot) as { fingerprint: string; createdAt: number }),
           done: true,
           status,
-          body: out,
+          body: out.toString(),
         });
       else acct.idempotency.delete(idemSlot);
     }
