@@ -70,17 +70,26 @@ function authKey(req: IncomingMessage): string | ApiError {
 function send(
   res: ServerResponse,
   status: number,
-  body: string | Buffer,
+  body: string | Buffer[],
   headers: Record<string, string>,
 ): void {
+  const length = typeof body === 'string' ? Buffer.byteLength(body) : body.reduce((n, b) => n + b.length, 0);
   res.writeHead(status, {
     'content-type': 'application/json',
-    'content-length': Buffer.byteLength(body),
+    'content-length': length,
     'access-control-allow-origin': '*',
     'cache-control': 'no-cache, no-store',
     ...headers,
   });
-  res.end(body);
+  if (typeof body === 'string') {
+    res.end(body);
+    return;
+  }
+  // Corked, the pieces leave in one writev.
+  res.cork();
+  for (const b of body) res.write(b);
+  res.end();
+  res.uncork();
 }
 
 export class EmulatorServer {
@@ -221,7 +230,7 @@ export class EmulatorServer {
     }
     const ctx = makeCtx(this.emu, acct, reqId, idemKey);
     let status = 200;
-    let out: string | Buffer;
+    let out: string | Buffer[];
     let store = true;
     try {
       const result = await match.route.handler(ctx, params, match.args);
@@ -242,7 +251,7 @@ export class EmulatorServer {
           ...(acct.idempotency.get(idemSlot) as { fingerprint: string; createdAt: number }),
           done: true,
           status,
-          body: out.toString(),
+          body: typeof out === 'string' ? out : Buffer.concat(out).toString(),
         });
       else acct.idempotency.delete(idemSlot);
     }
