@@ -1,5 +1,6 @@
 // Benchmark: pages per second of customers.list (limit 100, two expansions) over a generated 100,000-customer
-// account. Usage: npm run bench:emulator [-- --customers N --cursors N]
+// account. Usage: npm run bench:emulator [-- --customers N --cursors N --profile DIR]
+// (--profile writes the server process's CPU profile into DIR, for `node --cpu-prof`-style analysis.)
 //
 // The emulator runs in its own process (bench/emulator-server.ts, as `npx settle emulator` does). Walks, in this order, each covering the
 // whole list split by `created` across concurrent cursors (as Settle's backfill does):
@@ -31,9 +32,17 @@ const TARGET = 300;
 const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 const EXPAND = ['data.invoice_settings.default_payment_method', 'data.subscriptions'];
 
+const profileIndex = process.argv.indexOf('--profile');
+const profileDir = profileIndex >= 0 ? process.argv[profileIndex + 1] : undefined;
 const server = spawn(
   process.execPath,
-  ['--import', 'tsx', fileURLToPath(new URL('./emulator-server.ts', import.meta.url)), String(customers)],
+  [
+    ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
+    '--import',
+    'tsx',
+    fileURLToPath(new URL('./emulator-server.ts', import.meta.url)),
+    String(customers),
+  ],
   { stdio: ['ignore', 'pipe', 'inherit'] },
 );
 const ready = await new Promise<string>((resolve, reject) => {
@@ -229,5 +238,7 @@ console.log(
     `SDK ${cursors} cursors ${sdk.pages_per_second} (${verdict(sdk)}), SDK 1 cursor ${sdk1.pages_per_second}; ` +
     `cache: ${result.ratios.warm_vs_cold_pages_per_second}× the uncached rate`,
 );
+const exited = new Promise((resolve) => server.once('exit', resolve));
 server.kill('SIGTERM');
+await exited;
 process.exit(0);

@@ -107,13 +107,22 @@ export function expand(acct: Account, result: unknown, paths: string[]): unknown
 }
 
 // A list page re-serializes the same stored objects with the same expansions again and again (backfills,
-// benchmarks). Each stored object's serialized JSON (UTF-8, per set of expansions) is cached in its slot, which
-// every write clears; it is reused only while the write counters of everything the expansion read are unchanged.
-// Bytes rather than strings: a page is then written straight from the cache, with no 350 KB string to flatten and
-// encode, and no fresh 350 KB buffer (first-touch page faults made a Buffer.concat cost ~5 ms a page here).
+// benchmarks). Each stored object's serialized JSON (per set of expansions) is cached in its slot, which every
+// write clears; it is reused only while the write counters of everything the expansion read are unchanged.
+// A page is written as its pieces, never joined: a joined 350 KB string lands in V8's large-object space, fresh
+// memory each time, and its first-touch page faults cost more than the serialization on this machine. The cache
+// holds strings, not Buffers: 350 MB of Buffers counts as external memory, and V8 starts a full GC of the whole
+// (~1 GB) heap for every 64 MB of that growth, which made the first walk of a large account mostly GC.
 interface CachedJson {
-  bytes: Buffer;
+  json: string;
+  bytes: number;
   deps: Dep[];
+}
+
+/** JSON text in pieces to write in order, and its length in UTF-8 bytes. */
+export interface JsonPieces {
+  pieces: string[];
+  bytes: number;
 }
 
 // Tests set EMULATOR_VERIFY_JSON_CACHE=1: every cache hit is then re-rendered and compared, so the whole
@@ -123,70 +132,72 @@ let verify = process.env.EMULATOR_VERIFY_JSON_CACHE === '1';
 export function setVerifyJsonCache(on: boolean): void {
   verify = on;
 }
-const COMMA = Buffer.from(',');
 
-// Cached bytes are carved out of shared slabs: Buffer.from of a string over ~1.4 KB allocates an ArrayBuffer of
-// its own, which the profile showed costing as much as the JSON.stringify before it.
-const SLAB_BYTES = 1 << 20;
-let slab = Buffer.allocUnsafe(SLAB_BYTES);
-let slabUsed = 0;
-
-function toBytes(json: string): Buffer {
-  const worst = json.length * 3;
-  if (worst > SLAB_BYTES >>> 4) return Buffer.from(json);
-  if (slabUsed + worst > SLAB_BYTES) {
-    slab = Buffer.allocUnsafe(SLAB_BYTES);
-    slabUsed = 0;
-  }
-  const n = slab.write(json, slabUsed);
-  const bytes = slab.subarray(slabUsed, slabUsed + n);
-  slabUsed += n;
-  return bytes;
-}
-
-function render(acct: Account, obj: unknown, paths: string[][], trace?: Trace): Buffer {
+function render(acct: Account, obj: unknown, paths: string[][], trace?: Trace): string {
   let out = obj;
   for (const segs of paths) out = expandPath(acct, out, segs, trace);
-  return toBytes(JSON.stringify(out));
+  return JSON.stringify(out);
 }
 
 /** The JSON of one object with expansions; from its slot's cache when it is a stored object. */
-function objectJson(acct: Account, obj: unknown, paths: string[][]): Buffer {
+function objectJson(acct: Account, obj: unknown, paths: string[][]): { json: string; bytes: number } {
   const o = obj as { id?: unknown } | null;
   const slot = o && typeof o === 'object' && typeof o.id === 'string' ? acct.findSlot(o.id) : undefined;
   // A handler may return a changed copy of a stored object: only the stored object itself has a cache.
-  if (!slot || slot.obj !== obj) return render(acct, obj, paths);
+  if (!slot || slot.obj !== obj) {
+    const json = render(acct, obj, paths);
+    return { json, bytes: Buffer.byteLength(json) };
+  }
   const key = paths.map((p) => p.join('.')).join('|');
   const hit = slot.json.get(key) as CachedJson | undefined;
   if (hit && depsCurrent(hit.deps)) {
-    if (verify && !hit.bytes.equals(render(acct, obj, paths))) {
+    if (verify && hit.json !== render(acct, obj, paths)) {
       throw new Error(`stale JSON cache for ${String(o?.id)} (expand: ${key})`);
     }
-    return hit.bytes;
+    return hit;
   }
   // The object's own write counter too, though a write also empties `slot.json`: two locks on one door.
   const trace: Trace = { deps: [{ slot, version: slot.version }], cacheable: true };
-  const bytes = render(acct, obj, paths, trace);
-  if (trace.cacheable) slot.json.set(key, { bytes, deps: trace.deps } satisfies CachedJson);
-  return bytes;
+  const json = render(acct, obj, paths, trace);
+  const cached: CachedJson = { json, bytes: Buffer.byteLength(json), deps: trace.deps };
+  if (trace.cacheable) slot.json.set(key, cached);
+  return cached;
 }
 
-/** The JSON of an API result with `expand[]` applied, in pieces to be written in order (a list page is its
- * envelope around each element's cached bytes: written as they are, never joined into one copy). */
-export function renderJson(acct: Account, result: unknown, paths: string[]): Buffer[] {
+/** The JSON of an API result with `expand[]` applied. A list page is its envelope around each element's cached
+ * JSON, as separate pieces. */
+export function renderJson(acct: Account, result: unknown, paths: string[]): JsonPieces {
   checkDepth(paths);
   const list = result as { object?: unknown; data?: unknown } | null;
   const isList = (list?.object === 'list' || list?.object === 'search_result') && Array.isArray(list.data);
-  if (!isList) return [objectJson(acct, result, paths.map((p) => p.split('.')))];
-  if (!paths.every((p) => p.startsWith('data.'))) return [toBytes(JSON.stringify(expand(acct, result, paths)))];
+  if (!isList) {
+    const one = objectJson(
+      acct,
+      result,
+      paths.map((p) => p.split('.')),
+    );
+    return { pieces: [one.json], bytes: one.bytes };
+  }
+  if (!paths.every((p) => p.startsWith('data.'))) {
+    const json = JSON.stringify(expand(acct, result, paths));
+    return { pieces: [json], bytes: Buffer.byteLength(json) };
+  }
   const inner = paths.map((p) => p.split('.').slice(1));
   const shell = JSON.stringify({ ...list, data: [] });
   const at = shell.indexOf('"data":[]') + '"data":['.length;
-  const parts: Buffer[] = [Buffer.from(shell.slice(0, at))];
+  const head = shell.slice(0, at);
+  const tail = shell.slice(at);
+  const pieces = [head];
+  let bytes = Buffer.byteLength(head) + Buffer.byteLength(tail);
   (list.data as unknown[]).forEach((el, i) => {
-    if (i > 0) parts.push(COMMA);
-    parts.push(objectJson(acct, el, inner));
+    if (i > 0) {
+      pieces.push(',');
+      bytes++;
+    }
+    const one = objectJson(acct, el, inner);
+    pieces.push(one.json);
+    bytes += one.bytes;
   });
-  parts.push(Buffer.from(shell.slice(at)));
-  return parts;
+  pieces.push(tail);
+  return { pieces, bytes };
 }

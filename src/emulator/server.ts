@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { ApiError, unknownUrl } from './errors.ts';
 import { KEY_PATTERN, type Emulator } from './emulator.ts';
 import { API_VERSION } from './events.ts';
-import { renderJson } from './expand.ts';
+import { renderJson, type JsonPieces } from './expand.ts';
 import { parseForm, type FormObject } from './form.ts';
 import { makeCtx } from './context.ts';
 import { expandParam } from './params.ts';
@@ -70,10 +70,10 @@ function authKey(req: IncomingMessage): string | ApiError {
 function send(
   res: ServerResponse,
   status: number,
-  body: string | Buffer[],
+  body: string | JsonPieces,
   headers: Record<string, string>,
 ): void {
-  const length = typeof body === 'string' ? Buffer.byteLength(body) : body.reduce((n, b) => n + b.length, 0);
+  const length = typeof body === 'string' ? Buffer.byteLength(body) : body.bytes;
   res.writeHead(status, {
     'content-type': 'application/json',
     'content-length': length,
@@ -87,7 +87,7 @@ function send(
   }
   // Corked, the pieces leave in one writev.
   res.cork();
-  for (const b of body) res.write(b);
+  for (const piece of body.pieces) res.write(piece);
   res.end();
   res.uncork();
 }
@@ -230,7 +230,7 @@ export class EmulatorServer {
     }
     const ctx = makeCtx(this.emu, acct, reqId, idemKey);
     let status = 200;
-    let out: string | Buffer[];
+    let out: string | JsonPieces;
     let store = true;
     try {
       const result = await match.route.handler(ctx, params, match.args);
@@ -251,7 +251,7 @@ export class EmulatorServer {
           ...(acct.idempotency.get(idemSlot) as { fingerprint: string; createdAt: number }),
           done: true,
           status,
-          body: typeof out === 'string' ? out : Buffer.concat(out).toString(),
+          body: typeof out === 'string' ? out : out.pieces.join(''),
         });
       else acct.idempotency.delete(idemSlot);
     }
