@@ -1,9 +1,23 @@
 // Benchmark: pages per second of customers.list (limit 100, two expansions) over a generated 100,000-customer
-// account, through the official SDK. Usage: npm run bench:emulator [-- --customers N --seconds S]
-import { spawn } from 'node:child_process';
+// account. Usage: npm run bench:emulator [-- --customers N --cursors N --profile DIR]
+// (--profile writes the server process's CPU profile into DIR, for `node --cpu-prof`-style analysis.)
+//
+// The emulator runs in its own process (bench/emulator-server.ts, as `npx settle emulator` does). Walks, in this order, each covering the
+// whole list split by `created` across concurrent cursors (as Settle's backfill does):
+//   cold  - raw HTTP, the first time each page is asked for: every object is expanded and serialized (the
+//           uncached path, plus filling the cache). This is the baseline the cache is judged against, and what a
+//           first sync against a freshly started emulator sees.
+//   warm  - the same walk again: pages come from the serialized-JSON cache.
+//   sdk   - the same walk through the official SDK, which parses every page (what Settle's sync sees).
+//   sdk1  - the SDK with a single cursor: one request at a time, so it measures a page's round trip.
+// The raw client reads only the end of each body (has_more and the last id) and fully parses every 25th page, so
+// it costs little and the server's rate shows; the server's own CPU time per page is reported too, which load
+// from other processes distorts far less than wall time.
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import { createInterface } from 'node:readline';
 import os from 'node:os';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import Stripe from 'stripe';
 
@@ -14,17 +28,27 @@ function arg(name: string, fallback: number): number {
 
 const customers = arg('customers', 100_000);
 const cursors = arg('cursors', 4);
+const TARGET = 300;
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+const EXPAND = ['data.invoice_settings.default_payment_method', 'data.subscriptions'];
+
+const profileIndex = process.argv.indexOf('--profile');
+const profileDir = profileIndex >= 0 ? process.argv[profileIndex + 1] : undefined;
 const server = spawn(
   process.execPath,
-  ['--import', 'tsx', fileURLToPath(new URL('./emulator-server.ts', import.meta.url)), String(customers)],
-  {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  },
+  [
+    ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
+    '--import',
+    'tsx',
+    fileURLToPath(new URL('./emulator-server.ts', import.meta.url)),
+    String(customers),
+  ],
+  { stdio: ['ignore', 'pipe', 'inherit'] },
 );
-const ready = (await new Promise<string>((resolve, reject) => {
+const ready = await new Promise<string>((resolve, reject) => {
   createInterface({ input: server.stdout }).once('line', resolve);
   server.once('exit', (code) => reject(new Error(`emulator exited with ${code}`)));
-})) as string;
+});
 const { port, key, gen } = JSON.parse(ready) as {
   port: number;
   key: string;
@@ -33,6 +57,70 @@ const { port, key, gen } = JSON.parse(ready) as {
 console.log(
   `generated ${gen.customers} customers, ${gen.subscriptions} subscriptions, ${gen.charges} charges, ${gen.refunds} refunds in ${(gen.ms / 1000).toFixed(1)} s`,
 );
+/** The server process's CPU time so far (user + system, from /proc: Linux only) and resident memory. */
+function serverCpu(): { cpu_us: number; rss_mb: number } {
+  const stat = readFileSync(`/proc/${server.pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1];
+  return { cpu_us: (ticks * 1e6) / CLOCK_TICKS, rss_mb: Math.round(Number(rss) / 1024) };
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: cursors });
+let rawPages = 0;
+
+/** One page over plain HTTP: the envelope's `has_more` and the last customer's id are read from the end of
+ * the body; every 25th page is parsed whole and checked. */
+function rawPage(query: string): Promise<{ last?: string; more: boolean; rows: number }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(
+        {
+          host: '127.0.0.1',
+          port,
+          path: `/v1/customers?${query}`,
+          agent,
+          headers: { authorization: `Bearer ${key}` },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            chunks.push(c);
+            size += c.length;
+          });
+          res.on('end', () => {
+            try {
+              if (res.statusCode !== 200 || size !== Number(res.headers['content-length'])) {
+                throw new Error(
+                  `status ${res.statusCode}, ${size} of ${res.headers['content-length']} bytes`,
+                );
+              }
+              if (++rawPages % 25 === 0) {
+                const page = JSON.parse(Buffer.concat(chunks).toString()) as Stripe.ApiList<Stripe.Customer>;
+                const last = page.data[page.data.length - 1];
+                const sub = page.data.find((c) => c.subscriptions?.data.length);
+                if (!sub || typeof sub.subscriptions?.data[0]?.items.data[0]?.price !== 'object') {
+                  throw new Error('a parsed page lacks the expanded subscriptions');
+                }
+                return resolve({ last: last?.id, more: page.has_more, rows: page.data.length });
+              }
+              // The last element's opening and the envelope's tail fit in the last 16 KB (an element is ~4 KB).
+              const tail = Buffer.concat(chunks.slice(-2)).subarray(-16_384).toString();
+              const at = tail.lastIndexOf('"has_more":');
+              const li = tail.lastIndexOf('{"id":"cus_');
+              if (at < 0 || li < 0) throw new Error('page tail not recognised');
+              const last = tail.slice(li + 7, tail.indexOf('"', li + 7));
+              resolve({ last, more: tail.startsWith('true', at + 11), rows: -1 });
+            } catch (err) {
+              reject(err as Error);
+            }
+          });
+        },
+      )
+      .on('error', reject);
+  });
+}
 
 const stripe = new Stripe(key, {
   host: '127.0.0.1',
@@ -41,102 +129,116 @@ const stripe = new Stripe(key, {
   maxNetworkRetries: 0,
   telemetry: false,
 });
-const expand = ['data.invoice_settings.default_payment_method', 'data.subscriptions'];
 
-async function walk(created?: Stripe.RangeQueryParam): Promise<{ pages: number; rows: number }> {
+type Range = { gte: number; lt: number };
+type Walker = (range: Range | undefined) => Promise<number>;
+
+const rawWalk: Walker = async (range) => {
   let pages = 0;
-  let rows = 0;
-  let startingAfter: string | undefined;
+  let after: string | undefined;
+  const base = `limit=100&expand[0]=${EXPAND[0]}&expand[1]=${EXPAND[1]}${
+    range ? `&created[gte]=${range.gte}&created[lt]=${range.lt}` : ''
+  }`;
   for (;;) {
-    const page = await stripe.customers.list({ limit: 100, expand, created, starting_after: startingAfter });
+    const page = await rawPage(after ? `${base}&starting_after=${after}` : base);
     pages++;
-    rows += page.data.length;
-    if (!page.has_more) return { pages, rows };
-    startingAfter = page.data[page.data.length - 1]?.id;
+    if (!page.more) return pages;
+    after = page.last;
   }
+};
+
+let sdkRows = 0;
+const sdkWalk: Walker = async (range) => {
+  let pages = 0;
+  let after: string | undefined;
+  for (;;) {
+    const page = await stripe.customers.list({
+      limit: 100,
+      expand: EXPAND,
+      created: range,
+      starting_after: after,
+    });
+    pages++;
+    sdkRows += page.data.length;
+    if (!page.has_more) return pages;
+    after = page.data[page.data.length - 1]?.id;
+  }
+};
+
+const newest = (await stripe.customers.list({ limit: 1 })).data[0]?.created ?? Math.floor(Date.now() / 1000);
+// The generator spreads customers evenly over the three years before "now": equal slices of that span are equal
+// shares of the work. The first slice reaches back to 0, so nothing is missed (the walk checks the count).
+const start = newest - 3 * 365 * 86_400;
+function ranges(n: number): Range[] {
+  const step = Math.ceil((newest + 1 - start) / n);
+  return Array.from({ length: n }, (_, i) => ({
+    gte: i === 0 ? 0 : start + i * step,
+    lt: i === n - 1 ? newest + 1 : start + (i + 1) * step,
+  }));
 }
 
-// Warm-up, then one full sequential walk, then the same range split across concurrent cursors (as Settle's
-// backfill does).
-await stripe.customers.list({ limit: 100, expand });
-let t0 = performance.now();
-const seq = await walk();
-const seqSeconds = (performance.now() - t0) / 1000;
-
-const first = (await stripe.customers.list({ limit: 1, ending_before: undefined })).data[0];
-const newest = first?.created ?? Math.floor(Date.now() / 1000);
-const oldest = newest - 3 * 365 * 86_400;
-const step = Math.ceil((newest - oldest + 1) / cursors);
-t0 = performance.now();
-const parts = await Promise.all(
-  Array.from({ length: cursors }, (_, i) =>
-    walk({ gte: oldest + i * step, lt: i === cursors - 1 ? newest + 1 : oldest + (i + 1) * step }),
-  ),
-);
-const parSeconds = (performance.now() - t0) / 1000;
-const parPages = parts.reduce((a, p) => a + p.pages, 0);
-const parRows = parts.reduce((a, p) => a + p.rows, 0);
-
-// The same pages over plain keep-alive HTTP, parsed with JSON.parse: the server's own rate, without the SDK.
-const agent = new http.Agent({ keepAlive: true });
-const rawPage = (after: string | undefined): Promise<{ last?: string; more: boolean }> =>
-  new Promise((resolve, reject) => {
-    const q = `limit=100&expand[0]=${expand[0]}&expand[1]=${expand[1]}${after ? `&starting_after=${after}` : ''}`;
-    http
-      .get(
-        {
-          host: '127.0.0.1',
-          port,
-          path: `/v1/customers?${q}`,
-          agent,
-          headers: { authorization: `Bearer ${key}` },
-        },
-        (res) => {
-          let body = '';
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => (body += c));
-          res.on('end', () => {
-            const page = JSON.parse(body) as { data: Array<{ id: string }>; has_more: boolean };
-            resolve({ last: page.data[page.data.length - 1]?.id, more: page.has_more });
-          });
-        },
-      )
-      .on('error', reject);
-  });
-t0 = performance.now();
-let rawPages = 0;
-let cursor: string | undefined;
-for (;;) {
-  const p = await rawPage(cursor);
-  rawPages++;
-  if (!p.more) break;
-  cursor = p.last;
+interface Phase {
+  cursors: number;
+  pages: number;
+  seconds: number;
+  pages_per_second: number;
+  server_cpu_ms_per_page: number;
+  client_cpu_ms_per_page: number;
 }
-const rawSeconds = (performance.now() - t0) / 1000;
+
+async function phase(walk: Walker, n: number): Promise<Phase> {
+  const cpu0 = serverCpu();
+  const client0 = process.cpuUsage();
+  const t0 = performance.now();
+  const counts = await Promise.all(ranges(n).map((r) => walk(r)));
+  const seconds = (performance.now() - t0) / 1000;
+  const client = process.cpuUsage(client0);
+  const cpu1 = serverCpu();
+  const pages = counts.reduce((a, b) => a + b, 0);
+  return {
+    cursors: n,
+    pages,
+    seconds: Number(seconds.toFixed(2)),
+    pages_per_second: Math.round(pages / seconds),
+    server_cpu_ms_per_page: Number(((cpu1.cpu_us - cpu0.cpu_us) / 1000 / pages).toFixed(2)),
+    client_cpu_ms_per_page: Number(((client.user + client.system) / 1000 / pages).toFixed(2)),
+  };
+}
+
+const cold = await phase(rawWalk, cursors);
+const warm = await phase(rawWalk, cursors);
+sdkRows = 0;
+const sdk = await phase(sdkWalk, cursors);
+if (sdkRows !== customers) throw new Error(`the SDK walk saw ${sdkRows} customers, not ${customers}`);
+const sdk1 = await phase(sdkWalk, 1);
+const { rss_mb } = serverCpu();
 
 const result = {
-  date: new Date().toISOString().slice(0, 10),
+  date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
   load_average: os.loadavg().map((l) => Number(l.toFixed(1))),
   machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+  customers,
   generate_seconds: gen.ms / 1000,
-  sequential: {
-    pages: seq.pages,
-    rows: seq.rows,
-    seconds: Number(seqSeconds.toFixed(2)),
-    pages_per_second: Math.round(seq.pages / seqSeconds),
-  },
-  raw_http_sequential: {
-    pages: rawPages,
-    seconds: Number(rawSeconds.toFixed(2)),
-    pages_per_second: Math.round(rawPages / rawSeconds),
-  },
-  concurrent: {
-    cursors,
-    pages: parPages,
-    rows: parRows,
-    seconds: Number(parSeconds.toFixed(2)),
-    pages_per_second: Math.round(parPages / parSeconds),
+  server_rss_mb_after: rss_mb,
+  cold,
+  warm,
+  sdk,
+  sdk1,
+  ratios: {
+    warm_vs_cold_pages_per_second: Number((warm.pages_per_second / cold.pages_per_second).toFixed(1)),
+    cold_vs_warm_server_cpu_per_page: Number(
+      (cold.server_cpu_ms_per_page / warm.server_cpu_ms_per_page).toFixed(1),
+    ),
   },
 };
 console.log(JSON.stringify(result, null, 2));
+const verdict = (p: Phase): string => (p.pages_per_second >= TARGET ? 'meets' : 'misses');
+console.log(
+  `target ${TARGET} pages/s: warm ${warm.pages_per_second} (${verdict(warm)}), cold ${cold.pages_per_second} (${verdict(cold)}), ` +
+    `SDK ${cursors} cursors ${sdk.pages_per_second} (${verdict(sdk)}), SDK 1 cursor ${sdk1.pages_per_second}; ` +
+    `cache: ${result.ratios.warm_vs_cold_pages_per_second}× the uncached rate`,
+);
+const exited = new Promise((resolve) => server.once('exit', resolve));
 server.kill('SIGTERM');
+await exited;
+process.exit(0);

@@ -1,7 +1,7 @@
 // One Stripe account: every object a key can see. Each API key is its own account, as on real Stripe.
 import { createHash } from 'node:crypto';
 import type Stripe from 'stripe';
-import { Collection, Index } from './store.ts';
+import { Collection, Index, type Slot } from './store.ts';
 
 export type AnyObject =
   | Stripe.Customer
@@ -141,31 +141,39 @@ export class Account {
       this.byCustomer[object as CustomerIndexed].set(id, null);
   }
 
-  /** Find any object by id, for expansion. Prefixes first, then every collection (coupon ids are free-form). */
-  find(id: string): AnyObject | undefined {
+  private readonly byPrefix: Record<string, AnyCollection> = {
+    cus_: this.customers,
+    prod_: this.products,
+    price_: this.prices,
+    pm_: this.paymentMethods,
+    card_: this.paymentMethods,
+    sub_: this.subscriptions,
+    in_: this.invoices,
+    ch_: this.charges,
+    py_: this.charges,
+    re_: this.refunds,
+    pi_: this.paymentIntents,
+    cs_: this.checkoutSessions,
+    bps_: this.portalSessions,
+    evt_: this.events,
+    we_: this.webhookEndpoints,
+  };
+
+  /** The stored slot of any collection object by id: prefixes first, then coupons (their ids are free-form). */
+  findSlot(id: string): Slot<AnyObject> | undefined {
     const prefix = id.slice(0, id.indexOf('_') + 1);
-    const byPrefix: Record<string, AnyCollection> = {
-      cus_: this.customers,
-      prod_: this.products,
-      price_: this.prices,
-      pm_: this.paymentMethods,
-      card_: this.paymentMethods,
-      sub_: this.subscriptions,
-      in_: this.invoices,
-      ch_: this.charges,
-      py_: this.charges,
-      re_: this.refunds,
-      pi_: this.paymentIntents,
-      cs_: this.checkoutSessions,
-      bps_: this.portalSessions,
-      evt_: this.events,
-      we_: this.webhookEndpoints,
-    };
-    const c = byPrefix[prefix] as unknown as Collection<AnyObject> | undefined;
-    const hit = c?.get(id);
-    if (hit) return hit;
-    if (prefix === 'di_') return this.discounts.get(id) as AnyObject | undefined;
-    return this.coupons.get(id);
+    const c = this.byPrefix[prefix] as unknown as Collection<AnyObject> | undefined;
+    const hit = c?.slot(id);
+    if (hit || prefix === 'di_') return hit;
+    return this.coupons.slot(id);
+  }
+
+  /** Find any object by id, for expansion: collection objects, then discounts (which live inside subscriptions). */
+  find(id: string): AnyObject | undefined {
+    const slot = this.findSlot(id);
+    if (slot) return slot.obj;
+    if (id.startsWith('di_')) return this.discounts.get(id) as AnyObject | undefined;
+    return undefined;
   }
 
   clear(): void {

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { ApiError, unknownUrl } from './errors.ts';
 import { KEY_PATTERN, type Emulator } from './emulator.ts';
 import { API_VERSION } from './events.ts';
-import { expandToJson } from './expand.ts';
+import { renderJson, type JsonPieces } from './expand.ts';
 import { parseForm, type FormObject } from './form.ts';
 import { makeCtx } from './context.ts';
 import { expandParam } from './params.ts';
@@ -67,15 +67,29 @@ function authKey(req: IncomingMessage): string | ApiError {
   return key;
 }
 
-function send(res: ServerResponse, status: number, body: string, headers: Record<string, string>): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: string | JsonPieces,
+  headers: Record<string, string>,
+): void {
+  const length = typeof body === 'string' ? Buffer.byteLength(body) : body.bytes;
   res.writeHead(status, {
     'content-type': 'application/json',
-    'content-length': Buffer.byteLength(body),
+    'content-length': length,
     'access-control-allow-origin': '*',
     'cache-control': 'no-cache, no-store',
     ...headers,
   });
-  res.end(body);
+  if (typeof body === 'string') {
+    res.end(body);
+    return;
+  }
+  // Corked, the pieces leave in one writev.
+  res.cork();
+  for (const piece of body.pieces) res.write(piece);
+  res.end();
+  res.uncork();
 }
 
 export class EmulatorServer {
@@ -216,11 +230,11 @@ export class EmulatorServer {
     }
     const ctx = makeCtx(this.emu, acct, reqId, idemKey);
     let status = 200;
-    let out: string;
+    let out: string | JsonPieces;
     let store = true;
     try {
       const result = await match.route.handler(ctx, params, match.args);
-      out = expandToJson(acct, result, expandParam(params));
+      out = renderJson(acct, result, expandParam(params));
       if (method !== 'GET') this.emu.mutated();
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
@@ -237,7 +251,7 @@ export class EmulatorServer {
           ...(acct.idempotency.get(idemSlot) as { fingerprint: string; createdAt: number }),
           done: true,
           status,
-          body: out,
+          body: typeof out === 'string' ? out : out.pieces.join(''),
         });
       else acct.idempotency.delete(idemSlot);
     }

@@ -1,6 +1,7 @@
 // One collection per resource: a map by id plus an array kept in (created, insertion) order, so a page of a list
 // is a binary search and a slice, not a sort, even at 100,000 objects.
 import { invalid } from './errors.ts';
+import { deepFreeze } from './freeze.ts';
 
 export interface Stored {
   id: string;
@@ -29,9 +30,20 @@ export interface Page<T> {
   hasMore: boolean;
 }
 
-interface Entry<T> {
+/** A stored object's slot. `version` is its write counter: every put or remove of the id bumps it, so anything
+ * derived from the object (its serialized JSON) can be checked for staleness with one comparison. */
+export interface Slot<T = unknown> {
+  readonly obj: T;
+  readonly version: number;
+  /** Serialized JSON derived from `obj`, by expansion key; dropped on every write. */
+  readonly json: Map<string, unknown>;
+}
+
+interface Entry<T> extends Slot<T> {
   obj: T;
   seq: number;
+  version: number;
+  json: Map<string, unknown>;
 }
 
 export class Collection<T extends Stored> {
@@ -49,6 +61,10 @@ export class Collection<T extends Stored> {
     return this.byId.get(id)?.obj;
   }
 
+  slot(id: string): Slot<T> | undefined {
+    return this.byId.get(id);
+  }
+
   has(id: string): boolean {
     return this.byId.has(id);
   }
@@ -58,7 +74,9 @@ export class Collection<T extends Stored> {
     if (existing) {
       this.remove(obj.id);
     }
-    const entry = { obj, seq: this.nextSeq++ };
+    // Frozen: a stored object changes only by being replaced, which bumps its version. An in-place edit would
+    // leave every cached serialization of it stale, so it throws instead.
+    const entry: Entry<T> = { obj: deepFreeze(obj), seq: this.nextSeq++, version: 0, json: new Map() };
     this.byId.set(obj.id, entry);
     const last = this.order[this.order.length - 1];
     if (!last || compare(last, entry) < 0) this.order.push(entry);
@@ -70,7 +88,9 @@ export class Collection<T extends Stored> {
   put(obj: T): T {
     const entry = this.byId.get(obj.id);
     if (!entry) return this.insert(obj);
-    entry.obj = obj;
+    entry.obj = deepFreeze(obj);
+    entry.version++;
+    entry.json.clear();
     return obj;
   }
 
@@ -78,6 +98,8 @@ export class Collection<T extends Stored> {
     const entry = this.byId.get(id);
     if (!entry) return undefined;
     this.byId.delete(id);
+    entry.version++;
+    entry.json.clear();
     const i = this.lowerBound(entry);
     if (this.order[i] === entry) this.order.splice(i, 1);
     else this.order = this.order.filter((e) => e !== entry);
@@ -85,6 +107,10 @@ export class Collection<T extends Stored> {
   }
 
   clear(): void {
+    for (const e of this.order) {
+      e.version++;
+      e.json.clear();
+    }
     this.byId.clear();
     this.order = [];
   }
@@ -205,13 +231,19 @@ function createdRange<T extends Stored>(arr: Entry<T>[], f: CreatedFilter | unde
 }
 
 /** A multi-map from a key (customer id, lowercased email) to object ids; remembers each id's key so a change of
- * key (a payment method moving to another customer, an email edit) moves the id. */
+ * key (a payment method moving to another customer, an email edit) moves the id. Each key has a write counter,
+ * bumped by `set` whenever one of its ids (before or after the change) is written, so anything derived from a
+ * key's objects (a customer's expanded `subscriptions`) can be checked for staleness in one comparison. */
 export class Index {
   private readonly map = new Map<string, Set<string>>();
   private readonly keyOf = new Map<string, string>();
+  private readonly versions = new Map<string, number>();
 
+  /** Call on every write of `id` (not only on a change of key): it also bumps the key's version. */
   set(id: string, key: string | null | undefined): void {
     const old = this.keyOf.get(id);
+    if (old !== undefined) this.bump(old);
+    if (key) this.bump(key);
     if (old === key) return;
     if (old !== undefined) this.map.get(old)?.delete(id);
     if (!key) {
@@ -228,8 +260,18 @@ export class Index {
     return this.map.get(key) ?? new Set();
   }
 
+  version(key: string): number {
+    return this.versions.get(key) ?? 0;
+  }
+
+  private bump(key: string): void {
+    this.versions.set(key, (this.versions.get(key) ?? 0) + 1);
+  }
+
   clear(): void {
     this.map.clear();
     this.keyOf.clear();
+    // Versions survive a clear, so a key that is filled again never repeats a version seen before.
+    for (const k of this.versions.keys()) this.bump(k);
   }
 }
