@@ -67,11 +67,24 @@ describe('webhook deliveries', () => {
     await stripe.coupons.create({ percent_off: 5, duration: 'once' });
     await until(() => rx.received.length === 3);
     const gaps = [rx.received[1]!.at - rx.received[0]!.at, rx.received[2]!.at - rx.received[1]!.at];
-    expect(gaps[1]).toBeGreaterThanOrEqual(gaps[0] as number);
     const log = (await emu.control('webhook_deliveries')) as {
-      data: Array<{ endpoint: string; attempt: number; status: number; outcome: string }>;
+      data: Array<{
+        endpoint: string;
+        attempt: number;
+        status: number;
+        outcome: string;
+        retry_in_ms?: number;
+      }>;
     };
     const mine = log.data.filter((d) => d.endpoint === ep.id);
+    // The backoff doubles, and no retry came sooner than its backoff (measured gaps only bound it from below: a
+    // loaded machine delays timers, so comparing two measured gaps would be flaky).
+    const backoff = mine.map((d) => d.retry_in_ms);
+    expect(backoff[0]).toBeGreaterThan(0);
+    expect(backoff).toEqual([backoff[0], 2 * backoff[0]!, undefined]);
+    // Less 2 ms: timers and Date.now round to the millisecond.
+    expect(gaps[0]).toBeGreaterThanOrEqual(backoff[0]! - 2);
+    expect(gaps[1]).toBeGreaterThanOrEqual(backoff[1]! - 2);
     expect(mine.map((d) => [d.attempt, d.status, d.outcome])).toEqual([
       [1, 500, 'failed'],
       [2, 500, 'failed'],

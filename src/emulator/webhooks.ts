@@ -18,6 +18,8 @@ export interface DeliveryRecord {
   ok: boolean;
   outcome: 'delivered' | 'failed' | 'dropped' | 'duplicate';
   error?: string;
+  /** Set on a failed attempt that will be retried: the backoff before the next one. */
+  retry_in_ms?: number;
 }
 
 interface Job {
@@ -174,6 +176,10 @@ export class WebhookDispatcher {
     }
     if (!ok && job.attempt < this.faults.maxAttempts && !this.closed) {
       const delay = this.faults.retryBaseMs * 2 ** (job.attempt - 1);
+      const last = this.log.findLast(
+        (d) => d.event === job.event.id && d.endpoint === job.endpointId && d.attempt === job.attempt,
+      );
+      if (last) last.retry_in_ms = delay;
       this.later({ ...job, attempt: job.attempt + 1 }, delay);
     }
   }
