@@ -181,6 +181,7 @@ export async function recomputeCustomers(
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const log = new ReadLog();
     pending.clear();
+    const written = new Set<string>();
     const { more, catalog: used } = await recomputeRound(
       host,
       log,
@@ -191,8 +192,12 @@ export async function recomputeCustomers(
       catalog,
       pending,
       creator,
+      written,
     );
     if (more.length === 0 && (await log.unchanged())) return { catalog: used, pendingContacts: [...pending] };
+    // This round read data that changed meanwhile, so the contacts it wrote may no longer hold these customers
+    // (another job moved the link): the next round checks them like released ones, clearing or recomputing them.
+    for (const contactId of written) released.add(contactId);
     ids = [...new Set([...ids, ...more])];
   }
   // Very busy customers: the job fails and the queue retries it later, when the burst has passed.
@@ -251,6 +256,8 @@ async function recomputeRound(
   catalog: Catalog | undefined,
   pendingContacts: Set<string>,
   creator: boolean,
+  /** Contacts whose attributes this round wrote. */
+  written: Set<string>,
 ): Promise<{ more: string[]; catalog: Catalog }> {
   const connectionId = conn.id;
   const raw = stores(host);
@@ -370,8 +377,10 @@ async function recomputeRound(
         // Unchanged values are not written again (most events change one or two attributes, or none). Safe with
         // the read check: a job that wrote other values after our read had older inputs, and fixes itself.
         const current = contacts.find((c) => c.id === after.contactId)?.custom_attributes;
-        if (!current || !sameAttributes(current, values))
+        if (!current || !sameAttributes(current, values)) {
           await host.contacts.setAttributes(after.contactId, values);
+          written.add(after.contactId);
+        }
       }
     } else if (before) {
       const current = await raw.links.get(key);
