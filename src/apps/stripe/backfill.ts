@@ -72,14 +72,11 @@ export async function storeObject(
   type: BackfillType | 'payment_methods',
   obj: { id: string },
   version: number,
-  /** When the fetch started (unix seconds): lets a later fetch win over an earlier one of the same seconds. */
-  startedAt?: number,
 ): Promise<void> {
   const s = stores(host);
   const key = objectKey(connectionId, obj.id);
-  // We only ever write objects fetched from Stripe, never event payloads. A fetch that started after the stored
-  // version's second (by our clock, no skew margin) saw everything the stored copy saw, so it goes one above it
-  // even when the skew margin would make it tie or lose (two refetches within a few seconds).
+  // Only objects fetched from Stripe are written, never event payloads, at their fetch version (versions.ts): a
+  // fetch that started later always has the higher version.
   const col = {
     customers: s.customers,
     subscriptions: s.subscriptions,
@@ -88,14 +85,6 @@ export async function storeObject(
     products: s.products,
     coupons: s.coupons,
   }[type];
-  const stored = await (col as typeof s.charges).get(key);
-  if (
-    startedAt !== undefined &&
-    stored &&
-    stored.version >= version &&
-    stored.version < fetchVersion(startedAt, 0)
-  )
-    version = stored.version + 1;
   await (col as typeof s.charges).put(key, obj as Stripe.Charge, {
     version,
     ...indexes(connectionId, type, obj),

@@ -124,16 +124,16 @@ export async function refreshCard(host: AppHost, contact: HostContact): Promise<
   if (customer.deleted) {
     await stores(host).customers.remove(`${conn.id}:${customer.id}`, { version: v });
   } else {
-    await storeObject(host, conn.id, 'customers', customer, v, started);
+    await storeObject(host, conn.id, 'customers', customer, v);
     for await (const sub of handle.stripe.subscriptions.list({
       customer: customer.id,
       status: 'all',
       limit: 100,
       expand: ['data.items.data.price', 'data.default_payment_method', 'data.discounts'],
     }))
-      await storeObject(host, conn.id, 'subscriptions', sub, v, started);
+      await storeObject(host, conn.id, 'subscriptions', sub, v);
     for await (const ch of handle.stripe.charges.list({ customer: customer.id, limit: 100 }))
-      await storeObject(host, conn.id, 'charges', ch, v, started);
+      await storeObject(host, conn.id, 'charges', ch, v);
   }
   await recomputeCustomers(host, conn.id, [link.customer_id]);
   return loadCard(host, contact);
