@@ -18,6 +18,7 @@ import { jobRepository, type JobRow } from '../src/jobs/repository.ts';
 import { createSecretBox } from '../src/platform/crypto/secret-box.ts';
 import { createWorkspace } from '../src/platform/workspaces/service.ts';
 import type { RunRecord } from './fixtures/job-worker.ts';
+import { watchChild } from './helpers/child-output.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const workerScript = join(root, 'test/fixtures/job-worker.ts');
@@ -88,25 +89,9 @@ describe.each(dbKinds())('job workers that crash, on %s', (kind: DbKind) => {
         ...(pg?.url ? { WORKER_DATABASE_URL: pg.url } : { WORKER_DATA_DIR: dataDir }),
       },
     });
-    let out = '';
-    child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    const ready = new Promise<void>((resolve, reject) => {
-      const onData = () => {
-        if (out.includes('ready\n')) {
-          child.stdout?.off('data', onData);
-          resolve();
-        }
-      };
-      child.stdout?.on('data', onData);
-      child.once('exit', (code, signal) =>
-        reject(new Error(`worker exited before it was ready (${code ?? signal}): ${out}`)),
-      );
-    });
-    ready.catch(() => undefined);
+    const { ready, exited, output } = watchChild(child);
     if (child.pid === undefined) throw new Error('worker did not start');
-    const w: WorkerProcess = { child, pid: child.pid, ready, exited, output: () => out };
+    const w: WorkerProcess = { child, pid: child.pid, ready, exited, output };
     children.add(w);
     void exited.then(() => children.delete(w));
     return w;

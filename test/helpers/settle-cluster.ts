@@ -18,6 +18,7 @@ import { createTestDb, type DbKind, type TestDb } from '../../src/db/test-db.ts'
 import { composePlatform, createLogger } from '../../src/server/compose.ts';
 import { createWorkspace } from '../../src/platform/workspaces/service.ts';
 import type { ApplyRecord, WorkerStatus } from '../fixtures/settle-worker.ts';
+import { watchChild } from './child-output.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const workerScript = join(root, 'test/fixtures/settle-worker.ts');
@@ -126,25 +127,9 @@ export class SettleCluster {
         ...(this.pg?.url ? { WORKER_DATABASE_URL: this.pg.url } : { WORKER_DATA_DIR: this.dataDir }),
       },
     });
-    let out = '';
-    child.stdout?.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-20_000)));
-    child.stderr?.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-20_000)));
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    const ready = new Promise<void>((resolve, reject) => {
-      const onData = () => {
-        if (out.includes('ready\n')) {
-          child.stdout?.off('data', onData);
-          resolve();
-        }
-      };
-      child.stdout?.on('data', onData);
-      child.once('exit', (code, signal) =>
-        reject(new Error(`worker exited before it was ready (${code ?? signal}): ${out}`)),
-      );
-    });
-    ready.catch(() => undefined);
+    const { ready, exited, output } = watchChild(child);
     if (child.pid === undefined) throw new Error('worker did not start');
-    const w: WorkerProcess = { child, pid: child.pid, port, ready, exited, output: () => out };
+    const w: WorkerProcess = { child, pid: child.pid, port, ready, exited, output };
     this.children.add(w);
     this.history.push(w);
     void exited.then(() => this.children.delete(w));
