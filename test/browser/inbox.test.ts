@@ -219,6 +219,23 @@ if (!chromiumAvailable()) {
         await page.locator('.conv.is-selected', { hasText: 'Anonymous visitor' }).waitFor({ timeout: T });
         await page.keyboard.press('j');
         await page.locator('.msg-note', { hasText: 'check the card on file' }).waitFor({ timeout: T });
+        // Keys pressed faster than the loads: the thread ends on the selected conversation, not on a
+        // "Loading…" placeholder, even when the conversation in between answers last.
+        const anonymousId = await page
+          .locator('.conv', { hasText: 'Anonymous visitor' })
+          .getAttribute('data-id');
+        await page.route(`**/api/conversations/${anonymousId}`, async (route) => {
+          await new Promise((r) => setTimeout(r, 600));
+          await route.continue();
+        });
+        await page.keyboard.press('k');
+        await page.locator('.conv.is-selected', { hasText: 'Anonymous visitor' }).waitFor({ timeout: T });
+        await page.keyboard.press('j');
+        await page.locator('.conv.is-selected', { hasText: 'Ada Lovelace' }).waitFor({ timeout: T });
+        await page.waitForTimeout(800);
+        await page.locator('.msg-note', { hasText: 'check the card on file' }).waitFor({ timeout: T });
+        expect(await page.locator('[data-testid=thread-title]').textContent()).toContain('Ada');
+        await page.unroute(`**/api/conversations/${anonymousId}`);
         await page.waitForTimeout(300);
         await page.screenshot({ path: SCREENSHOT });
 

@@ -81,6 +81,11 @@ export class ThreadView {
 
   /** @param {string} text */
   loading(text = 'Loading conversation…') {
+    // Forget the shown conversation: if the one that loads next is that same conversation (j, k, j pressed
+    // faster than the loads), show() must rebuild the thread instead of updating the detached elements.
+    this.saveDraft();
+    this.conv = null;
+    this.messageIds.clear();
     replace(this.root, h('div', { class: 'empty-state' }, h('p', { class: 'muted' }, text)));
   }
 
