@@ -5,7 +5,7 @@
 // answers.
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setVerifyJsonCache } from './expand.ts';
+import { setVerifyJsonCache } from './wire-json.ts';
 import { startTestEmulator, type TestEmulator } from './test-support.ts';
 
 let emu: TestEmulator;
@@ -120,6 +120,39 @@ describe('serialized JSON cache', () => {
     setVerifyJsonCache(true);
     try {
       expect(await get()).toBe(first);
+    } finally {
+      setVerifyJsonCache(false);
+    }
+  });
+
+  it('splices expansions into the stored JSON exactly where JSON.stringify would put them', async () => {
+    // Keys named like the expanded fields inside metadata, quotes, braces and non-ASCII text in values: the
+    // splice must find the expanded fields at the top level only, and count bytes, not characters.
+    const c = await stripe.customers.create({
+      email: 'cache-splice@example.com',
+      name: 'Zoë "}{," 🎉',
+      payment_method: 'pm_card_visa',
+      metadata: { invoice_settings: '{"default_payment_method":"pm_x"}', subscriptions: '],[' },
+    });
+    const pm = (await stripe.paymentMethods.list({ customer: c.id })).data[0]?.id as string;
+    await stripe.customers.update(c.id, { invoice_settings: { default_payment_method: pm } });
+    const url = `${emu.url}/v1/customers?email=cache-splice@example.com&expand[0]=${EXPAND[0]}&expand[1]=${EXPAND[1]}`;
+    const res = await fetch(url, { headers: { authorization: `Bearer ${emu.key}` } });
+    const text = await res.text();
+    expect(Number(res.headers.get('content-length'))).toBe(Buffer.byteLength(text));
+    const got = (JSON.parse(text) as Stripe.ApiList<Stripe.Customer>).data[0];
+    expect(got?.name).toBe('Zoë "}{," 🎉');
+    expect(got?.metadata).toEqual({
+      invoice_settings: '{"default_payment_method":"pm_x"}',
+      subscriptions: '],[',
+    });
+    expect(pmOf(got).id).toBe(pm);
+    expect(got?.subscriptions?.data).toEqual([]);
+    setVerifyJsonCache(true);
+    try {
+      // Verification compares the spliced text with JSON.stringify of the expanded object, byte for byte.
+      expect((await fetch(url, { headers: { authorization: `Bearer ${emu.key}` } })).status).toBe(200);
+      expect(pmOf((await retrieve(c.id)) as Stripe.Customer).id).toBe(pm);
     } finally {
       setVerifyJsonCache(false);
     }

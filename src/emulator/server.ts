@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { ApiError, unknownUrl } from './errors.ts';
 import { KEY_PATTERN, type Emulator } from './emulator.ts';
 import { API_VERSION } from './events.ts';
-import { renderJson, type JsonPieces } from './expand.ts';
+import { renderJson, type JsonPieces } from './wire-json.ts';
 import { parseForm, type FormObject } from './form.ts';
 import { makeCtx } from './context.ts';
 import { expandParam } from './params.ts';
@@ -85,12 +85,20 @@ function send(
     res.end(body);
     return;
   }
-  // Corked, the pieces leave in one writev.
-  res.cork();
-  for (const piece of body.pieces) res.write(piece);
-  res.end();
-  res.uncork();
+  // The pieces are copied into a reused buffer: one write, no joined string (a fresh 350 KB string or buffer per
+  // page costs more in first-touch page faults than the copy), and no write call per piece.
+  let buf = buffers.pop();
+  if (!buf || buf.length < body.bytes) buf = Buffer.allocUnsafeSlow(Math.max(body.bytes, 512 * 1024));
+  let at = 0;
+  for (const piece of body.pieces) at += buf.write(piece, at);
+  const used = buf;
+  res.end(used.subarray(0, at), () => {
+    if (buffers.length < 8) buffers.push(used);
+  });
 }
+
+/** Response buffers free for reuse: a buffer returns here once its response has been handed to the socket. */
+const buffers: Buffer[] = [];
 
 export class EmulatorServer {
   private server: Server | null = null;

@@ -35,12 +35,26 @@ export interface Page<T> {
 export interface Slot<T = unknown> {
   readonly obj: T;
   readonly version: number;
+  /** `obj` serialized, made when it is stored: reads splice it in instead of serializing again. */
+  readonly wire: Wire;
   /** Serialized JSON derived from `obj`, by expansion key; dropped on every write. */
   readonly json: Map<string, unknown>;
 }
 
+/** JSON text and its length in UTF-8 bytes. */
+export interface Wire {
+  json: string;
+  bytes: number;
+}
+
+function wireOf(obj: unknown): Wire {
+  const json = JSON.stringify(obj);
+  return { json, bytes: Buffer.byteLength(json) };
+}
+
 interface Entry<T> extends Slot<T> {
   obj: T;
+  wire: Wire;
   seq: number;
   version: number;
   json: Map<string, unknown>;
@@ -76,7 +90,13 @@ export class Collection<T extends Stored> {
     }
     // Frozen: a stored object changes only by being replaced, which bumps its version. An in-place edit would
     // leave every cached serialization of it stale, so it throws instead.
-    const entry: Entry<T> = { obj: deepFreeze(obj), seq: this.nextSeq++, version: 0, json: new Map() };
+    const entry: Entry<T> = {
+      obj: deepFreeze(obj),
+      wire: wireOf(obj),
+      seq: this.nextSeq++,
+      version: 0,
+      json: new Map(),
+    };
     this.byId.set(obj.id, entry);
     const last = this.order[this.order.length - 1];
     if (!last || compare(last, entry) < 0) this.order.push(entry);
@@ -89,6 +109,7 @@ export class Collection<T extends Stored> {
     const entry = this.byId.get(obj.id);
     if (!entry) return this.insert(obj);
     entry.obj = deepFreeze(obj);
+    entry.wire = wireOf(obj);
     entry.version++;
     entry.json.clear();
     return obj;
