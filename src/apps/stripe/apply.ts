@@ -35,23 +35,32 @@ async function refetch(
   handle: StripeHandle,
   kind: Kind,
   id: string,
+  onAttempt: (sentAt: number) => void,
 ): Promise<{ id: string; deleted?: unknown } | null> {
   try {
     switch (kind) {
       case 'customers':
-        return await handle.call('customers', (s) =>
-          s.customers.retrieve(id, { expand: ['invoice_settings.default_payment_method', 'default_source'] }),
+        return await handle.call(
+          'customers',
+          (s) =>
+            s.customers.retrieve(id, {
+              expand: ['invoice_settings.default_payment_method', 'default_source'],
+            }),
+          onAttempt,
         );
       case 'subscriptions':
-        return await handle.call('subscriptions', (s) =>
-          s.subscriptions.retrieve(id, {
-            expand: ['items.data.price', 'default_payment_method', 'discounts'],
-          }),
+        return await handle.call(
+          'subscriptions',
+          (s) =>
+            s.subscriptions.retrieve(id, {
+              expand: ['items.data.price', 'default_payment_method', 'discounts'],
+            }),
+          onAttempt,
         );
       case 'charges':
-        return await handle.call('charges', (s) => s.charges.retrieve(id));
+        return await handle.call('charges', (s) => s.charges.retrieve(id), onAttempt);
       case 'payment_methods':
-        return await handle.call('payment_methods', (s) => s.paymentMethods.retrieve(id));
+        return await handle.call('payment_methods', (s) => s.paymentMethods.retrieve(id), onAttempt);
     }
   } catch (err) {
     if (isNotFound(err)) return null;
@@ -107,9 +116,12 @@ async function refetchAndStore(
   const s = stores(host);
   const key = objectKey(connectionId, id);
   const col = collection(s, kind);
-  const started = Date.now() / 1000;
-  const fresh = await refetch(handle, kind, id);
-  const version = fetchVersion(started);
+  // The version is when the answering request was sent, not when this job asked: a wait for the budget or a
+  // retry's backoff (seconds, under load) would otherwise date newer data too early, and a fetch sent
+  // meanwhile, with older data and a later date, would overwrite it.
+  let sentAt = Date.now() / 1000;
+  const fresh = await refetch(handle, kind, id, (t) => (sentAt = t));
+  const version = fetchVersion(sentAt);
   const customers: string[] = [];
   // A tombstone of an object never seen alive (a 404 on first fetch) holds no data.
   const previousData = previous?.data as { customer?: string | null } | null | undefined;

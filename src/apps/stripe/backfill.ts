@@ -313,10 +313,15 @@ class BackfillRun {
     while (!c.done && this.failure === null) {
       await this.room();
       if (type === 'customers' && !this.sequential) await this.followSubscriptions(c);
-      const started = Date.now() / 1000;
+      // The page's version: when its request was sent, after any wait for the budget (see refetchAndStore).
+      let started = Date.now() / 1000;
       let page: Page;
       try {
-        page = await this.handle.call(`list:${type}`, (st) => listPage(type, st, c));
+        page = await this.handle.call(
+          `list:${type}`,
+          (st) => listPage(type, st, c),
+          (t) => (started = t),
+        );
       } catch (err) {
         // The checkpointed object was deleted since: list from its second again (repeats are harmless).
         if (isNotFound(err) && c.starting_after && c.last_created !== null) {

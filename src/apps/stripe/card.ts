@@ -114,11 +114,14 @@ export async function refreshCard(host: AppHost, contact: HostContact): Promise<
   if (!found) return loadCard(host, contact);
   const { link, conn } = found;
   const handle = await clientFor(host, conn);
-  const started = Date.now() / 1000;
-  const customer = await handle.call('customers', (st) =>
-    st.customers.retrieve(link.customer_id, {
-      expand: ['invoice_settings.default_payment_method', 'default_source'],
-    }),
+  let started = Date.now() / 1000;
+  const customer = await handle.call(
+    'customers',
+    (st) =>
+      st.customers.retrieve(link.customer_id, {
+        expand: ['invoice_settings.default_payment_method', 'default_source'],
+      }),
+    (t) => (started = t),
   );
   const v = fetchVersion(started);
   if (customer.deleted) {

@@ -1,6 +1,6 @@
 import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
-import { isRetryable, parseApiBase, retryDelay, TokenBucket } from './client.ts';
+import { isRetryable, parseApiBase, retryDelay, stripeClient, TokenBucket } from './client.ts';
 
 describe('client', () => {
   it('a token bucket allows one second of burst, then paces at its rate', () => {
@@ -26,6 +26,46 @@ describe('client', () => {
       isRetryable(new Stripe.errors.StripeInvalidRequestError({ message: 'x', statusCode: 400 } as never)),
     ).toBe(false);
     expect(isRetryable(new Error('not stripe'))).toBe(false);
+  });
+
+  it('tells when each attempt is sent, after the wait for the budget and after a backoff', async () => {
+    // What a fetch shows is dated by when its request left, not when the job asked: a job that waited in the
+    // budget sees newer data than its asking time, and dating it by that time let older data overwrite it.
+    const handle = stripeClient({
+      apiKey: 'sk_test_attempts',
+      account: `acct_attempts_${Date.now()}`,
+      livemode: false,
+      budget: { global: 4, perEndpoint: 4, burstSeconds: 0 },
+      retry: { attempts: 3, baseMs: 200, maxMs: 200 },
+    });
+    const asked = Date.now() / 1000;
+    const sent: number[][] = [[], [], [], []];
+    await Promise.all(
+      sent.map((times, i) =>
+        handle.call(
+          'customers',
+          async () => i,
+          (t) => times.push(t),
+        ),
+      ),
+    );
+    const firsts = sent.map((t) => t[0] as number).sort((a, b) => a - b);
+    // Four requests at 4/s with no burst: the last leaves about 0.75 s after it was asked for.
+    expect((firsts[3] as number) - asked).toBeGreaterThan(0.5);
+    for (const t of firsts) expect(t).toBeGreaterThanOrEqual(asked);
+
+    let calls = 0;
+    const retried: number[] = [];
+    await handle.call(
+      'charges',
+      async () => {
+        if (calls++ === 0) throw new Stripe.errors.StripeRateLimitError({ message: 'slow down' } as never);
+        return 'ok';
+      },
+      (t) => retried.push(t),
+    );
+    expect(retried).toHaveLength(2);
+    expect((retried[1] as number) - (retried[0] as number)).toBeGreaterThan(0.1);
   });
 
   it('backoff grows exponentially under a cap, with jitter', () => {

@@ -146,8 +146,16 @@ export function retryDelay(attempt: number, policy: RetryPolicy, random = Math.r
 
 export interface StripeHandle {
   stripe: Stripe;
-  /** Runs one API call inside the budget, retrying what is retryable. `endpoint` names the bucket. */
-  call<T>(endpoint: string, fn: (stripe: Stripe) => Promise<T>): Promise<T>;
+  /**
+   * Runs one API call inside the budget, retrying what is retryable. `endpoint` names the bucket. `onAttempt`
+   * hears when each attempt is sent (unix seconds with a fraction), after any wait for the budget or a backoff:
+   * the last one is the time of what the answer shows, the version of a fetched object.
+   */
+  call<T>(
+    endpoint: string,
+    fn: (stripe: Stripe) => Promise<T>,
+    onAttempt?: (sentAt: number) => void,
+  ): Promise<T>;
 }
 
 export function parseApiBase(apiBase: string | null | undefined): {
@@ -185,10 +193,11 @@ export function stripeClient(opts: {
   const retry = opts.retry ?? defaultRetry;
   return {
     stripe,
-    async call(endpoint, fn) {
+    async call(endpoint, fn, onAttempt) {
       const stats = statsFor(opts.account);
       for (let attempt = 0; ; attempt++) {
         await acquire(opts.account, endpoint, budget);
+        onAttempt?.(Date.now() / 1000);
         stats.requests++;
         stats.byEndpoint[endpoint] = (stats.byEndpoint[endpoint] ?? 0) + 1;
         try {
