@@ -33,7 +33,27 @@ export function setVerifyJsonCache(on: boolean): void {
   verify = on;
 }
 
-type Trie = Map<string, Trie>;
+/** Expansion paths as a tree: the fields to expand at this level, and what to expand below each. */
+class Trie {
+  readonly next = new Map<string, Trie>();
+  readonly keys: string[] = [];
+  /** No field name here that JSON would escape (splice compares names with the JSON text as they are). */
+  plain = true;
+
+  get size(): number {
+    return this.keys.length;
+  }
+
+  child(key: string): Trie {
+    let t = this.next.get(key);
+    if (!t) {
+      this.next.set(key, (t = new Trie()));
+      this.keys.push(key);
+      if (JSON.stringify(key).length !== key.length + 2) this.plain = false;
+    }
+    return t;
+  }
+}
 
 /** One set of expansions (split paths), as a trie, and its cache key. */
 interface Expansion {
@@ -47,14 +67,10 @@ function expansionOf(paths: string[][]): Expansion {
 }
 
 function trieOf(paths: string[][]): Trie {
-  const root: Trie = new Map();
+  const root = new Trie();
   for (const segs of paths) {
     let node = root;
-    for (const seg of segs) {
-      let next = node.get(seg);
-      if (!next) node.set(seg, (next = new Map()));
-      node = next;
-    }
+    for (const seg of segs) node = node.child(seg);
   }
   return root;
 }
@@ -114,10 +130,10 @@ function writeValue(acct: Account, value: unknown, trie: Trie, trace: Trace | un
   }
   if (Array.isArray(value)) {
     out.add('[');
-    value.forEach((v, i) => {
+    for (let i = 0; i < value.length; i++) {
       if (i > 0) out.add(',');
-      writeValue(acct, v, trie, trace, out);
-    });
+      writeValue(acct, value[i], trie, trace, out);
+    }
     out.add(']');
     return;
   }
@@ -145,34 +161,31 @@ function writeFields(
   out: Out,
 ): void {
   let first = true;
-  const key = (k: string): void => {
-    out.add(`${first ? '{' : ','}${JSON.stringify(k)}:`);
-    first = false;
-  };
   for (const k of Object.keys(obj)) {
-    const sub = trie.get(k);
+    const sub = trie.next.get(k);
     const v = obj[k];
     if (sub) {
       const x = v === undefined ? virtualField(acct, obj, k, trace) : v;
       if (x === undefined) continue;
-      key(k);
+      out.add(`${first ? '{' : ','}${JSON.stringify(k)}:`);
       writeValue(acct, resolveAll(acct, x, trace), sub, trace, out);
     } else if (trie.size === 0 && k === 'data' && Array.isArray(v)) {
-      key(k);
+      out.add(`${first ? '{' : ','}"data":`);
       writeValue(acct, v, trie, trace, out);
     } else {
       const json = JSON.stringify(v);
       if (json === undefined) continue;
-      key(k);
-      out.add(json);
+      out.add(`${first ? '{' : ','}${JSON.stringify(k)}:${json}`);
     }
+    first = false;
   }
-  for (const [k, sub] of trie) {
+  for (const [k, sub] of trie.next) {
     if (Object.hasOwn(obj, k)) continue;
     const v = virtualField(acct, obj, k, trace);
     if (v === undefined) continue;
-    key(k);
+    out.add(`${first ? '{' : ','}${JSON.stringify(k)}:`);
     writeValue(acct, resolveAll(acct, v, trace), sub, trace, out);
+    first = false;
   }
   out.add(first ? '{}' : '}');
 }
@@ -202,7 +215,7 @@ function skipValue(json: string, p: number): number {
  * most keys are compared only by length. Field names to expand are plain (no quotes or escapes). */
 function expandedKey(json: string, p: number, keyEnd: number, trie: Trie): string | undefined {
   const length = keyEnd - p - 2;
-  for (const k of trie.keys()) if (k.length === length && json.startsWith(k, p + 1)) return k;
+  for (const k of trie.keys) if (k.length === length && json.startsWith(k, p + 1)) return k;
   return undefined;
 }
 
@@ -219,17 +232,21 @@ function splice(
 ): void {
   const src = obj as Record<string, unknown>;
   // (A field name that JSON escapes could not be found by expandedKey: such an expansion is built field by field.)
-  for (const k of trie.keys())
-    if (JSON.stringify(k).length !== k.length + 2) return writeFields(acct, src, trie, trace, out);
+  if (!trie.plain) return writeFields(acct, src, trie, trace, out);
+  // Once the last of the fields to expand that the object has is done, the rest of a whole object's JSON is
+  // copied without looking at it.
+  let wanted = 0;
+  for (const k of trie.keys) if (src[k] !== undefined) wanted++;
   let at = start;
   let p = start + 1;
   let end = start + 1;
+  if (wanted === 0 && start === 0) p = end = json.length - 1;
   while (json.charCodeAt(p) === QUOTE) {
     const keyEnd = skipValue(json, p);
     const valueStart = keyEnd + 1;
     const valueEnd = skipValue(json, valueStart);
     const key = expandedKey(json, p, keyEnd, trie);
-    const sub = key === undefined ? undefined : trie.get(key);
+    const sub = key === undefined ? undefined : trie.next.get(key);
     if (key !== undefined && sub) {
       const v = src[key];
       const x = resolveAll(acct, v, trace);
@@ -242,6 +259,10 @@ function splice(
         else writeValue(acct, x, sub, trace, out);
         at = valueEnd;
       }
+      if (--wanted === 0 && start === 0) {
+        end = json.length - 1;
+        break;
+      }
     }
     p = json.charCodeAt(valueEnd) === COMMA ? valueEnd + 1 : valueEnd;
     end = valueEnd;
@@ -249,7 +270,7 @@ function splice(
   // `end` is at the object's closing brace. Fields that exist only when expanded go last.
   out.add(json.slice(at, end));
   let empty = end === start + 1;
-  for (const [k, sub] of trie) {
+  for (const [k, sub] of trie.next) {
     if (Object.hasOwn(src, k)) continue;
     const v = virtualField(acct, src, k, trace);
     if (v === undefined) continue;
@@ -326,10 +347,11 @@ export function renderJson(acct: Account, result: unknown, paths: string[]): Jso
   const shell = JSON.stringify({ ...list, data: [] });
   const at = shell.indexOf('"data":[]') + '"data":['.length;
   out.add(shell.slice(0, at));
-  (list.data as unknown[]).forEach((el, i) => {
+  const data = list.data as unknown[];
+  for (let i = 0; i < data.length; i++) {
     if (i > 0) out.add(',');
-    writeObject(acct, el, inner, out);
-  });
+    writeObject(acct, data[i], inner, out);
+  }
   out.add(shell.slice(at));
   return out.done();
 }

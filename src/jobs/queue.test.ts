@@ -105,6 +105,56 @@ describe.each(dbKinds())('job queue on %s', (kind) => {
     expect((await job(first.id)).payload).toBe(1);
   });
 
+  it('enqueues many keyed jobs at once as one group: each created once, repeats answered with the first id', async () => {
+    const ran: unknown[] = [];
+    const q = setup(async (ctx) => {
+      ran.push(ctx.payload);
+    });
+    // 120 enqueues at once, 40 keys each given three times: they queue behind the first insert and go in as groups.
+    const results = await Promise.all(
+      Array.from({ length: 120 }, (_, i) =>
+        q.queue.enqueue({ workspaceId: ws, queue: q.name, dedupeKey: `grp_${i % 40}`, payload: { i } }),
+      ),
+    );
+    const byKey = new Map<number, { id: number; created: boolean }[]>();
+    results.forEach((r, i) => byKey.set(i % 40, [...(byKey.get(i % 40) ?? []), r]));
+    for (const rs of byKey.values()) {
+      expect(rs.filter((r) => r.created)).toHaveLength(1);
+      expect(new Set(rs.map((r) => r.id)).size).toBe(1);
+    }
+    const rows = await h.platform.db.query<{ dedupe_key: string; payload: { i: number } }>(
+      'SELECT dedupe_key, payload FROM jobs WHERE workspace_id = $1 AND queue = $2',
+      [ws, q.name],
+    );
+    expect(rows.rows).toHaveLength(40);
+    // The job kept is the first enqueue of its key.
+    for (const r of rows.rows) expect(r.payload.i).toBe(Number(r.dedupe_key.slice(4)));
+    q.start();
+    await waitFor('40 runs', async () => (ran.length >= 40 ? true : undefined));
+    await sleep(100);
+    expect(ran).toHaveLength(40);
+  });
+
+  it('fails only the grouped enqueue that cannot be written, not the others in its group', async () => {
+    const q = setup(async () => {});
+    const results = await Promise.allSettled([
+      q.queue.enqueue({ workspaceId: ws, queue: q.name, dedupeKey: 'ok_1' }),
+      q.queue.enqueue({ workspaceId: 'ws_does_not_exist', queue: q.name, dedupeKey: 'bad' }),
+      q.queue.enqueue({ workspaceId: ws, queue: q.name, dedupeKey: 'ok_2' }),
+      q.queue.enqueue({ workspaceId: ws, queue: q.name, dedupeKey: 'ok_3' }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    const rows = await h.platform.db.query(
+      'SELECT dedupe_key FROM jobs WHERE workspace_id = $1 AND queue = $2',
+      [ws, q.name],
+    );
+    expect(rows.rows.map((r) => (r as { dedupe_key: string }).dedupe_key).sort()).toEqual([
+      'ok_1',
+      'ok_2',
+      'ok_3',
+    ]);
+  });
+
   it('retries a failing job with growing backoff and keeps the last error when it goes dead', async () => {
     const starts: number[] = [];
     const q = setup(

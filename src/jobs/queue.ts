@@ -53,10 +53,51 @@ export class JobQueue {
     return this.handlers.get(queue);
   }
 
-  async enqueue(job: NewJob, tx: Queryable = this.db): Promise<{ id: number; created: boolean }> {
-    const res = await jobRepository.insert(tx, job);
+  async enqueue(job: NewJob, tx?: Queryable): Promise<{ id: number; created: boolean }> {
+    const res =
+      tx === undefined && job.dedupeKey !== undefined
+        ? await this.enqueueGrouped({ ...job, dedupeKey: job.dedupeKey })
+        : await jobRepository.insert(tx ?? this.db, job);
     for (const w of this.workers) w.wake();
     return res;
+  }
+
+  // Group commit: keyed jobs enqueued outside a caller's transaction while an insert is in flight wait for it,
+  // then go in together, one statement and one commit. Alone, a job is inserted at once; under load (webhooks
+  // at high concurrency, each one enqueue) a commit per job was the cost that queued them behind each other.
+  private grouped: {
+    job: NewJob & { dedupeKey: string };
+    done: (r: { id: number; created: boolean }) => void;
+    fail: (err: unknown) => void;
+  }[] = [];
+  private flushing = false;
+
+  private enqueueGrouped(job: NewJob & { dedupeKey: string }): Promise<{ id: number; created: boolean }> {
+    return new Promise((done, fail) => {
+      this.grouped.push({ job, done, fail });
+      if (!this.flushing) void this.flushGrouped();
+    });
+  }
+
+  private async flushGrouped(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.grouped.length > 0) {
+        const batch = this.grouped.splice(0, 500);
+        try {
+          const res = await jobRepository.insertKeyed(
+            this.db,
+            batch.map((b) => b.job),
+          );
+          batch.forEach((b, i) => b.done(res[i] as { id: number; created: boolean }));
+        } catch {
+          // One bad job (its workspace just deleted, say) must not fail the others: each alone, with its own answer.
+          await Promise.all(batch.map((b) => jobRepository.insert(this.db, b.job).then(b.done, b.fail)));
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
   }
 
   startWorker(opts: WorkerOptions = {}): Worker {

@@ -55,6 +55,56 @@ export const jobRepository = {
   },
 
   /**
+   * Many keyed jobs in one statement (one commit). Answers in input order; a key given twice, or already queued,
+   * answers the first job's id with `created: false`, as `insert` does.
+   */
+  async insertKeyed(
+    db: Queryable,
+    jobs: (NewJob & { dedupeKey: string })[],
+  ): Promise<{ id: number; created: boolean }[]> {
+    const res = await db.query<{ id: number; workspace_id: string; queue: string; dedupe_key: string }>(
+      `INSERT INTO jobs (workspace_id, queue, payload, run_at, dedupe_key, max_attempts)
+       SELECT w, q, p::jsonb, COALESCE(r, now()), d, m
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::int[]) AS t(w, q, p, r, d, m)
+       ON CONFLICT (workspace_id, queue, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
+       RETURNING id, workspace_id, queue, dedupe_key`,
+      [
+        jobs.map((j) => j.workspaceId),
+        jobs.map((j) => j.queue),
+        jobs.map((j) => JSON.stringify(j.payload ?? {})),
+        jobs.map((j) => j.runAt ?? null),
+        jobs.map((j) => j.dedupeKey),
+        jobs.map((j) => j.maxAttempts ?? 8),
+      ],
+    );
+    const keyOf = (w: string, q: string, d: string) => JSON.stringify([w, q, d]);
+    const created = new Map(
+      res.rows.map((r) => [keyOf(r.workspace_id, r.queue, r.dedupe_key), Number(r.id)]),
+    );
+    const missing = jobs.filter((j) => !created.has(keyOf(j.workspaceId, j.queue, j.dedupeKey)));
+    const existing = new Map<string, number>();
+    if (missing.length > 0) {
+      const found = await db.query<{ id: number; workspace_id: string; queue: string; dedupe_key: string }>(
+        `SELECT j.id, j.workspace_id, j.queue, j.dedupe_key
+         FROM unnest($1::text[], $2::text[], $3::text[]) AS t(w, q, d)
+         JOIN jobs j ON j.workspace_id = t.w AND j.queue = t.q AND j.dedupe_key = t.d`,
+        [missing.map((j) => j.workspaceId), missing.map((j) => j.queue), missing.map((j) => j.dedupeKey)],
+      );
+      for (const r of found.rows) existing.set(keyOf(r.workspace_id, r.queue, r.dedupe_key), Number(r.id));
+    }
+    const answered = new Set<string>();
+    return jobs.map((j) => {
+      const k = keyOf(j.workspaceId, j.queue, j.dedupeKey);
+      const id = created.get(k);
+      if (id !== undefined && !answered.has(k)) {
+        answered.add(k);
+        return { id, created: true };
+      }
+      return { id: id ?? Number(existing.get(k)), created: false };
+    });
+  },
+
+  /**
    * Claims ready jobs, and running jobs whose lease ran out (their worker died). Workers serve every workspace,
    * so this is the one query that is not scoped by workspace unless a filter is given. SKIP LOCKED lets any number
    * of workers claim side by side without taking a job twice.
