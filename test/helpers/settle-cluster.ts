@@ -115,18 +115,29 @@ export class SettleCluster {
   /** Starts a worker process; the first one listens on the port the webhook endpoint points at. */
   spawn(opts: { port?: number; concurrency?: number } = {}): WorkerProcess {
     const port = opts.port ?? this.port;
-    const child = spawn(process.execPath, ['--import', 'tsx', workerScript], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        WORKER_DIR: this.dir,
-        WORKER_PORT: String(port),
-        WORKER_MASTER_KEY: this.masterKey.toString('hex'),
-        WORKER_CONCURRENCY: String(opts.concurrency ?? 6),
-        ...(this.pg?.url ? { WORKER_DATABASE_URL: this.pg.url } : { WORKER_DATA_DIR: this.dataDir }),
+    const child = spawn(
+      process.execPath,
+      [
+        ...(process.env.SETTLE_WORKER_PROF
+          ? ['--cpu-prof', '--cpu-prof-dir', process.env.SETTLE_WORKER_PROF]
+          : []),
+        '--import',
+        'tsx',
+        workerScript,
+      ],
+      {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: {
+          ...process.env,
+          WORKER_DIR: this.dir,
+          WORKER_PORT: String(port),
+          WORKER_MASTER_KEY: this.masterKey.toString('hex'),
+          WORKER_CONCURRENCY: String(opts.concurrency ?? 6),
+          ...(this.pg?.url ? { WORKER_DATABASE_URL: this.pg.url } : { WORKER_DATA_DIR: this.dataDir }),
+        },
       },
-    });
+    );
     const { ready, exited, output } = watchChild(child);
     if (child.pid === undefined) throw new Error('worker did not start');
     const w: WorkerProcess = { child, pid: child.pid, port, ready, exited, output };
