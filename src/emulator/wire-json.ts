@@ -6,10 +6,10 @@
 //   it is, so nothing off the expansion paths is serialized again;
 // - the result is kept per expansion set, with the write counters of everything the expansion read, and reused
 //   only while all of them are unchanged.
-// A page is written as its pieces, never joined: a joined 350 KB string lands in V8's large-object space, fresh
-// memory each time, and its first-touch page faults cost more than the serialization on this machine. The cache
-// holds strings, not Buffers: 350 MB of Buffers counts as external memory, and V8 starts a full GC of the whole
-// (~1 GB) heap for every 64 MB of that growth, which made the first walk of a large account mostly GC.
+// A page is returned as its pieces, never joined into one string (a joined 350 KB string lands in V8's
+// large-object space, fresh memory each time); server.ts copies them into a reused buffer. The cache holds strings,
+// not Buffers: 350 MB of Buffers counts as external memory, and V8 starts a full GC of the whole (~1 GB) heap for
+// every 64 MB of that growth, which made the first walk of a large account mostly GC.
 import type { Account } from './account.ts';
 import { checkDepth, depsCurrent, expand, resolve, virtualField, type Dep, type Trace } from './expand.ts';
 import type { Slot, Wire } from './store.ts';
