@@ -304,4 +304,32 @@ describe.each(dbKinds())('stripe sync engine on %s', (kind) => {
     expect(charged).toHaveLength(1);
     expect((await contact(ids.ada!)).custom_attributes).toMatchObject({ stripe_total_spend: 206 });
   }, 180_000);
+
+  it("the card's Refresh refetches what changed in Stripe when no webhook said so", async () => {
+    // The endpoint is disabled while the account changes, so nothing is delivered.
+    const endpoint = (await stripe.webhookEndpoints.list()).data[0] as Stripe.WebhookEndpoint;
+    await stripe.webhookEndpoints.update(endpoint.id, { disabled: true });
+    try {
+      await stripe.customers.update('cus_ada01', { balance: 4321 });
+      await stripe.charges.create({
+        amount: 500,
+        currency: 'usd',
+        customer: 'cus_ada01',
+        source: 'tok_visa',
+      });
+      expect((await contact(ids.ada!)).custom_attributes).toMatchObject({
+        stripe_account_balance: 12.34,
+        stripe_total_spend: 206,
+      });
+      const url = `/api/contacts/${ids.ada}/cards/stripe/stripe/actions/refresh`;
+      const res = await h.request('teammate', { method: 'POST', url, payload: {} });
+      expect(res.statusCode).toBe(200);
+      expect((await contact(ids.ada!)).custom_attributes).toMatchObject({
+        stripe_account_balance: 43.21,
+        stripe_total_spend: 211,
+      });
+    } finally {
+      await stripe.webhookEndpoints.update(endpoint.id, { disabled: false });
+    }
+  }, 60_000);
 });

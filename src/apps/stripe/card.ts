@@ -6,6 +6,7 @@ import type Stripe from 'stripe';
 import type { AppHost, CardView, HostContact, SidebarCardSpec } from '../../app-sdk/index.ts';
 import { storeObject } from './backfill.ts';
 import { clientFor, listConnections } from './connections.ts';
+import type { StripeHandle } from './client.ts';
 import { toMajorUnits } from './currency.ts';
 import { pickPrimaryItem } from './pricing.ts';
 import { loadBundle, loadCatalog, recomputeCustomers } from './recompute.ts';
@@ -108,6 +109,28 @@ export async function loadCard(host: AppHost, contact: HostContact): Promise<Car
   };
 }
 
+/** Every page of a list, each one call through the budget, with the version of what it shows: when its request
+ * was sent. */
+async function* listPages<T extends { id: string }>(
+  handle: StripeHandle,
+  endpoint: string,
+  list: (st: Stripe, after: string | undefined) => Promise<Stripe.ApiList<T>>,
+): AsyncGenerator<{ data: T[]; version: number }> {
+  let after: string | undefined;
+  for (;;) {
+    let sent = Date.now() / 1000;
+    const page = await handle.call(
+      endpoint,
+      (st) => list(st, after),
+      (t) => (sent = t),
+    );
+    yield { data: page.data, version: fetchVersion(sent) };
+    const last = page.data.at(-1);
+    if (!page.has_more || !last) return;
+    after = last.id;
+  }
+}
+
 /** Refetches the linked customer, its subscriptions and charges, then recomputes and reloads the card. */
 export async function refreshCard(host: AppHost, contact: HostContact): Promise<CardView> {
   const found = await linkFor(host, contact);
@@ -128,15 +151,21 @@ export async function refreshCard(host: AppHost, contact: HostContact): Promise<
     await stores(host).customers.remove(`${conn.id}:${customer.id}`, { version: v });
   } else {
     await storeObject(host, conn.id, 'customers', customer, v);
-    for await (const sub of handle.stripe.subscriptions.list({
-      customer: customer.id,
-      status: 'all',
-      limit: 100,
-      expand: ['data.items.data.price', 'data.default_payment_method', 'data.discounts'],
-    }))
-      await storeObject(host, conn.id, 'subscriptions', sub, v);
-    for await (const ch of handle.stripe.charges.list({ customer: customer.id, limit: 100 }))
-      await storeObject(host, conn.id, 'charges', ch, v);
+    // Each page through the budget (a refresh competes with the sync for the same limits), at its own version.
+    for await (const page of listPages(handle, 'subscriptions', (st, after) =>
+      st.subscriptions.list({
+        customer: customer.id,
+        status: 'all',
+        limit: 100,
+        expand: ['data.items.data.price', 'data.default_payment_method', 'data.discounts'],
+        ...(after ? { starting_after: after } : {}),
+      }),
+    ))
+      for (const sub of page.data) await storeObject(host, conn.id, 'subscriptions', sub, page.version);
+    for await (const page of listPages(handle, 'charges', (st, after) =>
+      st.charges.list({ customer: customer.id, limit: 100, ...(after ? { starting_after: after } : {}) }),
+    ))
+      for (const ch of page.data) await storeObject(host, conn.id, 'charges', ch, page.version);
   }
   await recomputeCustomers(host, conn.id, [link.customer_id]);
   return loadCard(host, contact);
