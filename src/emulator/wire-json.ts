@@ -179,15 +179,30 @@ function writeFields(
     }
     first = false;
   }
+  const wrote = writeVirtualFields(acct, obj, trie, trace, out, !first, '{');
+  out.add(wrote ? '}' : '{}');
+}
+
+/** Writes the fields to expand that the object does not have (they exist only when expanded), after any written
+ * before (`wrote`); the first one opens with `open`. Returns whether any field has been written. */
+function writeVirtualFields(
+  acct: Account,
+  obj: Record<string, unknown>,
+  trie: Trie,
+  trace: Trace | undefined,
+  out: Out,
+  wrote: boolean,
+  open: string,
+): boolean {
   for (const [k, sub] of trie.next) {
     if (Object.hasOwn(obj, k)) continue;
     const v = virtualField(acct, obj, k, trace);
     if (v === undefined) continue;
-    out.add(`${first ? '{' : ','}${JSON.stringify(k)}:`);
+    out.add(`${wrote ? ',' : open}${JSON.stringify(k)}:`);
     writeValue(acct, resolveAll(acct, v, trace), sub, trace, out);
-    first = false;
+    wrote = true;
   }
-  out.add(first ? '{}' : '}');
+  return wrote;
 }
 
 const QUOTE = 34;
@@ -269,15 +284,7 @@ function splice(
   }
   // `end` is at the object's closing brace. Fields that exist only when expanded go last.
   out.add(json.slice(at, end));
-  let empty = end === start + 1;
-  for (const [k, sub] of trie.next) {
-    if (Object.hasOwn(src, k)) continue;
-    const v = virtualField(acct, src, k, trace);
-    if (v === undefined) continue;
-    out.add(`${empty ? '' : ','}${JSON.stringify(k)}:`);
-    writeValue(acct, resolveAll(acct, v, trace), sub, trace, out);
-    empty = false;
-  }
+  writeVirtualFields(acct, src, trie, trace, out, end !== start + 1, '');
   out.add('}');
 }
 
