@@ -135,6 +135,19 @@ describe.each(dbKinds())('job queue on %s', (kind) => {
     expect(ran).toHaveLength(40);
   });
 
+  it('keeps run_at and max_attempts of grouped enqueues', async () => {
+    const q = setup(async () => {});
+    const later = new Date(Date.now() + 3_600_000);
+    const [a, b] = await Promise.all([
+      q.queue.enqueue({ workspaceId: ws, queue: q.name, dedupeKey: 'timed_a' }),
+      q.queue.enqueue({ workspaceId: ws, queue: q.name, dedupeKey: 'timed_b', runAt: later, maxAttempts: 3 }),
+    ]);
+    const jb = await job(b!.id);
+    expect(Math.abs(jb.run_at.getTime() - later.getTime())).toBeLessThan(1000);
+    expect(jb.max_attempts).toBe(3);
+    expect((await job(a!.id)).run_at.getTime()).toBeLessThanOrEqual(Date.now());
+  });
+
   it('fails only the grouped enqueue that cannot be written, not the others in its group', async () => {
     const q = setup(async () => {});
     const results = await Promise.allSettled([
