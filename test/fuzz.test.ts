@@ -4,6 +4,7 @@
 // replay a run.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dbKinds } from '../src/db/test-db.ts';
+import { mulberry32 } from '../src/shared/random.ts';
 import { fixtureRegistry } from './helpers/fixture-app.ts';
 import { createHarness, type Harness, type Role } from './helpers/harness.ts';
 import { allowedRoles, createWorld, routeKey, sampleFor, type World } from './helpers/route-samples.ts';
@@ -11,16 +12,9 @@ import { allowedRoles, createWorld, routeKey, sampleFor, type World } from './he
 const TOTAL = 5200;
 const BODY_LIMIT = 256 * 1024;
 
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
+/** The fuzzer's draws, from one seed (the seed is printed, so a failure can be replayed). */
 function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   return {
     next,
     int: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)),

@@ -1,6 +1,6 @@
 // Test-only knobs: rate limits, latency, webhook faults. All randomness comes from one seeded generator so a
 // failing run can be replayed.
-import { mulberry32 } from './ids.ts';
+import { mulberry32 } from '../shared/random.ts';
 
 export interface RateLimits {
   /** Requests per second per account, across all endpoints; null = unlimited. */

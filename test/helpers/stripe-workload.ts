@@ -3,17 +3,7 @@
 // subscriptions created, changed, canceled; charges succeeding and failing; refunds; and the emulator's clock
 // advanced across renewals. Every SDK call that changes something counts as one change.
 import Stripe from 'stripe';
-
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../src/shared/random.ts';
 
 export interface Catalog {
   prices: Stripe.Price[];

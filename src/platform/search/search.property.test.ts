@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDb, dbKinds, type TestDb } from '../../db/test-db.ts';
+import { mulberry32 } from '../../shared/random.ts';
 import { compileSearch } from './compiler.ts';
 import type { AttributeType } from './expressions.ts';
 import type { QueryNode, Sort } from './schemas.ts';
@@ -15,17 +16,6 @@ const CONTACTS = 2000;
 const QUERIES = 320;
 const WS = 'ws_prop';
 const T0 = 1_700_000_000;
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Attribute names include quoting hazards: they end up in index DDL.
 const ATTRS: Record<string, AttributeType> = {
@@ -279,7 +269,7 @@ console.log(`search property test: SEARCH_SEED=${SEED}`);
 
 describe.each(dbKinds())('search matches the reference evaluator (%s)', (kind) => {
   let t: TestDb;
-  const { rows, queries } = generate(prng(SEED));
+  const { rows, queries } = generate(mulberry32(SEED));
   const live = rows.filter((r) => !r.archived);
 
   beforeAll(async () => {
