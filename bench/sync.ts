@@ -22,6 +22,7 @@ import { requestStats } from '../src/apps/stripe/client.ts';
 import { stripeApp } from '../src/apps/stripe/manifest.ts';
 import type { Connection } from '../src/apps/stripe/store.ts';
 import { createHarness, testMasterKey, type Harness } from '../test/helpers/harness.ts';
+import { profileQueries, type QueryProfile } from '../test/helpers/query-profile.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -79,23 +80,8 @@ async function startEmu(customers: number): Promise<Emu> {
 }
 
 /** Where Settle's database time goes: wall ms per statement shape (the write queue runs one page at a time). */
-const profile = new Map<string, { n: number; ms: number }>();
-function instrument(h: Harness): void {
-  const db = h.platform.db;
-  const query = db.query.bind(db);
-  db.query = (async (sql: string, params?: readonly unknown[]) => {
-    const t0 = performance.now();
-    try {
-      return await query(sql, params);
-    } finally {
-      const shape = sql.replace(/\s+/g, ' ').trim().slice(0, 70);
-      const p = profile.get(shape) ?? { n: 0, ms: 0 };
-      p.n++;
-      p.ms += performance.now() - t0;
-      profile.set(shape, p);
-    }
-  }) as typeof db.query;
-}
+/** Where Settle's database time goes in the timed run: wall ms per statement shape. */
+const profile: QueryProfile = new Map();
 
 async function settleHarness(emu: Emu, opts: { ranges: number; share: number }) {
   const h = await createHarness('postgres', { registry: { stripe: stripeApp } });
@@ -184,7 +170,7 @@ async function timedRun(
   opts: { ranges: number; share: number; profile?: boolean; coreOnly?: boolean },
 ) {
   const h = await settleHarness(emu, opts);
-  if (opts.profile) instrument(h);
+  if (opts.profile) profileQueries(h.platform.db, 70, profile);
   const account = (await emu.stripe.accounts.retrieveCurrent()).id;
   requestStats.delete(account);
   h.platform.jobs.startWorker({ workspaceId: h.workspace.id, pollMs: 250, concurrency: 2 });
