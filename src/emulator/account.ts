@@ -86,6 +86,10 @@ export class Account {
   readonly checkoutLineItems = new Map<string, Stripe.LineItem[]>();
   /** Deleted customers still answer retrieve with `{ id, object, deleted: true }`, as on Stripe. */
   readonly deletedCustomers = new Set<string>();
+  /** Cards that needed 3-D Secure and were authenticated by a payment, so off-session payments need it no more. */
+  readonly setUpCards = new Set<string>();
+  /** Intents waiting for 3-D Secure on the emulator's test page, with where to send the customer after it. */
+  readonly pendingAuthentications = new Map<string, { returnUrl: string | null }>();
   /** Invoice sequence for `number`. */
   invoiceSeq = 0;
 
@@ -201,6 +205,8 @@ export class Account {
     this.pendingProrations.clear();
     this.checkoutLineItems.clear();
     this.deletedCustomers.clear();
+    this.setUpCards.clear();
+    this.pendingAuthentications.clear();
     this.idempotency.clear();
     this.endpointSecrets.clear();
     this.invoiceSeq = 0;

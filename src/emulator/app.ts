@@ -5,6 +5,7 @@ import { registerCatalog } from './resources/catalog.ts';
 import { registerCustomers } from './resources/customers.ts';
 import { registerInvoices } from './resources/invoices.ts';
 import { registerPaymentMethods } from './resources/payment-methods.ts';
+import { registerPaymentIntents } from './resources/payment-intents.ts';
 import { registerPayments } from './resources/payments.ts';
 import { registerPlatform } from './resources/platform.ts';
 import { advanceSubscriptions } from './resources/renewals.ts';
@@ -18,6 +19,7 @@ export function createEmulator(opts: EmulatorCoreOptions = {}): Emulator {
   registerCustomers(r);
   registerCatalog(r);
   registerPaymentMethods(r);
+  registerPaymentIntents(r);
   registerPayments(r);
   registerSubscriptions(r);
   registerInvoices(r);

@@ -1,5 +1,6 @@
 // Checkout paid through the hosted page in Chromium: a decline shows Stripe's message and keeps the session
-// open; a good card completes it in Stripe's event order; sessions expire after 24 h.
+// open; a good card completes it in Stripe's event order; cards that need 3-D Secure get the test challenge;
+// sessions expire after 24 h.
 import type { Browser } from 'playwright-core';
 import { chromiumAvailable, launchChromium } from '../../test/helpers/chromium.ts';
 import type Stripe from 'stripe';
@@ -121,6 +122,78 @@ describe.skipIf(!chromiumAvailable())('hosted Checkout', () => {
     expect((cust.invoice_settings.default_payment_method as Stripe.PaymentMethod).card?.brand).toBe(
       'mastercard',
     );
+  });
+
+  it('asks for 3-D Secure: a failed challenge keeps the session open, a completed one pays and sets the card up for renewals', async () => {
+    const session = await stripe.checkout.sessions.create({
+      mode: 'subscription',
+      customer_email: 'secure@example.com',
+      line_items: [{ price: price.id }],
+      success_url: `${emu.url}/_emulator/health?session={CHECKOUT_SESSION_ID}`,
+    });
+    const page = await browser.newPage();
+    await page.goto(session.url as string);
+    const payWith = async (card: string) => {
+      await page.fill('#cardnumber', card);
+      await page.fill('#exp', '12 / 34');
+      await page.fill('#cvc', '123');
+      await page.click('#submit');
+    };
+    await payWith('4000 0025 0000 3155');
+    expect(await page.locator('#challenge').innerText()).toContain(
+      'A payment of 29.00 USD needs authentication',
+    );
+    expect(await page.locator('script').count()).toBe(0);
+    await page.click('#fail-authentication');
+    expect(await page.locator('#error').innerText()).toBe(
+      'We are unable to authenticate your payment method. Please choose a different payment method and try again.',
+    );
+    expect((await stripe.checkout.sessions.retrieve(session.id)).status).toBe('open');
+    // The card number never travels through the challenge page: it has to be typed again.
+    expect(await page.inputValue('#cardnumber')).toBe('');
+    expect(await page.inputValue('#email')).toBe('secure@example.com');
+
+    // Authenticated, but then declined by the bank: Stripe's message, the session stays open.
+    await payWith('4000 0082 6000 3178');
+    await page.click('#complete-authentication');
+    expect(await page.locator('#error').innerText()).toBe('Your card has insufficient funds.');
+    expect((await stripe.checkout.sessions.retrieve(session.id)).status).toBe('open');
+
+    await payWith('4000 0025 0000 3155');
+    await page.click('#complete-authentication');
+    await page.waitForURL(/\/_emulator\/health\?session=/);
+    await page.close();
+    const done = await stripe.checkout.sessions.retrieve(session.id, { expand: ['subscription'] });
+    expect(done).toMatchObject({ status: 'complete', payment_status: 'paid' });
+    const sub = done.subscription as Stripe.Subscription;
+    expect(sub.status).toBe('active');
+
+    // This card needs 3-D Secure off-session unless it was set up: Checkout's authenticated payment set it up,
+    // so the renewal a month later goes through without the customer.
+    await emu.control('clock', { advance: 32 * 86_400 });
+    const renewed = await stripe.subscriptions.retrieve(sub.id);
+    expect(renewed.status).toBe('active');
+    const invoices = await stripe.invoices.list({ subscription: sub.id });
+    expect(invoices.data.map((i) => [i.billing_reason, i.status])).toEqual([
+      ['subscription_cycle', 'paid'],
+      ['subscription_create', 'paid'],
+    ]);
+  });
+
+  it('refuses a challenge answer that was never asked for', async () => {
+    const session = await stripe.checkout.sessions.create({
+      mode: 'subscription',
+      line_items: [{ price: price.id }],
+      success_url: 'https://example.com/ok',
+    });
+    const res = await fetch(`${emu.url}/checkout/authenticate/${session.id}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'token=forged&outcome=complete',
+    });
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain('This authentication has expired. Enter your card again.');
+    expect((await stripe.checkout.sessions.retrieve(session.id)).status).toBe('open');
   });
 
   it('expires after 24 hours', async () => {

@@ -17,6 +17,8 @@ interface AccountState {
   secrets: Array<[string, string]>;
   lineItems: Array<[string, Stripe.LineItem[]]>;
   deletedCustomers?: string[];
+  setUpCards?: string[];
+  pendingAuthentications?: Array<[string, { returnUrl: string | null }]>;
   invoiceSeq: number;
 }
 
@@ -38,6 +40,8 @@ export function saveState(emu: Emulator, path: string): void {
       secrets: [...a.endpointSecrets.entries()],
       lineItems: [...a.checkoutLineItems.entries()],
       deletedCustomers: [...a.deletedCustomers],
+      setUpCards: [...a.setUpCards],
+      pendingAuthentications: [...a.pendingAuthentications.entries()],
       invoiceSeq: a.invoiceSeq,
     })),
   };
@@ -59,6 +63,8 @@ export function loadState(emu: Emulator, path: string): boolean {
     for (const [k, v] of s.secrets) a.endpointSecrets.set(k, v);
     for (const [k, v] of s.lineItems ?? []) a.checkoutLineItems.set(k, v);
     for (const id of s.deletedCustomers ?? []) a.deletedCustomers.add(id);
+    for (const id of s.setUpCards ?? []) a.setUpCards.add(id);
+    for (const [k, v] of s.pendingAuthentications ?? []) a.pendingAuthentications.set(k, v);
     a.invoiceSeq = s.invoiceSeq;
   }
   return true;

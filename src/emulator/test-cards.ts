@@ -14,10 +14,14 @@ export interface TestCard {
   brand: string;
   funding: 'credit' | 'debit' | 'prepaid';
   country: string;
-  /** Declined when charged (on-session and off-session). */
+  /** Declined when charged (on-session and off-session; for a card that needs 3-D Secure, after it). */
   decline?: Decline;
-  /** Declined only off-session (renewals): the card needs 3-D Secure every time. */
-  offSessionDecline?: Decline;
+  /**
+   * 3-D Secure. `on_session`: a payment the customer is present for must be authenticated; off-session payments
+   * succeed once the card was set up by an authenticated payment (4000002500003155), or always (`set_up`,
+   * 4000003800000446). `every_payment`: every payment, so off-session ones are declined (4000002760003184).
+   */
+  authentication?: 'on_session' | 'set_up' | 'every_payment';
 }
 
 const GENERIC: Decline = {
@@ -25,7 +29,7 @@ const GENERIC: Decline = {
   decline_code: 'generic_decline',
   message: 'Your card was declined.',
 };
-const AUTH: Decline = {
+export const AUTHENTICATION_REQUIRED: Decline = {
   code: 'authentication_required',
   decline_code: 'authentication_required',
   message: 'Your card was declined. This transaction requires authentication.',
@@ -121,9 +125,49 @@ export const TEST_CARDS: Record<string, TestCard> = {
     brand: 'visa',
     funding: 'credit',
     country: 'US',
-    offSessionDecline: AUTH,
+    authentication: 'every_payment',
   },
-  '4000002500003155': { number: '4000002500003155', brand: 'visa', funding: 'credit', country: 'US' },
+  '4000002500003155': {
+    number: '4000002500003155',
+    brand: 'visa',
+    funding: 'credit',
+    country: 'US',
+    authentication: 'on_session',
+  },
+  '4000003800000446': {
+    number: '4000003800000446',
+    brand: 'visa',
+    funding: 'credit',
+    country: 'US',
+    authentication: 'set_up',
+  },
+  '4000000000003220': {
+    number: '4000000000003220',
+    brand: 'visa',
+    funding: 'credit',
+    country: 'US',
+    authentication: 'on_session',
+  },
+  '4000008260003178': {
+    number: '4000008260003178',
+    brand: 'visa',
+    funding: 'credit',
+    country: 'US',
+    authentication: 'on_session',
+    decline: {
+      code: 'card_declined',
+      decline_code: 'insufficient_funds',
+      message: 'Your card has insufficient funds.',
+    },
+  },
+  '4000008400001629': {
+    number: '4000008400001629',
+    brand: 'visa',
+    funding: 'credit',
+    country: 'US',
+    authentication: 'on_session',
+    decline: GENERIC,
+  },
 };
 
 const SHORTCUTS: Record<string, string> = {
@@ -146,6 +190,9 @@ const SHORTCUTS: Record<string, string> = {
   chargeCustomerFail: '4000000000000341',
   authenticationRequired: '4000002760003184',
   authenticationRequiredSetupForOffSession: '4000002500003155',
+  authenticationRequiredOnSetup: '4000002500003155',
+  authenticationRequiredChargeDeclinedInsufficientFunds: '4000008260003178',
+  threeDSecure2Required: '4000000000003220',
 };
 
 /** `pm_card_visa`, `tok_visa`, `tok_chargeDeclined`… → the card number they stand for. */

@@ -223,6 +223,8 @@ export interface CardInput {
   expYear: number;
   name: string | null;
   email: string | null;
+  /** The customer completed 3-D Secure on the hosted page (cards that need it are declined otherwise). */
+  authenticated?: boolean;
 }
 
 /** Pay a session with a card. A decline throws a card error and leaves the session open. */
@@ -261,6 +263,7 @@ export function completeCheckout(ctx: Ctx, sessionId: string, input: CardInput):
       currency: s.currency ?? 'usd',
       paymentMethod: pm,
       description: 'Subscription creation',
+      authenticated: input.authenticated,
     });
     if (res.decline) {
       throw new ApiError(402, 'card_error', res.decline.message, {
@@ -282,6 +285,8 @@ export function completeCheckout(ctx: Ctx, sessionId: string, input: CardInput):
     }
   }
   const attached = attachPaymentMethod(ctx, pm, customer.id);
+  // Checkout sets the card up for the renewals (a SetupIntent when nothing is due now), authenticated if asked.
+  if (input.authenticated) ctx.acct.setUpCards.add(attached.id);
   const beforeCust = customer;
   customer = {
     ...customer,

@@ -4,9 +4,9 @@ import type Stripe from 'stripe';
 import { ApiError, invalid, missingParam, noSuch } from '../errors.ts';
 import { previousAttributes } from '../events.ts';
 import { envelope, listParams } from '../list.ts';
-import { applyMetadata, bool, int, oneOf, str } from '../params.ts';
+import { applyMetadata, int, oneOf, str } from '../params.ts';
 import type { Ctx, Router } from '../router.ts';
-import type { Decline } from '../test-cards.ts';
+import { AUTHENTICATION_REQUIRED, type Decline } from '../test-cards.ts';
 import { buildEnv, getCustomer } from './customers.ts';
 import { resolvePaymentMethod, testCardOf } from './payment-methods.ts';
 import { buildCharge, buildPaymentIntent, buildRefund } from './payment-objects.ts';
@@ -18,6 +18,8 @@ export interface PaymentRequest {
   paymentMethod: Stripe.PaymentMethod;
   description?: string | null;
   offSession?: boolean;
+  /** The customer completed 3-D Secure for this payment (the hosted Checkout page or the 3-D Secure page). */
+  authenticated?: boolean;
   metadata?: Record<string, string>;
   /** An existing intent to confirm; otherwise one is created. */
   intent?: Stripe.PaymentIntent;
@@ -29,11 +31,43 @@ export interface PaymentResult {
   decline: Decline | null;
 }
 
-/** Charge a card now. Never throws for a decline: the caller decides whether a decline is an error. */
+/**
+ * Whether charging this card now needs 3-D Secure first (Stripe's test cards, docs.stripe.com/testing#regulatory-cards):
+ * on-session always, for a card that has it; off-session only for a card that needs it on every payment, or one
+ * never set up by an authenticated payment.
+ */
+export function needsAuthentication(
+  ctx: Ctx,
+  pm: Stripe.PaymentMethod,
+  offSession: boolean,
+  authenticated = false,
+): boolean {
+  const auth = testCardOf(pm).authentication;
+  if (!auth || authenticated) return false;
+  if (!offSession || auth === 'every_payment') return true;
+  return auth === 'on_session' && !ctx.acct.setUpCards.has(pm.id);
+}
+
+/** How charging this card now would be declined, or null if it would succeed. */
+export function declineFor(
+  ctx: Ctx,
+  pm: Stripe.PaymentMethod,
+  offSession: boolean,
+  authenticated = false,
+): Decline | null {
+  if (needsAuthentication(ctx, pm, offSession, authenticated)) return AUTHENTICATION_REQUIRED;
+  return testCardOf(pm).decline ?? null;
+}
+
+/**
+ * Charge a card now. Never throws for a decline: the caller decides whether a decline is an error. A card that
+ * needs 3-D Secure which the customer has not completed is declined with `authentication_required`; callers that
+ * can ask the customer (an API confirmation, the hosted Checkout page) check `needsAuthentication` first.
+ */
 export function payWithCard(ctx: Ctx, req: PaymentRequest): PaymentResult {
   const env = buildEnv(ctx);
-  const test = testCardOf(req.paymentMethod);
-  const decline = test.decline ?? (req.offSession ? test.offSessionDecline : undefined) ?? null;
+  const decline = declineFor(ctx, req.paymentMethod, req.offSession ?? false, req.authenticated);
+  if (req.authenticated && !decline) ctx.acct.setUpCards.add(req.paymentMethod.id);
   let intent =
     req.intent ??
     buildPaymentIntent(env, {
@@ -87,6 +121,7 @@ export function payWithCard(ctx: Ctx, req: PaymentRequest): PaymentResult {
       ...intent,
       status: 'requires_payment_method',
       payment_method: null,
+      next_action: null,
       latest_charge: charge.id,
       last_payment_error: {
         type: 'card_error',
@@ -108,6 +143,7 @@ export function payWithCard(ctx: Ctx, req: PaymentRequest): PaymentResult {
       payment_method: req.paymentMethod.id,
       latest_charge: charge.id,
       last_payment_error: null,
+      next_action: null,
     };
     ctx.acct.save(intent);
     ctx.emit('charge.succeeded', charge);
@@ -183,103 +219,6 @@ export function refundCharge(
 }
 
 export function registerPayments(r: Router): void {
-  r.add('POST', '/v1/payment_intents', (ctx, p) => {
-    const amount = int(p, 'amount', true) as number;
-    if (amount < 50) throw invalid('Amount must be at least $0.50 usd', 'amount', 'amount_too_small');
-    const currency = (str(p, 'currency', true) as string).toLowerCase();
-    const customer = str(p, 'customer');
-    if (customer) getCustomer(ctx, customer);
-    const pmId = str(p, 'payment_method');
-    const pm = pmId ? resolvePaymentMethod(ctx, pmId, 'payment_method') : undefined;
-    let intent = buildPaymentIntent(buildEnv(ctx), {
-      amount,
-      currency,
-      customer: customer ?? null,
-      description: str(p, 'description') ?? null,
-      metadata: applyMetadata({}, p),
-      payment_method: pm?.id ?? null,
-      status: pm ? 'requires_confirmation' : 'requires_payment_method',
-    });
-    ctx.acct.save(intent);
-    ctx.emit('payment_intent.created', intent);
-    if (bool(p, 'confirm') && pm) {
-      const res = payWithCard(ctx, {
-        customer: customer ?? null,
-        amount,
-        currency,
-        paymentMethod: pm,
-        intent,
-        offSession: bool(p, 'off_session') ?? false,
-        description: intent.description,
-      });
-      if (res.decline) throw cardError(res.decline, res);
-      intent = res.intent;
-    }
-    return intent;
-  });
-  r.add('GET', '/v1/payment_intents', (ctx, p) => {
-    const customer = str(p, 'customer');
-    const page = ctx.acct.paymentIntents.page({
-      ...listParams(p),
-      ids: customer ? ctx.acct.byCustomer.payment_intent.get(customer) : undefined,
-    });
-    return envelope('/v1/payment_intents', page);
-  });
-  r.add('GET', '/v1/payment_intents/:id', (ctx, _p, [id]) => getIntent(ctx, id as string));
-  r.add('POST', '/v1/payment_intents/:id/confirm', (ctx, p, [id]) => {
-    const intent = getIntent(ctx, id as string);
-    if (intent.status === 'succeeded' || intent.status === 'canceled') {
-      throw invalid(
-        `This PaymentIntent's status is ${intent.status}, so it cannot be confirmed.`,
-        'intent',
-        'payment_intent_unexpected_state',
-      );
-    }
-    const pmId =
-      str(p, 'payment_method') ??
-      (typeof intent.payment_method === 'string' ? intent.payment_method : undefined);
-    if (!pmId) throw missingParam('payment_method');
-    const pm = resolvePaymentMethod(ctx, pmId, 'payment_method');
-    const cust = typeof intent.customer === 'string' ? intent.customer : null;
-    const res = payWithCard(ctx, {
-      customer: cust,
-      amount: intent.amount,
-      currency: intent.currency,
-      paymentMethod: pm,
-      intent,
-      offSession: bool(p, 'off_session') ?? false,
-      description: intent.description,
-    });
-    if (res.decline) throw cardError(res.decline, res);
-    return res.intent;
-  });
-  r.add('POST', '/v1/payment_intents/:id/cancel', (ctx, p, [id]) => {
-    const before = getIntent(ctx, id as string);
-    if (before.status === 'succeeded' || before.status === 'canceled') {
-      throw invalid(
-        `You cannot cancel this PaymentIntent because it has a status of ${before.status}.`,
-        'intent',
-        'payment_intent_unexpected_state',
-      );
-    }
-    const reason =
-      oneOf(p, 'cancellation_reason', [
-        'duplicate',
-        'fraudulent',
-        'requested_by_customer',
-        'abandoned',
-      ] as const) ?? null;
-    const after: Stripe.PaymentIntent = {
-      ...before,
-      status: 'canceled',
-      canceled_at: ctx.now,
-      cancellation_reason: reason,
-    };
-    ctx.acct.save(after);
-    ctx.emit('payment_intent.canceled', after, previousAttributes(before, after));
-    return after;
-  });
-
   r.add('POST', '/v1/charges', (ctx, p) => {
     const amount = int(p, 'amount', true) as number;
     const currency = (str(p, 'currency', true) as string).toLowerCase();
@@ -330,7 +269,8 @@ export function registerPayments(r: Router): void {
     let chargeId = str(p, 'charge');
     const piId = str(p, 'payment_intent');
     if (!chargeId && piId) {
-      const pi = getIntent(ctx, piId);
+      const pi = ctx.acct.paymentIntents.get(piId);
+      if (!pi) throw noSuch('payment_intent', piId, 'payment_intent');
       chargeId = typeof pi.latest_charge === 'string' ? pi.latest_charge : pi.latest_charge?.id;
       if (!chargeId)
         throw invalid(`PaymentIntent ${piId} does not have a successful charge to refund.`, 'payment_intent');
@@ -357,12 +297,6 @@ export function registerPayments(r: Router): void {
 }
 
 export { defaultPaymentMethod };
-
-function getIntent(ctx: Ctx, id: string): Stripe.PaymentIntent {
-  const pi = ctx.acct.paymentIntents.get(id);
-  if (!pi) throw noSuch('payment_intent', id, 'intent');
-  return pi;
-}
 
 function getCharge(ctx: Ctx, id: string, param = 'id'): Stripe.Charge {
   const c = ctx.acct.charges.get(id);

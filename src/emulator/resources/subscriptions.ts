@@ -20,8 +20,8 @@ import {
 } from './billing.ts';
 import { redeem } from './catalog.ts';
 import { buildEnv, getCustomer } from './customers.ts';
-import { cardError, payWithCard, type PaymentResult } from './payments.ts';
-import { resolvePaymentMethod, testCardOf } from './payment-methods.ts';
+import { cardError, declineFor, payWithCard, type PaymentResult } from './payments.ts';
+import { resolvePaymentMethod } from './payment-methods.ts';
 import { buildSubscriptionItem, buildSubscription, customerId } from './subscription-builders.ts';
 import {
   type ItemRequest,
@@ -101,7 +101,7 @@ export function createSubscription(ctx: Ctx, input: CreateSubscriptionInput): St
     periodEnd: ctx.now,
   });
   const due = pricing.amountDue;
-  const decline = pm ? (testCardOf(pm).decline ?? null) : null;
+  const decline = pm ? declineFor(ctx, pm, false) : null;
   const behavior = input.paymentBehavior ?? 'allow_incomplete';
   if (due > 0 && !input.prepaid) {
     if (!pm && behavior !== 'default_incomplete') {
