@@ -3,7 +3,7 @@ import type { Queryable } from '../../db/client.ts';
 import { validationError } from '../../server/route.ts';
 import { AppError } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
-import { compileSearch, customNames, type CompiledSearch } from './compiler.ts';
+import { compileSearch, customNames, type CompiledSearch, type ContactFilter } from './compiler.ts';
 import { serializeContacts, type Contact } from '../contacts/service.ts';
 import type { ContactRow as FullContactRow } from '../contacts/repository.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
@@ -228,4 +228,15 @@ export async function segmentMemberIds(
     next:
       rows.length > limit && last ? encodeCursor(sort, { page: 2, value: last.sort_key, id: last.id }) : null,
   };
+}
+
+/**
+ * The contacts a segment matches, as a WHERE clause over `contacts` for another module's repository to use in
+ * one statement (outbound sends: INSERT … SELECT). Compiled from the segment's query now.
+ */
+export async function segmentFilter(db: Queryable, workspaceId: string, id: string): Promise<ContactFilter> {
+  const row = await segmentRepository.get(db, workspaceId, id);
+  if (!row) throw notFound(id);
+  const c = await compile(db, workspaceId, row.query, DEFAULT_SORT, ['segment', 'query']);
+  return { workspaceId, where: c.where, params: c.params };
 }
