@@ -205,32 +205,6 @@ export async function segmentContacts(
 }
 
 /**
- * One page of a segment's member ids, oldest first, without the count: what a job walking a whole segment needs
- * (outbound sends). `after` is the opaque cursor the previous page returned.
- */
-export async function segmentMemberIds(
-  db: Queryable,
-  workspaceId: string,
-  id: string,
-  after: string | null,
-  limit: number,
-): Promise<{ ids: string[]; next: string | null }> {
-  const row = await segmentRepository.get(db, workspaceId, id);
-  if (!row) throw notFound(id);
-  const sort: Sort = { field: 'created_at', order: 'ascending' };
-  const c = await compile(db, workspaceId, row.query, sort, ['segment', 'query']);
-  const cursor = after ? decodeCursor(sort, after, 'cursor') : null;
-  const rows = await searchRepository.page(db, c, cursor, limit + 1);
-  const shown = rows.slice(0, limit);
-  const last = shown[shown.length - 1];
-  return {
-    ids: shown.map((r) => r.id),
-    next:
-      rows.length > limit && last ? encodeCursor(sort, { page: 2, value: last.sort_key, id: last.id }) : null,
-  };
-}
-
-/**
  * The contacts a segment matches, as a WHERE clause over `contacts` for another module's repository to use in
  * one statement (outbound sends: INSERT … SELECT). Compiled from the segment's query now.
  */
