@@ -1,13 +1,25 @@
 // In-app messages to a segment. The recipients are one snapshot of the segment, taken by the send job in one
-// statement: every member at that instant gets exactly one delivery; contacts that join or leave the segment
-// after the snapshot are not affected; and the messenger shows each message once.
+// statement: every member at that instant gets exactly one delivery, even when the worker running the job is
+// SIGKILLed mid-send and another takes the job over; contacts that join or leave the segment after the snapshot
+// are not affected; and the messenger shows each message once.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Queryable } from '../src/db/client.ts';
+import type { Db, Queryable } from '../src/db/client.ts';
 import { dbKinds, type DbKind } from '../src/db/test-db.ts';
-import type { Worker } from '../src/jobs/queue.ts';
-import { outboundSendHandler } from '../src/platform/outbound/service.ts';
-import { segmentFilter } from '../src/platform/search/service.ts';
+import { JobQueue, type Worker } from '../src/jobs/queue.ts';
+import { createAttribute } from '../src/platform/attributes/service.ts';
+import { outboundRepository } from '../src/platform/outbound/repository.ts';
+import {
+  createOutbound,
+  OUTBOUND_SEND_QUEUE,
+  outboundSendHandler,
+  sendOutbound,
+} from '../src/platform/outbound/service.ts';
+import { createSegment, segmentFilter } from '../src/platform/search/service.ts';
+import type { DiedRecord } from './fixtures/settle-worker.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
+import { SettleCluster } from './helpers/settle-cluster.ts';
 
 const MEMBERS = Number(process.env.OUTBOUND_MEMBERS ?? 10_000);
 const OTHERS = 500;
@@ -229,5 +241,83 @@ describe.each(dbKinds())('outbound messages on %s', (kind: DbKind) => {
       stats: { sent: number; delivered: number; opened: number };
     };
     expect(stats.stats).toEqual({ sent: 1, delivered: 1, opened: 1 });
+  }, 300_000);
+});
+
+// The send job in Settle worker processes (test/fixtures/settle-worker.ts). The first is SIGKILLed in the middle of
+// the snapshot statement, after the message was marked sent in the same transaction; a second takes the job over
+// once the first one's lease has expired. On PGlite only one process may open the data directory, so the parent
+// reads it between the two workers (and the second worker opens what the killed one left, recovery included).
+describe.each(dbKinds())('an outbound send whose worker is SIGKILLed, on %s', (kind: DbKind) => {
+  let cluster: SettleCluster;
+  let messageId = '';
+
+  beforeAll(async () => {
+    cluster = new SettleCluster(kind);
+    await cluster.setUpWorkspace(async (db: Db, workspaceId: string) => {
+      await createAttribute(db, workspaceId, { name: 'plan', data_type: 'string' });
+      await insertContacts(db, workspaceId);
+      const segment = await createSegment(db, workspaceId, { name: 'Pro users', query: PRO_USERS });
+      const msg = await createOutbound(
+        db,
+        workspaceId,
+        { segment_id: segment.id, title: 'New invoices', body: 'Invoices now show your VAT number.' },
+        null,
+      );
+      messageId = msg.id;
+      await sendOutbound(db, new JobQueue(db), workspaceId, msg.id);
+    });
+  });
+  afterAll(async () => cluster?.close());
+
+  const state = () =>
+    cluster.withDb(async (db) => {
+      const ws = cluster.workspaceId;
+      const msg = await outboundRepository.get(db, ws, messageId);
+      const job = await db.query<{ status: string; attempts: number }>(
+        `SELECT status, attempts FROM jobs WHERE workspace_id = $1 AND queue = $2`,
+        [ws, OUTBOUND_SEND_QUEUE],
+      );
+      return {
+        status: msg?.status,
+        stats: await outboundRepository.stats(db, ws, messageId),
+        jobs: job.rows,
+        delivered: await deliveredTo(db, ws, messageId),
+        members: await proContactIds(db, ws),
+      };
+    });
+
+  it('delivers once to each of 10,000 members, and to no one else, after the job is taken over', async () => {
+    const doomed = cluster.spawn({ env: { WORKER_DIE_AT: 'INSERT INTO outbound_deliveries' } });
+    await doomed.exited;
+    expect(doomed.child.signalCode, doomed.output()).toBe('SIGKILL');
+    const diedFile = join(cluster.dir, `died-${doomed.pid}.json`);
+    expect(existsSync(diedFile), doomed.output()).toBe(true);
+    const died = JSON.parse(readFileSync(diedFile, 'utf8')) as DiedRecord;
+    expect(died.sql).toMatch(/^INSERT INTO outbound_deliveries/);
+    if (kind === 'postgres') expect(['active', 'idle in transaction']).toContain(died.state);
+
+    // Nothing of the killed transaction is visible: neither the status change nor any delivery.
+    const afterKill = await state();
+    expect(afterKill).toMatchObject({
+      status: 'sending',
+      stats: { sent: 0 },
+      jobs: [{ status: 'running', attempts: 1 }],
+      delivered: [],
+    });
+
+    const heir = cluster.spawn();
+    await heir.ready;
+    await cluster.drained();
+    await cluster.stop(heir);
+
+    const end = await state();
+    expect(end.members).toHaveLength(MEMBERS);
+    expect(end.delivered).toEqual(end.members);
+    expect(end).toMatchObject({
+      status: 'sent',
+      stats: { sent: MEMBERS, delivered: 0, opened: 0 },
+      jobs: [{ status: 'succeeded', attempts: 2 }],
+    });
   }, 300_000);
 });
