@@ -1,112 +1,209 @@
-// In-app messages to a segment: every member at send time gets exactly one delivery, even when the send job dies
-// mid-way and runs again, and the messenger shows each message once.
+// In-app messages to a segment. The recipients are one snapshot of the segment, taken by the send job in one
+// statement: every member at that instant gets exactly one delivery, even when the worker running the job is
+// SIGKILLed mid-send and another takes the job over; contacts that join or leave the segment after the snapshot
+// are not affected; and the messenger shows each message once.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dbKinds } from '../src/db/test-db.ts';
-import { JobQueue } from '../src/jobs/queue.ts';
+import type { Db, Queryable } from '../src/db/client.ts';
+import { dbKinds, type DbKind } from '../src/db/test-db.ts';
+import { JobQueue, type Worker } from '../src/jobs/queue.ts';
+import { createAttribute } from '../src/platform/attributes/service.ts';
+import { outboundRepository } from '../src/platform/outbound/repository.ts';
 import {
+  createOutbound,
   OUTBOUND_SEND_QUEUE,
   outboundSendHandler,
-  type SegmentMemberPager,
+  sendOutbound,
 } from '../src/platform/outbound/service.ts';
-import { segmentMemberIds } from '../src/platform/search/service.ts';
+import { createSegment, segmentFilter } from '../src/platform/search/service.ts';
+import type { DiedRecord } from './fixtures/settle-worker.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
+import { SettleCluster } from './helpers/settle-cluster.ts';
 
 const MEMBERS = Number(process.env.OUTBOUND_MEMBERS ?? 10_000);
+const OTHERS = 500;
+const PRO_USERS = { field: 'custom_attributes.plan', operator: '=', value: 'Pro' } as const;
 
-describe.each(dbKinds())('outbound messages on %s', (kind) => {
+/** `MEMBERS` users with plan=Pro (`bulk000001`…) and `OTHERS` with plan=Free after them, in bulk. */
+async function insertContacts(db: Queryable, workspaceId: string): Promise<void> {
+  await db.query(
+    `INSERT INTO contacts (workspace_id, id, role, email, email_normalized, custom_attributes, created_at)
+     SELECT $1, 'bulk' || lpad(g::text, 6, '0'), 'user', 'm' || g || '@example.com', 'm' || g || '@example.com',
+            jsonb_build_object('plan', CASE WHEN g <= $2::int THEN 'Pro' ELSE 'Free' END),
+            now() - make_interval(secs => g)
+     FROM generate_series(1, $2::int + $3::int) AS g`,
+    [workspaceId, MEMBERS, OTHERS],
+  );
+}
+
+const bulkId = (n: number) => `bulk${String(n).padStart(6, '0')}`;
+
+async function proContactIds(db: Queryable, workspaceId: string): Promise<string[]> {
+  const res = await db.query<{ id: string }>(
+    `SELECT id FROM contacts WHERE workspace_id = $1 AND custom_attributes->>'plan' = 'Pro' ORDER BY id`,
+    [workspaceId],
+  );
+  return res.rows.map((r) => r.id);
+}
+
+/** Every delivery of the message: contact ids in order, with duplicates if there were any. */
+async function deliveredTo(db: Queryable, workspaceId: string, messageId: string): Promise<string[]> {
+  const res = await db.query<{ contact_id: string }>(
+    `SELECT contact_id FROM outbound_deliveries WHERE workspace_id = $1 AND message_id = $2 ORDER BY contact_id`,
+    [workspaceId, messageId],
+  );
+  return res.rows.map((r) => r.contact_id);
+}
+
+describe.each(dbKinds())('outbound messages on %s', (kind: DbKind) => {
   let h: Harness;
   let segmentId: string;
 
   beforeAll(async () => {
     h = await createHarness(kind);
-    // 10,000 members (users with plan=Pro) and 500 others, inserted in bulk.
     await h.request('token', {
       method: 'POST',
       url: '/api/data_attributes',
       payload: { name: 'plan', data_type: 'string' },
     });
-    await h.platform.db.query(
-      `INSERT INTO contacts (workspace_id, id, role, email, email_normalized, custom_attributes, created_at)
-       SELECT $1, 'bulk' || lpad(g::text, 6, '0'), 'user', 'm' || g || '@example.com', 'm' || g || '@example.com',
-              jsonb_build_object('plan', CASE WHEN g <= $2 THEN 'Pro' ELSE 'Free' END),
-              now() - make_interval(secs => g)
-       FROM generate_series(1, $2 + 500) AS g`,
-      [h.workspace.id, MEMBERS],
-    );
+    await insertContacts(h.platform.db, h.workspace.id);
     const seg = await h.request('token', {
       method: 'POST',
       url: '/api/segments',
-      payload: { name: 'Pro users', query: { field: 'custom_attributes.plan', operator: '=', value: 'Pro' } },
+      payload: { name: 'Pro users', query: PRO_USERS },
     });
     segmentId = (seg.json() as { id: string }).id;
   });
   afterAll(async () => h?.close());
 
-  async function deliveryCounts(messageId: string) {
-    const res = await h.platform.db.query<{ total: number; distinct_contacts: number }>(
-      `SELECT count(*)::int AS total, count(DISTINCT contact_id)::int AS distinct_contacts
-       FROM outbound_deliveries WHERE workspace_id = $1 AND message_id = $2`,
-      [h.workspace.id, messageId],
-    );
-    return res.rows[0]!;
-  }
-
-  it('delivers once to each of 10,000 members when the send job dies mid-way and is retried', async () => {
+  async function draftAndSend(title: string): Promise<string> {
     const draft = await h.request('teammate', {
       method: 'POST',
       url: '/api/outbound',
-      payload: { segment_id: segmentId, title: 'New invoices', body: 'Invoices now show your VAT number.' },
+      payload: { segment_id: segmentId, title, body: 'Invoices now show your VAT number.' },
     });
     expect(draft.statusCode).toBe(201);
     const id = (draft.json() as { id: string }).id;
     const sent = await h.request('teammate', { method: 'POST', url: `/api/outbound/${id}/send` });
     expect(sent.statusCode).toBe(202);
-    const again = await h.request('teammate', { method: 'POST', url: `/api/outbound/${id}/send` });
-    expect(again.json()).toMatchObject({ error: { code: 'already_sent' } });
+    expect(sent.json()).toMatchObject({ status: 'sending', stats: { sent: 0 } });
+    return id;
+  }
 
-    // A queue of our own whose send handler dies after 7 pages on its first run (a crashed worker), and whose
-    // retry starts again from an earlier page than its checkpoint (a lost checkpoint): pages get applied twice.
-    let attempt = 0;
-    let pagesThisRun = 0;
-    const dying: SegmentMemberPager = async (db, ws, seg, after, limit) => {
-      pagesThisRun++;
-      if (attempt === 1 && pagesThisRun === 8) throw new Error('worker died');
-      return segmentMemberIds(db, ws, seg, attempt === 2 && pagesThisRun === 1 ? null : after, limit);
-    };
-    const queue = new JobQueue(h.platform.db);
-    const handler = outboundSendHandler(h.platform.db, dying);
-    queue.register(OUTBOUND_SEND_QUEUE, async (ctx) => {
-      attempt = ctx.attempt;
-      pagesThisRun = 0;
-      await handler(ctx);
-    });
-    const worker = queue.startWorker({
-      workspaceId: h.workspace.id,
-      pollMs: 20,
-      backoffMs: 10,
-      concurrency: 1,
-    });
+  async function untilSent(id: string): Promise<void> {
+    const worker = h.platform.jobs.startWorker({ workspaceId: h.workspace.id, pollMs: 20 });
     try {
       await expect
         .poll(
-          async () => (await h.request('teammate', { method: 'GET', url: `/api/outbound/${id}` })).json(),
-          { timeout: 120_000, interval: 200 },
+          async () =>
+            (
+              (await h.request('teammate', { method: 'GET', url: `/api/outbound/${id}` })).json() as {
+                status: string;
+              }
+            ).status,
+          { timeout: 120_000, interval: 100 },
         )
-        .toMatchObject({ status: 'sent' });
+        .toBe('sent');
     } finally {
       await worker.stop();
     }
-    expect(attempt).toBe(2);
-    expect(await deliveryCounts(id)).toEqual({ total: MEMBERS, distinct_contacts: MEMBERS });
-    const nonMembers = await h.platform.db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM outbound_deliveries d JOIN contacts c ON c.workspace_id = d.workspace_id AND c.id = d.contact_id
-       WHERE d.workspace_id = $1 AND d.message_id = $2 AND c.custom_attributes->>'plan' <> 'Pro'`,
-      [h.workspace.id, id],
-    );
-    expect(nonMembers.rows[0]?.n).toBe(0);
+  }
+
+  async function setPlan(contactId: string, plan: string): Promise<void> {
+    const res = await h.request('token', {
+      method: 'PUT',
+      url: `/api/contacts/${contactId}`,
+      payload: { custom_attributes: { plan } },
+    });
+    expect(res.statusCode).toBe(200);
+  }
+
+  it('sends to the segment as of the snapshot: a contact joining after gets nothing, one leaving keeps it', async () => {
+    const id = await draftAndSend('Snapshot');
+    const again = await h.request('teammate', { method: 'POST', url: `/api/outbound/${id}/send` });
+    expect(again.json()).toMatchObject({ error: { code: 'already_sent' } });
+    const members = await proContactIds(h.platform.db, h.workspace.id);
+    await untilSent(id);
+    expect(await deliveredTo(h.platform.db, h.workspace.id, id)).toEqual(members);
+
+    const joiner = bulkId(MEMBERS + 1);
+    const leaver = bulkId(1);
+    await setPlan(joiner, 'Pro');
+    await setPlan(leaver, 'Free');
+    // The job runs again, as it does when its worker dies after the snapshot's commit but before the job is marked
+    // done: it finds the message sent and takes no second snapshot.
+    await outboundSendHandler(
+      h.platform.db,
+      segmentFilter,
+    )({
+      workspaceId: h.workspace.id,
+      jobId: 0,
+      attempt: 2,
+      payload: { id },
+      signal: new AbortController().signal,
+    });
+
+    const delivered = await deliveredTo(h.platform.db, h.workspace.id, id);
+    expect(delivered).toEqual(members);
+    expect(delivered).toContain(leaver);
+    expect(delivered).not.toContain(joiner);
     const stats = await h.request('teammate', { method: 'GET', url: `/api/outbound/${id}` });
-    expect(stats.json()).toMatchObject({ stats: { sent: MEMBERS, delivered: 0, opened: 0 } });
+    expect(stats.json()).toMatchObject({ status: 'sent', stats: { sent: MEMBERS, delivered: 0, opened: 0 } });
+    await setPlan(joiner, 'Free');
+    await setPlan(leaver, 'Pro');
   }, 300_000);
+
+  // Only PostgreSQL runs two sessions at once: here the contacts change while the snapshot statement is running.
+  it.runIf(kind === 'postgres')(
+    'is not affected by contacts that join or leave while the snapshot statement runs',
+    async () => {
+      const id = await draftAndSend('Mid-statement');
+      const members = await proContactIds(h.platform.db, h.workspace.id);
+      const joiner = bulkId(MEMBERS + 2);
+      const leaver = bulkId(2);
+      // An uncommitted delivery for one member makes the job's INSERT … SELECT wait once it reaches that member;
+      // the statement's snapshot is taken by then.
+      let worker: Worker | undefined;
+      await h.platform.db
+        .transaction(async (blocker) => {
+          await blocker.query(
+            `INSERT INTO outbound_deliveries (workspace_id, message_id, contact_id) VALUES ($1, $2, $3)`,
+            [h.workspace.id, id, bulkId(3)],
+          );
+          worker = h.platform.jobs.startWorker({ workspaceId: h.workspace.id, pollMs: 20 });
+          await expect
+            .poll(
+              async () =>
+                (
+                  await h.platform.db.query<{ n: number }>(
+                    `SELECT count(*)::int AS n FROM pg_stat_activity
+                     WHERE datname = current_database() AND wait_event_type = 'Lock'
+                       AND query LIKE 'INSERT INTO outbound_deliveries%SELECT%'`,
+                  )
+                ).rows[0]?.n,
+              { timeout: 60_000, interval: 20 },
+            )
+            .toBe(1);
+          await setPlan(joiner, 'Pro');
+          await setPlan(leaver, 'Free');
+          throw new Error('roll the blocker back');
+        })
+        .catch((err: unknown) => {
+          if (!(err instanceof Error) || err.message !== 'roll the blocker back') throw err;
+        });
+      // The job goes on once the blocker is gone; stopping the worker waits for it.
+      await worker?.stop();
+      await untilSent(id);
+      const delivered = await deliveredTo(h.platform.db, h.workspace.id, id);
+      expect(delivered).toEqual(members);
+      expect(delivered).toContain(leaver);
+      expect(delivered).not.toContain(joiner);
+      await setPlan(joiner, 'Free');
+      await setPlan(leaver, 'Pro');
+    },
+    120_000,
+  );
 
   it('shows a message in the messenger once, and counts delivered and opened', async () => {
     const user = (
@@ -127,25 +224,7 @@ describe.each(dbKinds())('outbound messages on %s', (kind) => {
     });
     const id = (draft.json() as { id: string }).id;
     await h.request('teammate', { method: 'POST', url: `/api/outbound/${id}/send` });
-    const worker = h.platform.jobs.startWorker({ workspaceId: h.workspace.id, pollMs: 20 });
-    try {
-      await expect
-        .poll(
-          async () =>
-            (
-              (await h.request('teammate', { method: 'GET', url: `/api/outbound/${id}` })).json() as {
-                status: string;
-              }
-            ).status,
-          {
-            timeout: 120_000,
-            interval: 200,
-          },
-        )
-        .toBe('sent');
-    } finally {
-      await worker.stop();
-    }
+    await untilSent(id);
     const first = await h.request('messenger_user', { method: 'GET', url: '/messenger/outbound' });
     expect((first.json() as { data: { id: string; body: string }[] }).data).toEqual([
       expect.objectContaining({ id, body: 'Welcome aboard' }),
@@ -162,5 +241,83 @@ describe.each(dbKinds())('outbound messages on %s', (kind) => {
       stats: { sent: number; delivered: number; opened: number };
     };
     expect(stats.stats).toEqual({ sent: 1, delivered: 1, opened: 1 });
+  }, 300_000);
+});
+
+// The send job in Settle worker processes (test/fixtures/settle-worker.ts). The first is SIGKILLed in the middle of
+// the snapshot statement, after the message was marked sent in the same transaction; a second takes the job over
+// once the first one's lease has expired. On PGlite only one process may open the data directory, so the parent
+// reads it between the two workers (and the second worker opens what the killed one left, recovery included).
+describe.each(dbKinds())('an outbound send whose worker is SIGKILLed, on %s', (kind: DbKind) => {
+  let cluster: SettleCluster;
+  let messageId = '';
+
+  beforeAll(async () => {
+    cluster = new SettleCluster(kind);
+    await cluster.setUpWorkspace(async (db: Db, workspaceId: string) => {
+      await createAttribute(db, workspaceId, { name: 'plan', data_type: 'string' });
+      await insertContacts(db, workspaceId);
+      const segment = await createSegment(db, workspaceId, { name: 'Pro users', query: PRO_USERS });
+      const msg = await createOutbound(
+        db,
+        workspaceId,
+        { segment_id: segment.id, title: 'New invoices', body: 'Invoices now show your VAT number.' },
+        null,
+      );
+      messageId = msg.id;
+      await sendOutbound(db, new JobQueue(db), workspaceId, msg.id);
+    });
+  });
+  afterAll(async () => cluster?.close());
+
+  const state = () =>
+    cluster.withDb(async (db) => {
+      const ws = cluster.workspaceId;
+      const msg = await outboundRepository.get(db, ws, messageId);
+      const job = await db.query<{ status: string; attempts: number }>(
+        `SELECT status, attempts FROM jobs WHERE workspace_id = $1 AND queue = $2`,
+        [ws, OUTBOUND_SEND_QUEUE],
+      );
+      return {
+        status: msg?.status,
+        stats: await outboundRepository.stats(db, ws, messageId),
+        jobs: job.rows,
+        delivered: await deliveredTo(db, ws, messageId),
+        members: await proContactIds(db, ws),
+      };
+    });
+
+  it('delivers once to each of 10,000 members, and to no one else, after the job is taken over', async () => {
+    const doomed = cluster.spawn({ env: { WORKER_DIE_AT: 'INSERT INTO outbound_deliveries' } });
+    await doomed.exited;
+    expect(doomed.child.signalCode, doomed.output()).toBe('SIGKILL');
+    const diedFile = join(cluster.dir, `died-${doomed.pid}.json`);
+    expect(existsSync(diedFile), doomed.output()).toBe(true);
+    const died = JSON.parse(readFileSync(diedFile, 'utf8')) as DiedRecord;
+    expect(died.sql).toMatch(/^INSERT INTO outbound_deliveries/);
+    if (kind === 'postgres') expect(['active', 'idle in transaction']).toContain(died.state);
+
+    // Nothing of the killed transaction is visible: neither the status change nor any delivery.
+    const afterKill = await state();
+    expect(afterKill).toMatchObject({
+      status: 'sending',
+      stats: { sent: 0 },
+      jobs: [{ status: 'running', attempts: 1 }],
+      delivered: [],
+    });
+
+    const heir = cluster.spawn();
+    await heir.ready;
+    await cluster.drained();
+    await cluster.stop(heir);
+
+    const end = await state();
+    expect(end.members).toHaveLength(MEMBERS);
+    expect(end.delivered).toEqual(end.members);
+    expect(end).toMatchObject({
+      status: 'sent',
+      stats: { sent: MEMBERS, delivered: 0, opened: 0 },
+      jobs: [{ status: 'succeeded', attempts: 2 }],
+    });
   }, 300_000);
 });

@@ -1,7 +1,7 @@
 // Settle as separate processes (test/fixtures/settle-worker.ts) over one database, for the Stripe convergence
-// tests: the parent prepares the database (workspace, Stripe app installed and connected to the emulator), then
-// starts, kills (SIGKILL) and restarts worker processes. On PGlite only one process may open the data directory,
-// so the parent opens it only while no worker runs (`withDb`).
+// tests and the outbound send's crash test: the parent prepares the database (workspace, and for Stripe the app
+// installed and connected to the emulator), then starts, kills (SIGKILL) and restarts worker processes. On PGlite
+// only one process may open the data directory, so the parent opens it only while no worker runs (`withDb`).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -16,6 +16,7 @@ import { loadConfig } from '../../src/config/env.ts';
 import { openDb, type Db } from '../../src/db/client.ts';
 import { createTestDb, type DbKind, type TestDb } from '../../src/db/test-db.ts';
 import { composePlatform, createLogger } from '../../src/server/compose.ts';
+import type { Platform } from '../../src/server/platform.ts';
 import { createWorkspace } from '../../src/platform/workspaces/service.ts';
 import type { ApplyRecord, WorkerStatus } from '../fixtures/settle-worker.ts';
 import { watchChild } from './child-output.ts';
@@ -75,6 +76,21 @@ export class SettleCluster {
     settings: Record<string, unknown>;
     before?: (db: Db, workspaceId: string) => Promise<void>;
   }): Promise<void> {
+    await this.setUpWorkspace(async (db, workspaceId, platform) => {
+      await opts.before?.(db, workspaceId);
+      await platform.apps.install(workspaceId, 'stripe', opts.settings);
+      const res = (await platform.apps.runAction(workspaceId, 'stripe', 'connect', true, {
+        api_key: opts.apiKey,
+        api_base: opts.apiBase,
+      })) as { connection: { id: string } };
+      this.connectionId = res.connection.id;
+    });
+  }
+
+  /** Database and workspace, filled by `prepare`; no app installed unless `prepare` installs one. */
+  async setUpWorkspace(
+    prepare: (db: Db, workspaceId: string, platform: Platform) => Promise<void>,
+  ): Promise<void> {
     if (this.kind === 'postgres') this.pg = await createTestDb('postgres');
     else {
       mkdirSync(this.dataDir, { recursive: true });
@@ -102,18 +118,12 @@ export class SettleCluster {
       });
       const ws = await createWorkspace(db, platform.box, 'Convergence');
       this.workspaceId = ws.id;
-      await opts.before?.(db, ws.id);
-      await platform.apps.install(ws.id, 'stripe', opts.settings);
-      const res = (await platform.apps.runAction(ws.id, 'stripe', 'connect', true, {
-        api_key: opts.apiKey,
-        api_base: opts.apiBase,
-      })) as { connection: { id: string } };
-      this.connectionId = res.connection.id;
+      await prepare(db, ws.id, platform);
     });
   }
 
   /** Starts a worker process; the first one listens on the port the webhook endpoint points at. */
-  spawn(opts: { port?: number; concurrency?: number } = {}): WorkerProcess {
+  spawn(opts: { port?: number; concurrency?: number; env?: Record<string, string> } = {}): WorkerProcess {
     const port = opts.port ?? this.port;
     const child = spawn(
       process.execPath,
@@ -135,6 +145,7 @@ export class SettleCluster {
           WORKER_MASTER_KEY: this.masterKey.toString('hex'),
           WORKER_CONCURRENCY: String(opts.concurrency ?? 6),
           ...(this.pg?.url ? { WORKER_DATABASE_URL: this.pg.url } : { WORKER_DATA_DIR: this.dataDir }),
+          ...opts.env,
         },
       },
     );

@@ -1,4 +1,5 @@
 import type { Queryable } from '../../db/client.ts';
+import type { ContactFilter } from '../search/compiler.ts';
 
 export interface OutboundRow {
   workspace_id: string;
@@ -7,7 +8,6 @@ export interface OutboundRow {
   title: string;
   body: string;
   status: 'draft' | 'sending' | 'sent';
-  cursor: string | null;
   created_by: string | null;
   created_at: Date;
   sent_at: Date | null;
@@ -53,31 +53,36 @@ export const outboundRepository = {
     );
     return res.rowCount > 0;
   },
-  async saveCursor(db: Queryable, workspaceId: string, id: string, cursor: string | null): Promise<void> {
-    await db.query('UPDATE outbound_messages SET cursor = $3 WHERE workspace_id = $1 AND id = $2', [
-      workspaceId,
-      id,
-      cursor,
-    ]);
-  },
-  async markSent(db: Queryable, workspaceId: string, id: string): Promise<void> {
-    await db.query(
+  /**
+   * sending → sent: the status change that records the recipients' snapshot, made in the snapshot's transaction.
+   * It locks the message row, so two runs of the send job take turns and the second finds nothing to do.
+   */
+  async markSent(db: Queryable, workspaceId: string, id: string): Promise<boolean> {
+    const res = await db.query(
       `UPDATE outbound_messages SET status = 'sent', finished_at = now() WHERE workspace_id = $1 AND id = $2 AND status = 'sending'`,
       [workspaceId, id],
     );
+    return res.rowCount > 0;
   },
-  /** Inserts the deliveries of one page of members; members that already have one are skipped. */
+  /**
+   * A delivery for every contact `members` matches, in one statement: one snapshot of the segment, whatever joins
+   * or leaves it meanwhile. Contacts that already have one are skipped.
+   */
   async insertDeliveries(
     db: Queryable,
     workspaceId: string,
     messageId: string,
-    contactIds: readonly string[],
+    members: ContactFilter,
   ): Promise<number> {
-    if (contactIds.length === 0) return 0;
+    // The filter's `$1` is its workspace: it must be this one, or the statement would read another tenant.
+    if (members.workspaceId !== workspaceId || members.params[0] !== workspaceId) {
+      throw new Error('outbound: the members filter belongs to another workspace');
+    }
     const res = await db.query(
       `INSERT INTO outbound_deliveries (workspace_id, message_id, contact_id)
-       SELECT $1, $2, unnest($3::text[]) ON CONFLICT DO NOTHING`,
-      [workspaceId, messageId, contactIds],
+       SELECT workspace_id, $${members.params.length + 1}::text, id FROM contacts WHERE ${members.where}
+       ON CONFLICT DO NOTHING`,
+      [...members.params, messageId],
     );
     return res.rowCount;
   },

@@ -56,7 +56,8 @@ export const outboundRoutes: AnyRoute[] = [
     method: 'POST',
     url: '/api/outbound/:id/send',
     access: TEAM,
-    summary: "Send to the segment's members as of now (in the background); each member gets it once",
+    summary:
+      "Send to the segment's members, taken as one snapshot when the send job runs; each gets it once, all at once",
     params: outboundIdParams,
     async handler({ platform, principal, params, reply }) {
       const p = requireWorkspace(principal);

@@ -1,20 +1,14 @@
 import type { Db, Queryable } from '../../db/client.ts';
 import type { JobContext, JobQueue } from '../../jobs/queue.ts';
 import { newId } from '../../shared/ids.ts';
+import type { ContactFilter } from '../search/compiler.ts';
 import { outboundError } from './errors.ts';
 import { outboundRepository, type OutboundRow, type OutboundStats } from './repository.ts';
 
 export const OUTBOUND_SEND_QUEUE = 'platform:outbound-send';
-const PAGE = 500;
 
-/** One page of a segment's members (ids), evaluated now; `next` resumes after the page. */
-export type SegmentMemberPager = (
-  db: Queryable,
-  workspaceId: string,
-  segmentId: string,
-  after: string | null,
-  limit: number,
-) => Promise<{ ids: string[]; next: string | null }>;
+/** The contacts a segment matches now, as a filter (the search module's `segmentFilter`). */
+export type SegmentFilter = (db: Queryable, workspaceId: string, segmentId: string) => Promise<ContactFilter>;
 
 const unix = (d: Date | null) => (d ? Math.floor(d.getTime() / 1000) : null);
 
@@ -51,26 +45,24 @@ export async function sendOutbound(db: Db, jobs: JobQueue, workspaceId: string, 
 }
 
 /**
- * The send job: walks the segment page by page, writing a delivery per member and the cursor in one transaction.
- * A job killed mid-way resumes from the last cursor; a page applied twice adds nothing (deliveries are unique).
+ * The send job. The recipients are one snapshot of the segment: one INSERT … SELECT writes every member's
+ * delivery, in the transaction that marks the message sent, so a contact is a recipient if and only if it was a
+ * member when that statement ran, and the message appears to every recipient at once. A job killed before the
+ * commit leaves nothing and its retry takes the snapshot again; a retry after the commit finds the message sent.
  */
-export function outboundSendHandler(db: Db, members: SegmentMemberPager) {
+export function outboundSendHandler(db: Db, segmentFilter: SegmentFilter) {
   return async (ctx: JobContext): Promise<void> => {
     const { id } = ctx.payload as { id: string };
     const msg = await getOutbound(db, ctx.workspaceId, id);
-    if (msg.status === 'sent') return;
-    let cursor = msg.cursor;
-    for (;;) {
-      if (ctx.signal.aborted) throw new Error('lease lost');
-      const page = await members(db, ctx.workspaceId, msg.segment_id, cursor, PAGE);
-      await db.transaction(async (tx) => {
-        await outboundRepository.insertDeliveries(tx, ctx.workspaceId, id, page.ids);
-        await outboundRepository.saveCursor(tx, ctx.workspaceId, id, page.next);
-      });
-      if (!page.next) break;
-      cursor = page.next;
-    }
-    await outboundRepository.markSent(db, ctx.workspaceId, id);
+    if (msg.status !== 'sending') return;
+    if (ctx.signal.aborted) throw new Error('lease lost');
+    await db.transaction(async (tx) => {
+      // The status change comes first: it locks the message row, so a second run of this job waits here and
+      // then finds the message sent.
+      if (!(await outboundRepository.markSent(tx, ctx.workspaceId, id))) return;
+      const members = await segmentFilter(tx, ctx.workspaceId, msg.segment_id);
+      await outboundRepository.insertDeliveries(tx, ctx.workspaceId, id, members);
+    });
   };
 }
 

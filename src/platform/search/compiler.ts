@@ -244,6 +244,17 @@ function compileNode(n: QueryNode, types: AttributeTypes, params: Params, path: 
   return parts.join(n.operator === 'AND' ? ' AND ' : ' OR ');
 }
 
+/**
+ * A condition on the columns of `contacts` (unqualified) with its parameters: `$1` is the workspace id and the
+ * condition includes `workspace_id = $1`, so a statement built on it stays within the workspace. A caller adds its
+ * own parameters after these (`$${params.length + 1}` onwards).
+ */
+export interface ContactFilter {
+  workspaceId: string;
+  where: string;
+  params: unknown[];
+}
+
 export interface CompiledSearch {
   workspaceId: string;
   /** The validated query: counts compile it again into set operations (count-compiler.ts). */

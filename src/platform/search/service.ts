@@ -3,7 +3,7 @@ import type { Queryable } from '../../db/client.ts';
 import { validationError } from '../../server/route.ts';
 import { AppError } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
-import { compileSearch, customNames, type CompiledSearch } from './compiler.ts';
+import { compileSearch, customNames, type CompiledSearch, type ContactFilter } from './compiler.ts';
 import { serializeContacts, type Contact } from '../contacts/service.ts';
 import type { ContactRow as FullContactRow } from '../contacts/repository.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
@@ -205,27 +205,12 @@ export async function segmentContacts(
 }
 
 /**
- * One page of a segment's member ids, oldest first, without the count: what a job walking a whole segment needs
- * (outbound sends). `after` is the opaque cursor the previous page returned.
+ * The contacts a segment matches, as a WHERE clause over `contacts` for another module's repository to use in
+ * one statement (outbound sends: INSERT … SELECT). Compiled from the segment's query now.
  */
-export async function segmentMemberIds(
-  db: Queryable,
-  workspaceId: string,
-  id: string,
-  after: string | null,
-  limit: number,
-): Promise<{ ids: string[]; next: string | null }> {
+export async function segmentFilter(db: Queryable, workspaceId: string, id: string): Promise<ContactFilter> {
   const row = await segmentRepository.get(db, workspaceId, id);
   if (!row) throw notFound(id);
-  const sort: Sort = { field: 'created_at', order: 'ascending' };
-  const c = await compile(db, workspaceId, row.query, sort, ['segment', 'query']);
-  const cursor = after ? decodeCursor(sort, after, 'cursor') : null;
-  const rows = await searchRepository.page(db, c, cursor, limit + 1);
-  const shown = rows.slice(0, limit);
-  const last = shown[shown.length - 1];
-  return {
-    ids: shown.map((r) => r.id),
-    next:
-      rows.length > limit && last ? encodeCursor(sort, { page: 2, value: last.sort_key, id: last.id }) : null,
-  };
+  const c = await compile(db, workspaceId, row.query, DEFAULT_SORT, ['segment', 'query']);
+  return { workspaceId, where: c.where, params: c.params };
 }
