@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backfillFaults } from '../src/apps/stripe/backfill.ts';
 import { stripeApp } from '../src/apps/stripe/manifest.ts';
 import { signPayload } from '../src/apps/stripe/signature.ts';
+import { CONTACT_CLAIM_HELD_MS } from '../src/apps/stripe/recompute.ts';
 import { dbKinds } from '../src/db/test-db.ts';
 import { startEmulator, type RunningEmulator } from '../src/emulator/index.ts';
 import { jobRepository } from '../src/jobs/repository.ts';
@@ -304,6 +305,31 @@ describe.each(dbKinds())('stripe sync engine on %s', (kind) => {
     expect(charged).toHaveLength(1);
     expect((await contact(ids.ada!)).custom_attributes).toMatchObject({ stripe_total_spend: 206 });
   }, 180_000);
+
+  it('a contact the sync created and an admin deleted is created again when its customer changes, every time', async () => {
+    // Twice: the first re-creation comes from a webhook and leaves a finished `create_contact` claim for the
+    // address, which must not stop the second. (A finished claim holds the address for CONTACT_CLAIM_HELD_MS.)
+    for (const balance of [-500, -700]) {
+      if (balance === -700) await new Promise((r) => setTimeout(r, CONTACT_CLAIM_HELD_MS + 500));
+      const gone = ids.dee!;
+      const del = await h.request('admin', { method: 'DELETE', url: `/api/contacts/${gone}` });
+      expect(del.statusCode).toBe(200);
+      await stripe.customers.update('cus_dee01', { balance });
+      await drain();
+      const found = await h.platform.db.query<{ id: string }>(
+        "SELECT id FROM contacts WHERE workspace_id = $1 AND lower(email) = 'dee@example.com'",
+        [h.workspace.id],
+      );
+      expect(found.rows).toHaveLength(1);
+      const again = await contact(found.rows[0]!.id);
+      expect(again.id).not.toBe(gone);
+      expect(again.custom_attributes).toMatchObject({
+        stripe_account_balance: balance / 100,
+        stripe_subscription_status: 'canceled',
+      });
+      ids.dee = again.id;
+    }
+  }, 120_000);
 
   it("the card's Refresh refetches what changed in Stripe when no webhook said so", async () => {
     // The endpoint is disabled while the account changes, so nothing is delivered.

@@ -215,7 +215,7 @@ export interface AppHost {
     enqueue(
       name: string,
       payload: unknown,
-      opts?: { runAt?: Date; dedupeKey?: string; maxAttempts?: number },
+      opts?: { runAt?: Date; dedupeKey?: string; releaseKeyAfterMs?: number; maxAttempts?: number },
     ): Promise<{ id: number; created: boolean }>;
   };
   records<T = unknown>(collection: string): RecordCollection<T>;

@@ -105,6 +105,36 @@ describe.each(dbKinds())('job queue on %s', (kind) => {
     expect((await job(first.id)).payload).toBe(1);
   });
 
+  it('with releaseKeyAfterMs, a finished job frees its key once that time has passed, a pending one never', async () => {
+    let runs = 0;
+    const q = setup(async () => {
+      runs++;
+    });
+    const key = { workspaceId: ws, queue: q.name, dedupeKey: 'contact:x@y.io', releaseKeyAfterMs: 60_000 };
+    const first = await q.queue.enqueue({ ...key, payload: 1 });
+    // Still queued: the key holds, however old the job.
+    await h.platform.db.query("UPDATE jobs SET created_at = now() - interval '1 day' WHERE id = $1", [
+      first.id,
+    ]);
+    expect(await q.queue.enqueue({ ...key, payload: 2 })).toEqual({ id: first.id, created: false });
+    q.start();
+    await until(first.id, 'succeeded');
+    // Finished moments ago: still held.
+    expect(await q.queue.enqueue({ ...key, payload: 3 })).toEqual({ id: first.id, created: false });
+    // Finished longer ago than releaseKeyAfterMs: the key is free; an enqueue without the option still finds it.
+    await h.platform.db.query("UPDATE jobs SET finished_at = now() - interval '2 minutes' WHERE id = $1", [
+      first.id,
+    ]);
+    const plain = { workspaceId: ws, queue: q.name, dedupeKey: 'contact:x@y.io' };
+    expect(await q.queue.enqueue({ ...plain, payload: 4 })).toEqual({ id: first.id, created: false });
+    const again = await q.queue.enqueue({ ...key, payload: 5 });
+    expect(again.created).toBe(true);
+    expect(again.id).not.toBe(first.id);
+    await until(again.id, 'succeeded');
+    expect(runs).toBe(2);
+    expect((await job(again.id)).payload).toBe(5);
+  });
+
   it('enqueues many keyed jobs at once as one group: each created once, repeats answered with the first id', async () => {
     const ran: unknown[] = [];
     const q = setup(async (ctx) => {

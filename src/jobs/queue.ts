@@ -55,7 +55,7 @@ export class JobQueue {
 
   async enqueue(job: NewJob, tx?: Queryable): Promise<{ id: number; created: boolean }> {
     const res =
-      tx === undefined && job.dedupeKey !== undefined
+      tx === undefined && job.dedupeKey !== undefined && job.releaseKeyAfterMs === undefined
         ? await this.enqueueGrouped({ ...job, dedupeKey: job.dedupeKey })
         : await jobRepository.insert(tx ?? this.db, job);
     for (const w of this.workers) w.wake();

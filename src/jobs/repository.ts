@@ -26,12 +26,25 @@ export interface NewJob {
   payload?: unknown;
   runAt?: Date;
   dedupeKey?: string;
+  /**
+   * A finished job (succeeded or dead) holds its dedupe key for this long after it finished, then a new job with
+   * the key is created. For keys that lock work which can be needed again later (a contact for an address, once
+   * that contact is deleted); never for at-most-once keys (an event's id).
+   */
+  releaseKeyAfterMs?: number;
   maxAttempts?: number;
 }
 
 export const jobRepository = {
   /** With a dedupe key, a second enqueue of the same work is a no-op that returns the first job's id. */
   async insert(db: Queryable, job: NewJob): Promise<{ id: number; created: boolean }> {
+    if (job.dedupeKey !== undefined && job.releaseKeyAfterMs !== undefined) {
+      await db.query(
+        `DELETE FROM jobs WHERE workspace_id = $1 AND queue = $2 AND dedupe_key = $3
+           AND status IN ('succeeded', 'dead') AND finished_at < now() - make_interval(secs => $4::double precision / 1000)`,
+        [job.workspaceId, job.queue, job.dedupeKey, job.releaseKeyAfterMs],
+      );
+    }
     const res = await db.query<{ id: number }>(
       `INSERT INTO jobs (workspace_id, queue, payload, run_at, dedupe_key, max_attempts)
        VALUES ($1, $2, $3, COALESCE($4, now()), $5, $6)

@@ -205,6 +205,8 @@ export async function recomputeCustomers(
 }
 
 const MAX_ROUNDS = 8;
+/** How long a finished `create_contact` job still holds its address (see the claim in recomputeRound). */
+export const CONTACT_CLAIM_HELD_MS = 5_000;
 
 export interface RecomputeResult {
   catalog: Catalog;
@@ -337,10 +339,16 @@ async function recomputeRound(
     // Two jobs must not both create a contact for one address (they would, on PostgreSQL, under load). The job
     // queue's dedupe key is the lock: the one job whose `create_contact` enqueue is new creates the contact now;
     // the others leave the customer unlinked this time (the creator's recompute links it, and their own read check
-    // sees the new contact). If the creator dies before creating, the `create_contact` job does it.
+    // sees the new contact). If the creator dies before creating, the `create_contact` job does it. Once that job
+    // has finished, the contact exists or was deleted since: after CONTACT_CLAIM_HELD_MS (far longer than the gap
+    // between our read of the address and this claim) the key is free again, so a deleted contact is created anew.
     const claim = creator
       ? { created: true }
-      : await host.jobs.enqueue('create_contact', { connectionId, email }, { dedupeKey: `contact:${email}` });
+      : await host.jobs.enqueue(
+          'create_contact',
+          { connectionId, email },
+          { dedupeKey: `contact:${email}`, releaseKeyAfterMs: CONTACT_CLAIM_HELD_MS },
+        );
     if (!claim.created) {
       pendingContacts.add(customerId);
       continue;
