@@ -70,6 +70,14 @@ describe.each(dbKinds())('messenger identity on %s', (kind) => {
     const again = (await boot({ session_token: first.session_token })).json() as Boot;
     expect(again.contact.id).toBe(first.contact.id);
     expect(again.verified).toBe(false);
+    // Booting again with the token keeps the session: no new token, no new session row per page view.
+    expect(again.session_token).toBe(first.session_token);
+    await boot({ session_token: first.session_token });
+    const sessions = await h.platform.db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM messenger_sessions WHERE workspace_id = $1 AND contact_id = $2',
+      [h.workspace.id, first.contact.id],
+    );
+    expect(sessions.rows[0]?.n).toBe(1);
     const list = await h.server.inject({
       method: 'GET',
       url: '/messenger/conversations',

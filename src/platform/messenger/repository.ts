@@ -26,6 +26,14 @@ export const messengerSessionRepository = {
     );
   },
   /** Sessions are found by their hash before the workspace is known. */
+  /** Sliding expiry: a session in use stays alive. */
+  async extend(db: Queryable, workspaceId: string, id: string, expiresAt: Date): Promise<void> {
+    await db.query('UPDATE messenger_sessions SET expires_at = $3 WHERE workspace_id = $1 AND id = $2', [
+      workspaceId,
+      id,
+      expiresAt,
+    ]);
+  },
   async findLiveByHash(db: Queryable, tokenHash: string): Promise<MessengerSessionRow | undefined> {
     const res = await db.query<MessengerSessionRow>(
       `SELECT workspace_id, id, contact_id, verified, expires_at FROM messenger_sessions WHERE token_hash = $1 AND expires_at > now()`,

@@ -113,6 +113,17 @@ export async function bootMessenger(
     contact = await contactRepository.insert(db, ws, newId(), { role: 'lead', last_seen_at: new Date() }, {});
   }
 
+  // The same visitor or user coming back with their token keeps their session (and its token, which other tabs of
+  // the same browser hold too): a boot per page view must not leave a session row per page view.
+  if (
+    resumable &&
+    input.session_token &&
+    resumable.contact_id === contact.id &&
+    resumable.verified === verified
+  ) {
+    await messengerSessionRepository.extend(db, ws, resumable.id, new Date(Date.now() + SESSION_TTL_MS));
+    return { session_token: input.session_token, contact, verified, workspace: { name: workspace.name } };
+  }
   const token = newSecretToken('ms');
   await messengerSessionRepository.insert(db, {
     workspace_id: ws,
