@@ -16,7 +16,7 @@ import {
   outboundSendHandler,
   sendOutbound,
 } from '../src/platform/outbound/service.ts';
-import { createSegment, segmentFilter } from '../src/platform/search/service.ts';
+import { createSegment, segmentSource } from '../src/platform/search/service.ts';
 import type { DiedRecord } from './fixtures/settle-worker.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 import { SettleCluster } from './helpers/settle-cluster.ts';
@@ -110,6 +110,17 @@ describe.each(dbKinds())('outbound messages on %s', (kind: DbKind) => {
     }
   }
 
+  async function setTier(contactIds: string[], tier: string | null): Promise<void> {
+    for (const contactId of contactIds) {
+      const res = await h.request('token', {
+        method: 'PUT',
+        url: `/api/contacts/${contactId}`,
+        payload: { custom_attributes: { tier } },
+      });
+      expect(res.statusCode).toBe(200);
+    }
+  }
+
   async function setPlan(contactId: string, plan: string): Promise<void> {
     const res = await h.request('token', {
       method: 'PUT',
@@ -135,7 +146,7 @@ describe.each(dbKinds())('outbound messages on %s', (kind: DbKind) => {
     // done: it finds the message sent and takes no second snapshot.
     await outboundSendHandler(
       h.platform.db,
-      segmentFilter,
+      segmentSource,
     )({
       workspaceId: h.workspace.id,
       jobId: 0,
@@ -153,6 +164,108 @@ describe.each(dbKinds())('outbound messages on %s', (kind: DbKind) => {
     await setPlan(joiner, 'Free');
     await setPlan(leaver, 'Pro');
   }, 300_000);
+
+  /** Runs the send job once, in this process. */
+  const runSendJob = (id: string) =>
+    outboundSendHandler(
+      h.platform.db,
+      segmentSource,
+    )({
+      workspaceId: h.workspace.id,
+      jobId: 0,
+      attempt: 1,
+      payload: { id },
+      signal: new AbortController().signal,
+    });
+  const outbound = async (id: string) =>
+    (await h.request('teammate', { method: 'GET', url: `/api/outbound/${id}` })).json() as {
+      status: string;
+      error: { code: string; message: string } | null;
+      stats: { sent: number };
+    };
+
+  it('sends to the segment as it was when sent: editing or deleting it afterwards changes nothing', async () => {
+    const seg = await h.request('token', {
+      method: 'POST',
+      url: '/api/segments',
+      payload: { name: 'Pro, for a while', query: PRO_USERS },
+    });
+    const tempId = (seg.json() as { id: string }).id;
+    const draft = await h.request('teammate', {
+      method: 'POST',
+      url: '/api/outbound',
+      payload: { segment_id: tempId, title: 'Frozen', body: 'Sent before the segment changed.' },
+    });
+    const id = (draft.json() as { id: string }).id;
+    expect(
+      (await h.request('teammate', { method: 'POST', url: `/api/outbound/${id}/send` })).statusCode,
+    ).toBe(202);
+    const edited = await h.request('token', {
+      method: 'PUT',
+      url: `/api/segments/${tempId}`,
+      payload: { query: { field: 'custom_attributes.plan', operator: '=', value: 'Free' } },
+    });
+    expect(edited.statusCode).toBe(200);
+    expect((await h.request('token', { method: 'DELETE', url: `/api/segments/${tempId}` })).statusCode).toBe(
+      200,
+    );
+    await runSendJob(id);
+    expect(await outbound(id)).toMatchObject({ status: 'sent', error: null, stats: { sent: MEMBERS } });
+    expect(await deliveredTo(h.platform.db, h.workspace.id, id)).toEqual(
+      await proContactIds(h.platform.db, h.workspace.id),
+    );
+  }, 120_000);
+
+  it('a send whose query no longer fits the attributes ends failed with the reason, and can be sent again', async () => {
+    await h.request('token', {
+      method: 'POST',
+      url: '/api/data_attributes',
+      payload: { name: 'tier', data_type: 'string' },
+    });
+    await setTier(['bulk000002', 'bulk000003'], 'gold');
+    const seg = await h.request('token', {
+      method: 'POST',
+      url: '/api/segments',
+      payload: { name: 'Gold', query: { field: 'custom_attributes.tier', operator: '=', value: 'gold' } },
+    });
+    const draft = await h.request('teammate', {
+      method: 'POST',
+      url: '/api/outbound',
+      payload: { segment_id: (seg.json() as { id: string }).id, title: 'Gold', body: 'For gold members.' },
+    });
+    const id = (draft.json() as { id: string }).id;
+    expect(
+      (await h.request('teammate', { method: 'POST', url: `/api/outbound/${id}/send` })).statusCode,
+    ).toBe(202);
+    // The attribute goes away before the job runs, as an app's attributes do when it is uninstalled without
+    // keeping its data.
+    await h.platform.db.query(`DELETE FROM attribute_definitions WHERE workspace_id = $1 AND name = 'tier'`, [
+      h.workspace.id,
+    ]);
+    await runSendJob(id);
+    const failed = await outbound(id);
+    expect(failed).toMatchObject({ status: 'failed', stats: { sent: 0 } });
+    expect(failed.error?.message).toContain('tier');
+    expect(await deliveredTo(h.platform.db, h.workspace.id, id)).toEqual([]);
+    // While the attribute is missing, sending again is refused at once, naming the field.
+    const refused = await h.request('teammate', { method: 'POST', url: `/api/outbound/${id}/send` });
+    expect(refused.statusCode).toBe(400);
+    expect(JSON.stringify(refused.json())).toContain('tier');
+    expect((await outbound(id)).status).toBe('failed');
+
+    await h.request('token', {
+      method: 'POST',
+      url: '/api/data_attributes',
+      payload: { name: 'tier', data_type: 'string' },
+    });
+    expect(
+      (await h.request('teammate', { method: 'POST', url: `/api/outbound/${id}/send` })).statusCode,
+    ).toBe(202);
+    await runSendJob(id);
+    expect(await outbound(id)).toMatchObject({ status: 'sent', error: null, stats: { sent: 2 } });
+    expect(await deliveredTo(h.platform.db, h.workspace.id, id)).toEqual(['bulk000002', 'bulk000003']);
+    await setTier(['bulk000002', 'bulk000003'], null);
+  }, 120_000);
 
   // Only PostgreSQL runs two sessions at once: here the contacts change while the snapshot statement is running.
   it.runIf(kind === 'postgres')(
@@ -265,7 +378,7 @@ describe.each(dbKinds())('an outbound send whose worker is SIGKILLed, on %s', (k
         null,
       );
       messageId = msg.id;
-      await sendOutbound(db, new JobQueue(db), workspaceId, msg.id);
+      await sendOutbound(db, new JobQueue(db), segmentSource, workspaceId, msg.id);
     });
   });
   afterAll(async () => cluster?.close());

@@ -11,7 +11,7 @@ import type { Access, Principal } from './access.ts';
 import { authenticate } from './authenticate.ts';
 import { LiveBus } from './live-bus.ts';
 import { OUTBOUND_SEND_QUEUE, outboundSendHandler } from '../platform/outbound/service.ts';
-import { segmentFilter } from '../platform/search/service.ts';
+import { segmentSource } from '../platform/search/service.ts';
 import type { RouteCatalogEntry } from './route.ts';
 
 /** Everything a route handler or worker may use; built once at start-up and passed down, never global. */
@@ -57,6 +57,6 @@ export function createPlatform(deps: {
     log: deps.log,
     conversations: platform.conversations,
   });
-  deps.jobs.register(OUTBOUND_SEND_QUEUE, outboundSendHandler(deps.db, segmentFilter));
+  deps.jobs.register(OUTBOUND_SEND_QUEUE, outboundSendHandler(deps.db, segmentSource));
   return platform;
 }

@@ -7,7 +7,11 @@ export interface OutboundRow {
   segment_id: string;
   title: string;
   body: string;
-  status: 'draft' | 'sending' | 'sent';
+  status: 'draft' | 'sending' | 'sent' | 'failed';
+  /** The segment's query when the message was sent (null before; older sends read the segment). */
+  segment_query: unknown;
+  /** Why a `failed` send could not run. */
+  error: { code: string; message: string; path?: string } | null;
   created_by: string | null;
   created_at: Date;
   sent_at: Date | null;
@@ -45,13 +49,27 @@ export const outboundRepository = {
     );
     return res.rows;
   },
-  /** draft → sending, once: a second send of the same message is refused by the WHERE. */
-  async markSending(db: Queryable, workspaceId: string, id: string): Promise<boolean> {
+  /** draft (or failed) → sending, once: a second send of the same message is refused by the WHERE. */
+  async markSending(db: Queryable, workspaceId: string, id: string, query: unknown): Promise<boolean> {
     const res = await db.query(
-      `UPDATE outbound_messages SET status = 'sending', sent_at = now() WHERE workspace_id = $1 AND id = $2 AND status = 'draft'`,
-      [workspaceId, id],
+      `UPDATE outbound_messages SET status = 'sending', sent_at = now(), segment_query = $3, error = NULL
+       WHERE workspace_id = $1 AND id = $2 AND status IN ('draft', 'failed')`,
+      [workspaceId, id, JSON.stringify(query)],
     );
     return res.rowCount > 0;
+  },
+  /** sending → failed, with the reason: nothing was delivered. */
+  async markFailed(
+    db: Queryable,
+    workspaceId: string,
+    id: string,
+    error: { code: string; message: string; path?: string },
+  ): Promise<void> {
+    await db.query(
+      `UPDATE outbound_messages SET status = 'failed', error = $3, finished_at = now()
+       WHERE workspace_id = $1 AND id = $2 AND status = 'sending'`,
+      [workspaceId, id, JSON.stringify(error)],
+    );
   },
   /**
    * sending → sent: the status change that records the recipients' snapshot, made in the snapshot's transaction.

@@ -4,7 +4,7 @@ import { outboundError } from './errors.ts';
 import { outboundRepository } from './repository.ts';
 import { createOutboundBody, outboundIdParams } from './schemas.ts';
 import { createOutbound, getOutbound, sendOutbound, toOutbound } from './service.ts';
-import { getSegment } from '../search/service.ts';
+import { getSegment, segmentSource } from '../search/service.ts';
 
 export const outboundRoutes: AnyRoute[] = [
   defineRoute({
@@ -61,7 +61,7 @@ export const outboundRoutes: AnyRoute[] = [
     params: outboundIdParams,
     async handler({ platform, principal, params, reply }) {
       const p = requireWorkspace(principal);
-      await sendOutbound(platform.db, platform.jobs, p.workspaceId, params.id);
+      await sendOutbound(platform.db, platform.jobs, segmentSource, p.workspaceId, params.id);
       reply.code(202);
       const row = await getOutbound(platform.db, p.workspaceId, params.id);
       return toOutbound(row, await outboundRepository.stats(platform.db, p.workspaceId, row.id));

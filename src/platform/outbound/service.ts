@@ -1,5 +1,6 @@
 import type { Db, Queryable } from '../../db/client.ts';
 import type { JobContext, JobQueue } from '../../jobs/queue.ts';
+import { AppError } from '../../shared/errors.ts';
 import { newId } from '../../shared/ids.ts';
 import type { ContactFilter } from '../search/compiler.ts';
 import { outboundError } from './errors.ts';
@@ -7,8 +8,13 @@ import { outboundRepository, type OutboundRow, type OutboundStats } from './repo
 
 export const OUTBOUND_SEND_QUEUE = 'platform:outbound-send';
 
-/** The contacts a segment matches now, as a filter (the search module's `segmentFilter`). */
-export type SegmentFilter = (db: Queryable, workspaceId: string, segmentId: string) => Promise<ContactFilter>;
+/** What sending needs of the search module (its `segmentQuery` and `queryFilter`). */
+export interface SegmentSource {
+  /** The segment's query as stored; 404 `segment_not_found` if it was deleted. */
+  query(db: Queryable, workspaceId: string, segmentId: string): Promise<unknown>;
+  /** A query compiled now into a filter on contacts; a 400 with a path if it no longer fits the attributes. */
+  filter(db: Queryable, workspaceId: string, query: unknown): Promise<ContactFilter>;
+}
 
 const unix = (d: Date | null) => (d ? Math.floor(d.getTime() / 1000) : null);
 
@@ -23,6 +29,7 @@ export function toOutbound(row: OutboundRow, stats: OutboundStats) {
     created_at: unix(row.created_at),
     sent_at: unix(row.sent_at),
     finished_at: unix(row.finished_at),
+    error: row.error,
     stats,
   };
 }
@@ -34,10 +41,23 @@ export async function getOutbound(db: Queryable, workspaceId: string, id: string
 }
 
 /** Sending is a job: the message is marked and the job queued in one transaction, so neither happens alone. */
-export async function sendOutbound(db: Db, jobs: JobQueue, workspaceId: string, id: string): Promise<void> {
+export async function sendOutbound(
+  db: Db,
+  jobs: JobQueue,
+  segments: SegmentSource,
+  workspaceId: string,
+  id: string,
+): Promise<void> {
   await db.transaction(async (tx) => {
-    await getOutbound(tx, workspaceId, id);
-    if (!(await outboundRepository.markSending(tx, workspaceId, id))) {
+    const msg = await getOutbound(tx, workspaceId, id);
+    if (msg.status === 'sending' || msg.status === 'sent') {
+      throw outboundError('already_sent', 'this message was sent already', 'id');
+    }
+    // The segment's query goes with the message: editing or deleting the segment afterwards changes nothing. It
+    // must compile now, so a segment that no longer fits the attributes is refused here, with its path.
+    const query = await segments.query(tx, workspaceId, msg.segment_id);
+    await segments.filter(tx, workspaceId, query);
+    if (!(await outboundRepository.markSending(tx, workspaceId, id, query))) {
       throw outboundError('already_sent', 'this message was sent already', 'id');
     }
     await jobs.enqueue({ workspaceId, queue: OUTBOUND_SEND_QUEUE, payload: { id }, dedupeKey: id }, tx);
@@ -50,19 +70,32 @@ export async function sendOutbound(db: Db, jobs: JobQueue, workspaceId: string, 
  * member when that statement ran, and the message appears to every recipient at once. A job killed before the
  * commit leaves nothing and its retry takes the snapshot again; a retry after the commit finds the message sent.
  */
-export function outboundSendHandler(db: Db, segmentFilter: SegmentFilter) {
+export function outboundSendHandler(db: Db, segments: SegmentSource) {
   return async (ctx: JobContext): Promise<void> => {
     const { id } = ctx.payload as { id: string };
     const msg = await getOutbound(db, ctx.workspaceId, id);
     if (msg.status !== 'sending') return;
     if (ctx.signal.aborted) throw new Error('lease lost');
-    await db.transaction(async (tx) => {
-      // The status change comes first: it locks the message row, so a second run of this job waits here and
-      // then finds the message sent.
-      if (!(await outboundRepository.markSent(tx, ctx.workspaceId, id))) return;
-      const members = await segmentFilter(tx, ctx.workspaceId, msg.segment_id);
-      await outboundRepository.insertDeliveries(tx, ctx.workspaceId, id, members);
-    });
+    try {
+      await db.transaction(async (tx) => {
+        // The status change comes first: it locks the message row, so a second run of this job waits here and
+        // then finds the message sent.
+        if (!(await outboundRepository.markSent(tx, ctx.workspaceId, id))) return;
+        // (A message sent before the query was copied onto messages reads its segment now.)
+        const query = msg.segment_query ?? (await segments.query(tx, ctx.workspaceId, msg.segment_id));
+        const members = await segments.filter(tx, ctx.workspaceId, query);
+        await outboundRepository.insertDeliveries(tx, ctx.workspaceId, id, members);
+      });
+    } catch (err) {
+      // A query that no longer compiles (an attribute it names was deleted) or a segment gone: no retry can send
+      // it. The message says why, and can be sent again once fixed.
+      if (!(err instanceof AppError) || err.status >= 500) throw err;
+      await outboundRepository.markFailed(db, ctx.workspaceId, id, {
+        code: err.code,
+        message: err.message,
+        ...(err.path ? { path: err.path } : {}),
+      });
+    }
   };
 }
 

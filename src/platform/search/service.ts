@@ -204,13 +204,25 @@ export async function segmentContacts(
   );
 }
 
-/**
- * The contacts a segment matches, as a WHERE clause over `contacts` for another module's repository to use in
- * one statement (outbound sends: INSERT … SELECT). Compiled from the segment's query now.
- */
-export async function segmentFilter(db: Queryable, workspaceId: string, id: string): Promise<ContactFilter> {
+/** A segment's query as stored (to copy it, e.g. onto an outbound message when it is sent). */
+export async function segmentQuery(db: Queryable, workspaceId: string, id: string): Promise<QueryNode> {
   const row = await segmentRepository.get(db, workspaceId, id);
   if (!row) throw notFound(id);
-  const c = await compile(db, workspaceId, row.query, DEFAULT_SORT, ['segment', 'query']);
+  return row.query;
+}
+
+/** Segments as an outbound send reads them (outbound/service.ts `SegmentSource`). */
+export const segmentSource = {
+  query: (db: Queryable, workspaceId: string, id: string) => segmentQuery(db, workspaceId, id),
+  filter: (db: Queryable, workspaceId: string, query: unknown) => queryFilter(db, workspaceId, query),
+};
+
+/** A stored query, compiled now against the attributes as they are now (400 with a path if it no longer fits). */
+export async function queryFilter(
+  db: Queryable,
+  workspaceId: string,
+  query: unknown,
+): Promise<ContactFilter> {
+  const c = await compile(db, workspaceId, query as QueryNode, DEFAULT_SORT, ['segment', 'query']);
   return { workspaceId, where: c.where, params: c.params };
 }
