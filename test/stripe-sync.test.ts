@@ -306,6 +306,33 @@ describe.each(dbKinds())('stripe sync engine on %s', (kind) => {
     expect((await contact(ids.ada!)).custom_attributes).toMatchObject({ stripe_total_spend: 206 });
   }, 180_000);
 
+  it("a lead with a linked contact's email shows that customer's card, without getting its attributes", async () => {
+    const ws = h.workspace.id;
+    const lead = await createContact(h.platform.db, ws, { role: 'lead', email: 'bob@example.com' });
+    const stranger = await createContact(h.platform.db, ws, { role: 'lead', email: 'nobody@example.com' });
+    const cards = async (id: string) =>
+      (
+        (await h.request('teammate', { method: 'GET', url: `/api/contacts/${id}/cards` })).json() as {
+          data: {
+            view: {
+              subtitle?: string;
+              empty_state?: string;
+              sections: { title: string; rows: { label: string; value: string }[] }[];
+            };
+          }[];
+        }
+      ).data.map((c) => c.view);
+    const [card] = await cards(lead.id);
+    expect(card?.subtitle).toContain('lead matched by email');
+    const customerRows = card?.sections.find((x) => x.title === 'Customer')?.rows ?? [];
+    expect(customerRows).toContainEqual({ label: 'ID', value: 'cus_bob01' });
+    // The customer's attributes stay on the user it is linked to: a segment counts the customer once.
+    expect((await contact(lead.id)).custom_attributes).not.toHaveProperty('stripe_id');
+    expect((await contact(ids.bob!)).custom_attributes).toMatchObject({ stripe_id: 'cus_bob01' });
+    const [none] = await cards(stranger.id);
+    expect(none?.empty_state).toBe('No Stripe customer is linked to this contact.');
+  });
+
   it('a contact the sync created and an admin deleted is created again when its customer changes, every time', async () => {
     // Twice: the first re-creation comes from a webhook and leaves a finished `create_contact` claim for the
     // address, which must not stop the second. (A finished claim holds the address for CONTACT_CLAIM_HELD_MS.)

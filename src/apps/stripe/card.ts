@@ -25,19 +25,43 @@ const matchedBy: Record<Link['method'], string> = {
   created: 'contact created from Stripe',
 };
 
-async function linkFor(
+interface CardLink {
+  link: Link;
+  conn: Connection;
+  /** A lead shown the card of the contact its address is linked through. */
+  throughLead?: boolean;
+}
+
+async function ownLink(
   host: AppHost,
-  contact: HostContact,
-): Promise<{ link: Link; conn: Connection } | undefined> {
-  const links = (await stores(host).links.find('a', contact.id)).map((r) => r.data);
+  contactId: string,
+  ordered: Connection[],
+): Promise<CardLink | undefined> {
+  const links = (await stores(host).links.find('a', contactId)).map((r) => r.data);
+  for (const conn of ordered) {
+    const link = links.find((l) => l.connection_id === conn.id);
+    if (link) return { link, conn };
+  }
+  return undefined;
+}
+
+async function linkFor(host: AppHost, contact: HostContact): Promise<CardLink | undefined> {
   const conns = await listConnections(host);
   // The primary account first (§3.1), then the oldest connection.
   const ordered = [...conns].sort(
     (a, b) => Number(b.primary) - Number(a.primary) || a.created_at - b.created_at,
   );
-  for (const conn of ordered) {
-    const link = links.find((l) => l.connection_id === conn.id);
-    if (link) return { link, conn };
+  const own = await ownLink(host, contact.id, ordered);
+  if (own || contact.role !== 'lead' || !contact.email) return own;
+  // §3.2: leads with the same email are matched too. A customer links to one contact (a user before a lead), which
+  // alone carries the stripe_* attributes, so a segment counts the customer once; the other leads with that
+  // address show the same card, so a teammate talking to any of them sees the billing.
+  const others = (await host.contacts.findByEmail(contact.email))
+    .filter((c) => c.id !== contact.id)
+    .sort((a, b) => Number(b.role === 'user') - Number(a.role === 'user') || a.id.localeCompare(b.id));
+  for (const other of others) {
+    const found = await ownLink(host, other.id, ordered);
+    if (found) return { ...found, throughLead: true };
   }
   return undefined;
 }
@@ -46,7 +70,7 @@ export async function loadCard(host: AppHost, contact: HostContact): Promise<Car
   const found = await linkFor(host, contact);
   if (!found)
     return { title: 'Stripe', sections: [], empty_state: 'No Stripe customer is linked to this contact.' };
-  const { link, conn } = found;
+  const { link, conn, throughLead } = found;
   const s = stores(host);
   const bundle = await loadBundle(s, conn.id, link.customer_id);
   if (!bundle)
@@ -67,7 +91,7 @@ export async function loadCard(host: AppHost, contact: HostContact): Promise<Car
   };
   return {
     title: 'Stripe',
-    subtitle: `${customer.name ?? customer.email ?? customer.id} · ${matchedBy[link.method]}`,
+    subtitle: `${customer.name ?? customer.email ?? customer.id} · ${throughLead ? 'lead matched by email' : matchedBy[link.method]}`,
     badge: conn.livemode ? undefined : 'test mode',
     refreshed_at: customerRow?.updatedAt,
     sections: [

@@ -59,7 +59,6 @@ describe('matchCustomer', () => {
     expect(matchCustomer(c, contacts, { links: new Map([['cus_1', 'c_other']]) })).toEqual({
       contactId: 'c_other',
       method: 'link',
-      leadIds: [],
     });
   });
 
@@ -94,7 +93,6 @@ describe('matchCustomer', () => {
     expect(matchCustomer(facts('cus_1', 'x@y.io'), people)).toEqual({
       contactId: 'c_user',
       method: 'email',
-      leadIds: ['c_lead1', 'c_lead2'],
     });
     expect(matchCustomer(facts('cus_1', 'x@y.io'), [lead('c_lead', 'x@y.io')])).toMatchObject({
       contactId: 'c_lead',
@@ -136,9 +134,7 @@ describe('resolveAccountMatches: several customers, one email', () => {
 
   it('links the live-subscription customer, most recent first; the rest are listed as conflicts', () => {
     const result = resolveAccountMatches(customers, [contact]);
-    expect([...result.matches]).toEqual([
-      ['cus_new_live', { contactId: 'c_1', method: 'email', leadIds: [] }],
-    ]);
+    expect([...result.matches]).toEqual([['cus_new_live', { contactId: 'c_1', method: 'email' }]]);
     expect(result.conflicts).toEqual([
       {
         contactId: 'c_1',

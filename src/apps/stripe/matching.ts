@@ -23,12 +23,6 @@ export interface CustomerFacts {
 export interface Match {
   contactId: string;
   method: MatchMethod;
-  /**
-   * For an email match: the other leads with the same email. §3.2 matches leads too; the sync engine links them to
-   * the customer (so their conversations show the card) while attributes go to `contactId` only, so a segment
-   * does not count one customer twice.
-   */
-  leadIds: string[];
 }
 
 export interface MatchOptions {
@@ -88,7 +82,7 @@ export function matchCustomer(
 ): Match | undefined {
   const linked = options.links?.get(customer.id);
   if (linked !== undefined && contacts.some((c) => c.id === linked)) {
-    return { contactId: linked, method: 'link', leadIds: [] };
+    return { contactId: linked, method: 'link' };
   }
   const excluded = options.unlinked?.get(customer.id);
   const eligible = contacts.filter((c) => !excluded?.has(c.id));
@@ -96,7 +90,7 @@ export function matchCustomer(
   const userId = customer.metadata[options.userIdKey ?? 'user_id']?.trim();
   if (userId) {
     const user = eligible.find((c) => c.role === 'user' && c.external_id === userId);
-    if (user) return { contactId: user.id, method: 'user_id', leadIds: [] };
+    if (user) return { contactId: user.id, method: 'user_id' };
   }
 
   const email = normaliseEmail(customer.email);
@@ -104,13 +98,9 @@ export function matchCustomer(
   const sameEmail = eligible
     .filter((c) => normaliseEmail(c.email) === email)
     .sort((a, b) => Number(a.role !== 'user') - Number(b.role !== 'user') || byId(a, b));
-  const [first, ...rest] = sameEmail;
-  if (!first) return undefined;
-  return {
-    contactId: first.id,
-    method: 'email',
-    leadIds: rest.filter((c) => c.role === 'lead').map((c) => c.id),
-  };
+  // The other leads with this address show the same card (card.ts); only this contact gets the attributes.
+  const [first] = sameEmail;
+  return first ? { contactId: first.id, method: 'email' } : undefined;
 }
 
 export interface EmailConflict {
