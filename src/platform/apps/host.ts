@@ -20,7 +20,8 @@ import { contactRepository, type ContactRow } from '../contacts/repository.ts';
 import { createContact, normalizeEmail } from '../contacts/service.ts';
 import { recordEvent } from '../events/service.ts';
 import { appError } from './errors.ts';
-import { endpointRepository, installationRepository, secretRepository } from './repository.ts';
+import type { EndpointDirectory } from './endpoints.ts';
+import { installationRepository, secretRepository } from './repository.ts';
 import { newId } from '../../shared/ids.ts';
 
 export interface HostDeps {
@@ -30,6 +31,8 @@ export interface HostDeps {
   jobs: JobQueue;
   log: Logger;
   conversations: ConversationService;
+  /** Webhook endpoints, cached (endpoints.ts). */
+  endpoints: EndpointDirectory;
 }
 
 export const declaresSecret = (m: AppManifest, name: string) =>
@@ -263,13 +266,13 @@ export function createHost(deps: HostDeps, manifest: AppManifest, workspaceId: s
     webhooks: {
       async createEndpoint() {
         const id = newId();
-        await endpointRepository.insert(db, workspaceId, id, appId);
+        await deps.endpoints.insert(workspaceId, id, appId);
         const hook = manifest.webhooks[0];
         const path = (hook?.path ?? `${appId}/:endpoint`).replace(':endpoint', id);
         return { id, url: `${deps.publicUrl}/webhooks/${path}` };
       },
       async deleteEndpoint(id) {
-        await endpointRepository.delete(db, workspaceId, id);
+        await deps.endpoints.delete(workspaceId, id);
       },
     },
     log: {

@@ -4,7 +4,6 @@ import type { Platform } from '../../server/platform.ts';
 import { defineRoute, requireWorkspace, type AnyRoute } from '../../server/route.ts';
 import { contactIdParams } from '../contacts/schemas.ts';
 import { getContact } from '../contacts/service.ts';
-import { endpointRepository } from './repository.ts';
 import {
   appActionBody,
   appActionParams,
@@ -177,7 +176,7 @@ export async function registerAppWebhooks(app: FastifyInstance, platform: Platfo
           const params = req.params as Record<string, string>;
           // Endpoint ids are made by createEndpoint(); anything else (NUL included) is not looked up.
           const endpoint = /^[A-Za-z0-9_-]{1,64}$/.test(params.endpoint ?? '')
-            ? await endpointRepository.find(platform.db, params.endpoint ?? '')
+            ? await platform.apps.endpoints.find(params.endpoint ?? '')
             : undefined;
           if (!endpoint || endpoint.app_id !== manifest.id) {
             return reply

@@ -6,6 +6,7 @@ import { appError } from './errors.ts';
 import { commonError } from '../../shared/errors.ts';
 import { validationError } from '../../server/route.ts';
 import { createHost, jobQueueName, type HostDeps } from './host.ts';
+import { EndpointDirectory } from './endpoints.ts';
 import { installationRepository, removeAppAttributes, secretRepository } from './repository.ts';
 import { recordRepository } from './record-repository.ts';
 import { ensureAttributeIndexes } from '../search/repository.ts';
@@ -21,8 +22,9 @@ export class AppRuntime {
   constructor(readonly registry: AppRegistry) {}
 
   /** Called once the platform exists (the runtime and the platform need each other). */
-  attach(deps: HostDeps): void {
-    this.deps = deps;
+  attach(deps: Omit<HostDeps, 'endpoints'>): void {
+    // Object.assign, not a spread: deps' getters (publicUrl) must stay live.
+    this.deps = Object.assign(deps, { endpoints: new EndpointDirectory(deps.db) });
     for (const manifest of Object.values(this.registry)) {
       for (const [name, handler] of Object.entries(manifest.jobs)) {
         deps.jobs.register(jobQueueName(manifest.id, name), async (ctx) => {
@@ -46,6 +48,11 @@ export class AppRuntime {
       }
       await installationRepository.setStatus(deps.db, ctx.workspaceId, appId, 'uninstalled');
     });
+  }
+
+  /** Webhook endpoint ids → workspace and app (cached; endpoints.ts). */
+  get endpoints(): EndpointDirectory {
+    return this.d.endpoints;
   }
 
   private get d(): HostDeps {
