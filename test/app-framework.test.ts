@@ -88,6 +88,23 @@ describe.each(dbKinds())('the app framework on %s', (kind) => {
     expect((await settingsView()).settings).toEqual({ greeting: 'Hello', threshold: 3 });
   });
 
+  it('gives the app its new settings at once after a teammate changes them (the app reads them cached)', async () => {
+    expect(await host().settings()).toEqual({ greeting: 'Hello', threshold: 3 });
+    const res = await h.request('admin', {
+      method: 'PUT',
+      url: `/api/apps/${EXAMPLE_APP}/settings`,
+      payload: { settings: { threshold: 5 } },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(await host().settings()).toEqual({ greeting: 'Hello', threshold: 5 });
+    await h.request('admin', {
+      method: 'PUT',
+      url: `/api/apps/${EXAMPLE_APP}/settings`,
+      payload: { settings: { threshold: 3 } },
+    });
+    expect(await host().settings()).toEqual({ greeting: 'Hello', threshold: 3 });
+  });
+
   it('shows sidebar cards; a card that throws shows an error entry, not a 500', async () => {
     const res = await h.request('teammate', {
       method: 'GET',

@@ -21,7 +21,8 @@ import { createContact, normalizeEmail } from '../contacts/service.ts';
 import { recordEvent } from '../events/service.ts';
 import { appError } from './errors.ts';
 import type { EndpointDirectory } from './endpoints.ts';
-import { installationRepository, secretRepository } from './repository.ts';
+import type { InstallationCache } from './installations.ts';
+import { secretRepository } from './repository.ts';
 import { newId } from '../../shared/ids.ts';
 
 export interface HostDeps {
@@ -33,6 +34,8 @@ export interface HostDeps {
   conversations: ConversationService;
   /** Webhook endpoints, cached (endpoints.ts). */
   endpoints: EndpointDirectory;
+  /** Installations as jobs read them, cached (installations.ts). */
+  installations: InstallationCache;
 }
 
 export const declaresSecret = (m: AppManifest, name: string) =>
@@ -63,7 +66,7 @@ export function createHost(deps: HostDeps, manifest: AppManifest, workspaceId: s
     workspaceId,
     appId,
     async settings<T>() {
-      const row = await installationRepository.get(db, workspaceId, appId);
+      const row = await deps.installations.get(workspaceId, appId);
       return manifest.settings.parse(row?.settings ?? {}) as T;
     },
     async secret(name) {

@@ -7,6 +7,7 @@ import { commonError } from '../../shared/errors.ts';
 import { validationError } from '../../server/route.ts';
 import { createHost, jobQueueName, type HostDeps } from './host.ts';
 import { EndpointDirectory } from './endpoints.ts';
+import { InstallationCache } from './installations.ts';
 import { installationRepository, removeAppAttributes, secretRepository } from './repository.ts';
 import { recordRepository } from './record-repository.ts';
 import { ensureAttributeIndexes } from '../search/repository.ts';
@@ -22,13 +23,14 @@ export class AppRuntime {
   constructor(readonly registry: AppRegistry) {}
 
   /** Called once the platform exists (the runtime and the platform need each other). */
-  attach(deps: Omit<HostDeps, 'endpoints'>): void {
+  attach(deps: Omit<HostDeps, 'endpoints' | 'installations'>): void {
     // Object.assign, not a spread: deps' getters (publicUrl) must stay live.
-    this.deps = Object.assign(deps, { endpoints: new EndpointDirectory(deps.db) });
+    const installations = new InstallationCache(deps.db);
+    this.deps = Object.assign(deps, { endpoints: new EndpointDirectory(deps.db), installations });
     for (const manifest of Object.values(this.registry)) {
       for (const [name, handler] of Object.entries(manifest.jobs)) {
         deps.jobs.register(jobQueueName(manifest.id, name), async (ctx) => {
-          const inst = await installationRepository.get(deps.db, ctx.workspaceId, manifest.id);
+          const inst = await installations.get(ctx.workspaceId, manifest.id);
           if (inst?.status !== 'installed') return; // work for an app that was uninstalled meanwhile is dropped
           await handler(this.host(ctx.workspaceId, manifest.id), ctx.payload, {
             attempt: ctx.attempt,
@@ -47,6 +49,7 @@ export class AppRuntime {
         await recordRepository.purge(deps.db, ctx.workspaceId, appId);
       }
       await installationRepository.setStatus(deps.db, ctx.workspaceId, appId, 'uninstalled');
+      installations.forget(ctx.workspaceId, appId);
     });
   }
 
@@ -103,6 +106,7 @@ export class AppRuntime {
     const parsed = this.parseSettings(appId, settings);
     await this.d.db.transaction(async (tx) => {
       await installationRepository.upsert(tx, workspaceId, appId, parsed);
+      this.d.installations.forget(workspaceId, appId);
       for (const a of manifest.attributes) {
         await createAttribute(
           tx,
@@ -112,6 +116,7 @@ export class AppRuntime {
         );
       }
     });
+    this.d.installations.forget(workspaceId, appId);
     for (const a of manifest.attributes) {
       await ensureAttributeIndexes(this.d.db, workspaceId, a.name, a.type);
     }
@@ -127,6 +132,7 @@ export class AppRuntime {
       await installationRepository.setStatus(tx, workspaceId, appId, 'uninstalling');
       await this.d.jobs.enqueue({ workspaceId, queue: UNINSTALL_QUEUE, payload: { appId, keepData } }, tx);
     });
+    this.d.installations.forget(workspaceId, appId);
   }
 
   async settingsView(workspaceId: string, appId: string) {
@@ -151,6 +157,7 @@ export class AppRuntime {
       appId,
       this.parseSettings(appId, settings),
     );
+    this.d.installations.forget(workspaceId, appId);
   }
 
   async setSecret(workspaceId: string, appId: string, name: string, value: string): Promise<void> {
