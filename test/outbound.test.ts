@@ -242,7 +242,15 @@ describe.each(dbKinds())('outbound messages on %s', (kind: DbKind) => {
     await h.platform.db.query(`DELETE FROM attribute_definitions WHERE workspace_id = $1 AND name = 'tier'`, [
       h.workspace.id,
     ]);
-    await runSendJob(id);
+    // Through the queue, as in production: the job ends, the message says why.
+    const worker = h.platform.jobs.startWorker({ workspaceId: h.workspace.id, pollMs: 20 });
+    try {
+      await expect
+        .poll(async () => (await outbound(id)).status, { timeout: 60_000, interval: 50 })
+        .toBe('failed');
+    } finally {
+      await worker.stop();
+    }
     const failed = await outbound(id);
     expect(failed).toMatchObject({ status: 'failed', stats: { sent: 0 } });
     expect(failed.error?.message).toContain('tier');
@@ -261,7 +269,8 @@ describe.each(dbKinds())('outbound messages on %s', (kind: DbKind) => {
     expect(
       (await h.request('teammate', { method: 'POST', url: `/api/outbound/${id}/send` })).statusCode,
     ).toBe(202);
-    await runSendJob(id);
+    // A new send job for the second send (the first one's finished job does not hold the message any more).
+    await untilSent(id);
     expect(await outbound(id)).toMatchObject({ status: 'sent', error: null, stats: { sent: 2 } });
     expect(await deliveredTo(h.platform.db, h.workspace.id, id)).toEqual(['bulk000002', 'bulk000003']);
     await setTier(['bulk000002', 'bulk000003'], null);

@@ -60,7 +60,11 @@ export async function sendOutbound(
     if (!(await outboundRepository.markSending(tx, workspaceId, id, query))) {
       throw outboundError('already_sent', 'this message was sent already', 'id');
     }
-    await jobs.enqueue({ workspaceId, queue: OUTBOUND_SEND_QUEUE, payload: { id }, dedupeKey: id }, tx);
+    // One send job per send: a failed message sent again gets a new job once the last one has finished.
+    await jobs.enqueue(
+      { workspaceId, queue: OUTBOUND_SEND_QUEUE, payload: { id }, dedupeKey: id, releaseKeyAfterMs: 0 },
+      tx,
+    );
   });
 }
 
