@@ -27,6 +27,10 @@ async function answer(url: string, outcome: 'complete' | 'fail'): Promise<Respon
   });
 }
 
+/** The test page of an intent waiting for 3-D Secure without a return_url (`use_stripe_sdk`). */
+const challengePage = (intent: Stripe.PaymentIntent): string =>
+  (intent.next_action?.use_stripe_sdk as { stripe_js: string }).stripe_js;
+
 async function eventTypes(intentId: string): Promise<string[]> {
   const events = await stripe.events.list({ limit: 100 });
   return events.data
@@ -85,8 +89,7 @@ describe('3-D Secure for payment intents', () => {
     });
     expect(intent.status).toBe('requires_action');
     expect(intent.next_action?.type).toBe('use_stripe_sdk');
-    const url = (intent.next_action?.use_stripe_sdk as { stripe_js: string }).stripe_js;
-    const res = await answer(url, 'fail');
+    const res = await answer(challengePage(intent), 'fail');
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('The provided PaymentMethod has failed authentication.');
 
@@ -115,8 +118,7 @@ describe('3-D Secure for payment intents', () => {
       confirm: true,
     });
     expect(intent.status).toBe('requires_action');
-    const url = (intent.next_action?.use_stripe_sdk as { stripe_js: string }).stripe_js;
-    await answer(url, 'complete');
+    await answer(challengePage(intent), 'complete');
     const after = await stripe.paymentIntents.retrieve(intent.id);
     expect(after).toMatchObject({
       status: 'requires_payment_method',
@@ -177,7 +179,7 @@ describe('3-D Secure cards off-session', () => {
       confirm: true,
     });
     expect(onSession.status).toBe('requires_action');
-    await answer((onSession.next_action?.use_stripe_sdk as { stripe_js: string }).stripe_js, 'complete');
+    await answer(challengePage(onSession), 'complete');
 
     expect((await offSession(customer.id, pm.id)).status).toBe('succeeded');
   });
