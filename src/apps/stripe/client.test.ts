@@ -16,6 +16,15 @@ describe('client', () => {
     expect(b.take()).toBe(0);
   });
 
+  it('a clock stepped back does not hold requests for the length of the step', () => {
+    let t = 100_000;
+    const b = new TokenBucket(4, () => t, 1);
+    expect(b.take()).toBe(0);
+    t -= 60_000;
+    // At most one token's time (250 ms at 4/s), never the minute the clock went back.
+    expect(b.take()).toBeLessThanOrEqual(250);
+  });
+
   it('retries 429, 5xx and connection errors, not other 4xx', () => {
     expect(isRetryable(new Stripe.errors.StripeRateLimitError({ message: 'slow down' } as never))).toBe(true);
     expect(isRetryable(new Stripe.errors.StripeConnectionError({ message: 'down' } as never))).toBe(true);

@@ -18,7 +18,9 @@ export class TokenBucket {
   readonly capacity: number;
   constructor(
     readonly rate: number,
-    private readonly now: () => number = () => Date.now(),
+    // Monotonic: a wall clock stepped back (NTP on a VM) would otherwise read as negative elapsed time and hold
+    // every request of the account for as long as the step.
+    private readonly now: () => number = () => performance.now(),
     capacity = rate,
   ) {
     this.capacity = Math.max(1, capacity);
@@ -29,7 +31,7 @@ export class TokenBucket {
   /** Milliseconds to wait before a token is free; takes it when the answer is 0. */
   take(): number {
     const t = this.now();
-    this.tokens = Math.min(this.capacity, this.tokens + ((t - this.last) / 1000) * this.rate);
+    this.tokens = Math.min(this.capacity, this.tokens + (Math.max(0, t - this.last) / 1000) * this.rate);
     this.last = t;
     if (this.tokens >= 1) {
       this.tokens -= 1;
