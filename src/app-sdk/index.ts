@@ -142,12 +142,26 @@ export interface StoredRecord<T> {
   updatedAt: number;
 }
 
+/** A read to repeat cheaply (`AppHost.recordVersions`): one record by key, or an index value's live records. */
+export type RecordProbe =
+  | { collection: string; key: string }
+  | { collection: string; index: 'a' | 'b'; value: string; limit: number };
+
+/** A record as a probe sees it: never its data. */
+export interface RecordVersion {
+  key: string;
+  version: number;
+  deleted: boolean;
+}
+
 /**
  * An app's own documents, per workspace (apps write no SQL). `put` keeps the newest version: a write with an older
  * version than the stored one does nothing, and `remove` leaves a tombstone so a late older write cannot bring the
  * record back. Two optional indexed fields (`a`, `b`) make lookups cheap (e.g. by contact id, by email).
  */
 export interface RecordCollection<T> {
+  /** The collection's name, as `records(name)` was given it. */
+  readonly name: string;
   get(key: string): Promise<StoredRecord<T> | undefined>;
   put(
     key: string,
@@ -175,6 +189,13 @@ export interface AppHost {
   readonly appId: string;
   settings<T = unknown>(): Promise<T>;
   secret(name: string): Promise<string | undefined>;
+  /**
+   * What each probe reads now, as `get` (tombstones included) and `find` (live records by key, up to the limit)
+   * would, in one statement and without the records' data: for checking that reads made earlier still hold.
+   */
+  recordVersions(probes: readonly RecordProbe[]): Promise<RecordVersion[][]>;
+  /** The records each probe reads (as `get` and `find` would), for many probes of any collections at once. */
+  readRecords(probes: readonly RecordProbe[]): Promise<StoredRecord<unknown>[][]>;
   setSecret(name: string, value: string): Promise<void>;
   contacts: {
     get(id: string): Promise<HostContact | undefined>;

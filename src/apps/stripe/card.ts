@@ -72,7 +72,7 @@ export async function loadCard(host: AppHost, contact: HostContact): Promise<Car
     return { title: 'Stripe', sections: [], empty_state: 'No Stripe customer is linked to this contact.' };
   const { link, conn, throughLead } = found;
   const s = stores(host);
-  const bundle = await loadBundle(s, conn.id, link.customer_id);
+  const bundle = await loadBundle(s, conn.id, link.customer_id, undefined, (p) => host.readRecords(p));
   if (!bundle)
     return { title: 'Stripe', sections: [], empty_state: 'The linked Stripe customer was deleted.' };
   const catalog = await loadCatalog(host, conn.id);

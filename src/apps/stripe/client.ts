@@ -191,14 +191,15 @@ export function stripeClient(opts: {
     telemetry: false,
     timeout: 30_000,
   });
-  const budget = budgetOverride.budget ?? opts.budget ?? defaultBudget(opts.livemode);
+  // Read at each call: a handle outlives a test's or benchmark's change of the override.
+  const budget = () => budgetOverride.budget ?? opts.budget ?? defaultBudget(opts.livemode);
   const retry = opts.retry ?? defaultRetry;
   return {
     stripe,
     async call(endpoint, fn, onAttempt) {
       const stats = statsFor(opts.account);
       for (let attempt = 0; ; attempt++) {
-        await acquire(opts.account, endpoint, budget);
+        await acquire(opts.account, endpoint, budget());
         onAttempt?.(Date.now() / 1000);
         stats.requests++;
         stats.byEndpoint[endpoint] = (stats.byEndpoint[endpoint] ?? 0) + 1;

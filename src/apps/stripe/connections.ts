@@ -73,11 +73,23 @@ export async function saveConnection(host: AppHost, conn: Connection): Promise<v
   });
 }
 
+/**
+ * Handles kept per process: every applied event needs one, and opening the sealed key and building an SDK client
+ * cost a query and as much CPU as the rest of a small apply. A connection's key, base and account never change
+ * (connecting again makes a new connection), so a handle is reused until the budget setting changes or
+ * HANDLE_TTL_MS passes, which bounds how long a disconnected account's key stays in this process's memory.
+ */
+const HANDLE_TTL_MS = 60_000;
+const handles = new Map<string, { handle: StripeHandle; until: number }>();
+
 export async function clientFor(host: AppHost, conn: Connection): Promise<StripeHandle> {
+  const { api_budget } = await host.settings<{ api_budget?: BudgetSetting }>();
+  const memo = `${host.workspaceId}:${conn.id}:${conn.api_base ?? ''}:${JSON.stringify(api_budget ?? null)}`;
+  const hit = handles.get(memo);
+  if (hit && hit.until > Date.now()) return hit.handle;
   const key = await host.secret(apiKeySecret(conn.id));
   if (!key) throw new Error(`connection ${conn.id} has no API key`);
-  const { api_budget } = await host.settings<{ api_budget?: BudgetSetting }>();
-  return stripeClient({
+  const handle = stripeClient({
     apiKey: key,
     apiBase: conn.api_base,
     account: conn.account_id,
@@ -86,6 +98,9 @@ export async function clientFor(host: AppHost, conn: Connection): Promise<Stripe
     // A backfill page is worth waiting for: more attempts than an interactive call would make.
     retry: { attempts: 8, baseMs: 250, maxMs: 8000 },
   });
+  for (const [k, v] of handles) if (v.until <= Date.now()) handles.delete(k);
+  handles.set(memo, { handle, until: Date.now() + HANDLE_TTL_MS });
+  return handle;
 }
 
 /** What answers and views show of a connection: never a key or a secret (they are not in the record at all). */

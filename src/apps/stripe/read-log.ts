@@ -5,12 +5,22 @@
  * read (each record's version, each lookup's answer), writes, then reads it all again: if anything changed
  * meanwhile, another job wrote newer inputs and may already have written its result before ours, so we compute
  * again. The last writer has always checked its inputs after its write, so the final values match the final data.
+ *
+ * The record reads are checked again in one statement that returns versions only (`host.recordVersions`): the
+ * check runs once per applied event, and repeating each read with its data cost as much as the reads themselves.
  */
-import type { AppHost, HostContact, RecordCollection, StoredRecord } from '../../app-sdk/index.ts';
+import type {
+  AppHost,
+  HostContact,
+  RecordCollection,
+  RecordProbe,
+  RecordVersion,
+  StoredRecord,
+} from '../../app-sdk/index.ts';
 
-const digestRecord = (r: StoredRecord<unknown> | undefined) =>
-  r ? `${r.key}@${r.version}${r.deleted ? 'x' : ''}` : '-';
-const digestRecords = (rs: StoredRecord<unknown>[]) => rs.map(digestRecord).join(',');
+type Versioned = Pick<RecordVersion, 'key' | 'version' | 'deleted'>;
+const digestRecord = (r: Versioned | undefined) => (r ? `${r.key}@${r.version}${r.deleted ? 'x' : ''}` : '-');
+const digestRecords = (rs: Versioned[]) => rs.map(digestRecord).join(',');
 const digestContacts = (cs: (HostContact | undefined)[]) =>
   cs
     .map((c) => c?.id ?? '-')
@@ -18,33 +28,64 @@ const digestContacts = (cs: (HostContact | undefined)[]) =>
     .join(',');
 
 export class ReadLog {
+  /** Record reads, checked together; the latest answer counts (a read after our own write is not a change). */
+  private readonly records = new Map<string, { probe: RecordProbe; seen: string }>();
+  /** Other reads (contacts), each repeated. */
   private readonly probes = new Map<string, { again: () => Promise<string>; seen: string }>();
+
+  constructor(private readonly host: Pick<AppHost, 'recordVersions' | 'readRecords'>) {}
+
+  private log(probe: RecordProbe, seen: string): void {
+    const id = 'key' in probe ? `get:${probe.key}` : `find:${probe.index}:${probe.value}:${probe.limit}`;
+    this.records.set(`${probe.collection}:${id}`, { probe, seen });
+  }
+
+  /** `host.readRecords`, logged. */
+  async readAll(probes: readonly RecordProbe[]): Promise<StoredRecord<unknown>[][]> {
+    const found = await this.host.readRecords(probes);
+    for (const [i, probe] of probes.entries()) {
+      const rs = found[i] ?? [];
+      this.log(probe, 'key' in probe ? digestRecord(rs[0]) : digestRecords(rs));
+    }
+    return found;
+  }
 
   async read<T>(key: string, fn: () => Promise<T>, digest: (v: T) => string): Promise<T> {
     const v = await fn();
-    // The latest answer counts: a read after our own write must not look like someone else's change.
     this.probes.set(key, { again: async () => digest(await fn()), seen: digest(v) });
     return v;
   }
 
   /** True when every read gives the same answer again. */
   async unchanged(): Promise<boolean> {
+    const logged = [...this.records.values()];
+    const now = await this.host.recordVersions(logged.map((r) => r.probe));
+    for (const [i, r] of logged.entries()) {
+      const rows = now[i] ?? [];
+      const digest = 'key' in r.probe ? digestRecord(rows[0]) : digestRecords(rows);
+      if (digest !== r.seen) return false;
+    }
     for (const p of this.probes.values()) if ((await p.again()) !== p.seen) return false;
     return true;
   }
 
-  collection<T>(name: string, col: RecordCollection<T>): RecordCollection<T> {
+  collection<T>(col: RecordCollection<T>): RecordCollection<T> {
+    const log = (probe: RecordProbe, seen: string) => this.log(probe, seen);
     return {
       ...col,
-      get: (key) => this.read(`${name}:get:${key}`, () => col.get(key), digestRecord),
-      find: (index, value, opts) =>
-        this.read(
-          `${name}:find:${index}:${value}:${opts?.limit}`,
-          () => col.find(index, value, opts),
-          digestRecords,
-        ),
+      get: async (key) => {
+        const r = await col.get(key);
+        log({ collection: col.name, key }, digestRecord(r));
+        return r;
+      },
+      find: async (index, value, opts) => {
+        const rs: StoredRecord<T>[] = await col.find(index, value, opts);
+        // The store's default page, spelled out: the check must read exactly as many.
+        log({ collection: col.name, index, value, limit: opts?.limit ?? 100 }, digestRecords(rs));
+        return rs;
+      },
       list: (opts) =>
-        this.read(`${name}:list:${opts?.after}:${opts?.limit}`, () => col.list(opts), digestRecords),
+        this.read(`${col.name}:list:${opts?.after}:${opts?.limit}`, () => col.list(opts), digestRecords),
       put: (key, data, opts) => col.put(key, data, opts),
       remove: (key, opts) => col.remove(key, opts),
       count: () => col.count(),

@@ -5,7 +5,7 @@
  * an earlier sync made is recomputed, never trusted, so it cannot freeze an order-dependent choice.
  */
 import type Stripe from 'stripe';
-import type { AppHost, HostContact } from '../../app-sdk/index.ts';
+import type { AppHost, HostContact, RecordProbe, StoredRecord } from '../../app-sdk/index.ts';
 import {
   deriveAttributes,
   stripeAttributes,
@@ -59,27 +59,32 @@ export interface CustomerBundle {
   paymentMethods: Stripe.PaymentMethod[];
 }
 
+/**
+ * A customer with its subscriptions, charges and payment methods. `readAll` (`host.readRecords`, or a read log's)
+ * reads the three lists in one statement.
+ */
 export async function loadBundle(
   s: Stores,
   connectionId: string,
   customerId: string,
-  known?: Stripe.Customer,
+  known: Stripe.Customer | undefined,
+  readAll: (probes: readonly RecordProbe[]) => Promise<StoredRecord<unknown>[][]>,
 ) {
   const rec = known
     ? { data: known, deleted: false }
     : await s.customers.get(objectKey(connectionId, customerId));
   if (!rec || rec.deleted) return undefined;
-  const idx = customerIndex(connectionId, customerId);
-  const [subs, charges, pms] = await Promise.all([
-    s.subscriptions.find('a', idx, { limit: 1000 }),
-    s.charges.find('a', idx, { limit: 10_000 }),
-    s.paymentMethods.find('a', idx, { limit: 1000 }),
+  const value = customerIndex(connectionId, customerId);
+  const [subs = [], charges = [], pms = []] = await readAll([
+    { collection: s.subscriptions.name, index: 'a', value, limit: 1000 },
+    { collection: s.charges.name, index: 'a', value, limit: 10_000 },
+    { collection: s.paymentMethods.name, index: 'a', value, limit: 1000 },
   ]);
   return {
     customer: rec.data,
-    subscriptions: subs.map((r) => r.data),
-    charges: charges.map((r) => r.data),
-    paymentMethods: pms.map((r) => r.data),
+    subscriptions: subs.map((r) => r.data as Stripe.Subscription),
+    charges: charges.map((r) => r.data as Stripe.Charge),
+    paymentMethods: pms.map((r) => r.data as Stripe.PaymentMethod),
   } satisfies CustomerBundle;
 }
 
@@ -179,7 +184,7 @@ export async function recomputeCustomers(
   const released = new Set<string>();
   const pending = new Set<string>();
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    const log = new ReadLog();
+    const log = new ReadLog(host);
     pending.clear();
     const written = new Set<string>();
     const { more, catalog: used } = await recomputeRound(
@@ -265,13 +270,13 @@ async function recomputeRound(
   const raw = stores(host);
   const s: Stores = {
     ...raw,
-    customers: log.collection('customers', raw.customers),
-    subscriptions: log.collection('subscriptions', raw.subscriptions),
-    charges: log.collection('charges', raw.charges),
-    paymentMethods: log.collection('payment_methods', raw.paymentMethods),
-    links: log.collection('links', raw.links),
-    products: log.collection('products', raw.products),
-    coupons: log.collection('coupons', raw.coupons),
+    customers: log.collection(raw.customers),
+    subscriptions: log.collection(raw.subscriptions),
+    charges: log.collection(raw.charges),
+    paymentMethods: log.collection(raw.paymentMethods),
+    links: log.collection(raw.links),
+    products: log.collection(raw.products),
+    coupons: log.collection(raw.coupons),
   };
   const contactsApi = log.contacts(host.contacts);
 
@@ -307,7 +312,7 @@ async function recomputeRound(
   const facts: CustomerFacts[] = [];
   const bundles = new Map<string, CustomerBundle>();
   for (const id of customers.keys()) {
-    const bundle = await loadBundle(s, connectionId, id, customers.get(id));
+    const bundle = await loadBundle(s, connectionId, id, customers.get(id), (p) => log.readAll(p));
     if (!bundle) continue;
     bundles.set(id, bundle);
     facts.push(customerFacts(bundle.customer, bundle.subscriptions));

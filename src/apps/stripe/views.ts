@@ -52,7 +52,7 @@ export async function conflictsView(host: AppHost) {
     const facts = [];
     const contacts = new Map<string, ContactCandidate>();
     for (const r of await listForConnection(s.customers, c.id)) {
-      const bundle = await loadBundle(s, c.id, r.data.id);
+      const bundle = await loadBundle(s, c.id, r.data.id, undefined, (p) => host.readRecords(p));
       if (!bundle) continue;
       facts.push(customerFacts(bundle.customer, bundle.subscriptions));
       if (r.data.email)

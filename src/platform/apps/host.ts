@@ -57,6 +57,14 @@ function toHostContact(row: ContactRow): HostContact {
 }
 
 /** The platform as one app in one workspace sees it. */
+const toRecord = <T>(r: RecordRow): StoredRecord<T> => ({
+  key: r.key,
+  data: r.data as T,
+  version: r.version,
+  deleted: r.deleted,
+  updatedAt: Math.floor(r.updated_at.getTime() / 1000),
+});
+
 export function createHost(deps: HostDeps, manifest: AppManifest, workspaceId: string): AppHost {
   const { db, box } = deps;
   const appId = manifest.id;
@@ -194,19 +202,20 @@ export function createHost(deps: HostDeps, manifest: AppManifest, workspaceId: s
         return deps.jobs.enqueue({ workspaceId, queue: jobQueueName(appId, name), payload, ...opts });
       },
     },
+    recordVersions(probes) {
+      return recordRepository.versions(db, { workspaceId, appId }, probes);
+    },
+    async readRecords(probes) {
+      const rows = await recordRepository.readMany(db, { workspaceId, appId }, probes);
+      return rows.map((rs) => rs.map((r) => toRecord<unknown>(r)));
+    },
     records<T>(collection: string): RecordCollection<T> {
       const scope = { workspaceId, appId, collection };
-      const toRecord = (r: RecordRow): StoredRecord<T> => ({
-        key: r.key,
-        data: r.data as T,
-        version: r.version,
-        deleted: r.deleted,
-        updatedAt: Math.floor(r.updated_at.getTime() / 1000),
-      });
       return {
+        name: collection,
         async get(key) {
           const r = await recordRepository.get(db, scope, key);
-          return r ? toRecord(r) : undefined;
+          return r ? toRecord<T>(r) : undefined;
         },
         put(key, data, opts = {}) {
           return recordRepository.put(db, scope, {
@@ -243,23 +252,23 @@ export function createHost(deps: HostDeps, manifest: AppManifest, workspaceId: s
           );
         },
         async getMany(keys) {
-          return (await recordRepository.getMany(db, scope, keys)).map(toRecord);
+          return (await recordRepository.getMany(db, scope, keys)).map((r) => toRecord<T>(r));
         },
         countMany(index, values) {
           return recordRepository.countMany(db, scope, { index, values });
         },
         async findMany(index, values) {
-          return (await recordRepository.findMany(db, scope, { index, values })).map(toRecord);
+          return (await recordRepository.findMany(db, scope, { index, values })).map((r) => toRecord<T>(r));
         },
         async find(index, value, opts = {}) {
           return (await recordRepository.find(db, scope, { index, value, limit: opts.limit ?? 100 })).map(
-            toRecord,
+            (r) => toRecord<T>(r),
           );
         },
         async list(opts = {}) {
           return (
             await recordRepository.list(db, scope, { after: opts.after, limit: opts.limit ?? 100 })
-          ).map(toRecord);
+          ).map((r) => toRecord<T>(r));
         },
         count() {
           return recordRepository.count(db, scope);

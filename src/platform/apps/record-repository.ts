@@ -19,6 +19,43 @@ export interface RecordScope {
 const scopeParams = (s: RecordScope) => [s.workspaceId, s.appId, s.collection];
 const mapRow = (r: RecordRow): RecordRow => ({ ...r, version: Number(r.version) });
 
+type AppScope = Pick<RecordScope, 'workspaceId' | 'appId'>;
+type Probe =
+  | { collection: string; key: string }
+  | { collection: string; index: 'a' | 'b'; value: string; limit: number };
+
+async function probeRows<R extends { version: number }>(
+  db: Queryable,
+  s: AppScope,
+  probes: readonly Probe[],
+  columns: string,
+): Promise<R[][]> {
+  if (probes.length === 0) return [];
+  const branch = (kind: string, match: string, rest = '') =>
+    `(SELECT ${columns} FROM app_records WHERE p.kind = '${kind}' AND workspace_id = $1 AND app_id = $2
+       AND collection = p.coll AND ${match} = p.val${rest})`;
+  const live = ' AND NOT deleted ORDER BY key LIMIT p.lim';
+  const res = await db.query<R & { n: number }>(
+    `SELECT p.n, r.* FROM unnest($3::int[], $4::text[], $5::text[], $6::text[], $7::int[]) AS p(n, kind, coll, val, lim)
+     CROSS JOIN LATERAL (${branch('key', 'key')} UNION ALL ${branch('a', 'index_a', live)}
+       UNION ALL ${branch('b', 'index_b', live)}) r
+     ORDER BY p.n, r.key`,
+    [
+      s.workspaceId,
+      s.appId,
+      probes.map((_, i) => i),
+      probes.map((p) => ('key' in p ? 'key' : p.index)),
+      probes.map((p) => p.collection),
+      probes.map((p) => ('key' in p ? p.key : p.value)),
+      probes.map((p) => ('key' in p ? 1 : p.limit)),
+    ],
+  );
+  const out: R[][] = probes.map(() => []);
+  for (const { n, ...row } of res.rows)
+    out[n]?.push({ ...row, version: Number(row.version) } as unknown as R);
+  return out;
+}
+
 export const recordRepository = {
   async get(db: Queryable, s: RecordScope, key: string): Promise<RecordRow | undefined> {
     const res = await db.query<RecordRow>(
@@ -171,6 +208,23 @@ export const recordRepository = {
       [...scopeParams(s), q.value, q.includeDeleted ?? false, q.limit],
     );
     return res.rows.map(mapRow);
+  },
+
+  /**
+   * Many reads of one app in one statement: a probe by key reads as `get` does, one by index value as `find`
+   * does (live records in key order, up to its limit). Each probe is its own index lookup (LATERAL); the
+   * branches a probe does not use are cut by one-time filters. `versions` leaves the data out.
+   */
+  async readMany(db: Queryable, s: AppScope, probes: readonly Probe[]): Promise<RecordRow[][]> {
+    return probeRows<RecordRow>(db, s, probes, 'key, data, version, index_a, index_b, deleted, updated_at');
+  },
+
+  async versions(
+    db: Queryable,
+    s: AppScope,
+    probes: readonly Probe[],
+  ): Promise<{ key: string; version: number; deleted: boolean }[][]> {
+    return probeRows(db, s, probes, 'key, version, deleted');
   },
 
   /** Keyset pagination over a collection by key. */

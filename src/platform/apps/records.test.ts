@@ -59,4 +59,54 @@ describe.each(dbKinds())('app records on %s', (kind) => {
     const otherHost = h.platform.apps.host(other.rows[0]!.id, 'store');
     expect(await otherHost.records('paged').count()).toBe(0);
   });
+
+  it('answers many gets and finds at once with the versions those reads see, and nothing of another workspace', async () => {
+    const subs = host.records<{ n: number }>('probe_subs');
+    const cus = host.records<{ n: number }>('probe_cus');
+    for (let i = 0; i < 5; i++) await subs.put(`s${i}`, { n: i }, { version: 10 + i, a: 'cus_a' });
+    await subs.put('s9', { n: 9 }, { version: 3, b: 'x@example.com' });
+    await cus.put('cus_a', { n: 1 }, { version: 42 });
+    await cus.remove('cus_gone', { version: 8 });
+    await subs.remove('s1', { version: 20 });
+    const other = await h.platform.db.query<{ id: string }>(
+      `INSERT INTO workspaces (id, name, app_id, messenger_secret) VALUES ('ws_probe', 'Probe', 'probe_app', 'x') RETURNING id`,
+    );
+    await h.platform.apps
+      .host(other.rows[0]!.id, 'store')
+      .records('probe_subs')
+      .put('s7', { n: 7 }, { version: 1, a: 'cus_a' });
+
+    const probes = [
+      { collection: 'probe_cus', key: 'cus_a' },
+      { collection: 'probe_cus', key: 'cus_gone' },
+      { collection: 'probe_cus', key: 'cus_never' },
+      { collection: 'probe_subs', index: 'a' as const, value: 'cus_a', limit: 100 },
+      { collection: 'probe_subs', index: 'a' as const, value: 'cus_a', limit: 2 },
+      { collection: 'probe_subs', index: 'b' as const, value: 'x@example.com', limit: 10 },
+      { collection: 'probe_cus', index: 'a' as const, value: 'cus_a', limit: 10 },
+    ];
+    const seen = await host.recordVersions(probes);
+    expect(seen).toEqual([
+      [{ key: 'cus_a', version: 42, deleted: false }],
+      [{ key: 'cus_gone', version: 8, deleted: true }],
+      [],
+      // As find reads: live records in key order (the tombstone s1 and the other workspace's s7 are left out).
+      [
+        { key: 's0', version: 10, deleted: false },
+        { key: 's2', version: 12, deleted: false },
+        { key: 's3', version: 13, deleted: false },
+        { key: 's4', version: 14, deleted: false },
+      ],
+      [
+        { key: 's0', version: 10, deleted: false },
+        { key: 's2', version: 12, deleted: false },
+      ],
+      [{ key: 's9', version: 3, deleted: false }],
+      [],
+    ]);
+    // The same answers as the reads themselves.
+    const found = await subs.find('a', 'cus_a');
+    expect(found.map((r) => [r.key, r.version])).toEqual(seen[3]!.map((r) => [r.key, r.version]));
+    expect(await host.recordVersions([])).toEqual([]);
+  });
 });
