@@ -53,7 +53,11 @@ async function main(argv: string[]): Promise<void> {
       return startCommand(config);
     case 'migrate': {
       assertEmbeddedFree(config, 'settle migrate');
-      const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+      const db = await openDb({
+        databaseUrl: config.databaseUrl,
+        dataDir: config.dataDir,
+        preparedStatements: config.preparedStatements,
+      });
       const applied = await migrate(db);
       await db.close();
       process.stdout.write(
@@ -67,7 +71,11 @@ async function main(argv: string[]): Promise<void> {
       const name = stringFlag(flags, 'name');
       if (!name) throw new Error('tokens create needs --name NAME');
       assertEmbeddedFree(config, 'settle tokens create');
-      const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+      const db = await openDb({
+        databaseUrl: config.databaseUrl,
+        dataDir: config.dataDir,
+        preparedStatements: config.preparedStatements,
+      });
       try {
         await migrate(db);
         const ws = await workspaceRepository.first(db);

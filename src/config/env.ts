@@ -23,6 +23,8 @@ export const envSchema = z.object({
   SETTLE_WORKERS: z.coerce.number().int().min(0).max(64).default(2),
   SETTLE_TOKEN: z.string().optional(),
   SETTLE_EMULATOR_PORT: z.coerce.number().int().min(0).max(65535).default(12111),
+  /** Off behind a pooler in transaction mode that cannot keep prepared statements (PgBouncer before 1.21). */
+  SETTLE_DB_PREPARED_STATEMENTS: booleanFlag.default(true),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -38,6 +40,7 @@ export interface Config {
   logLevel: Env['SETTLE_LOG_LEVEL'];
   workers: number;
   emulatorPort: number;
+  preparedStatements: boolean;
 }
 
 export class ConfigError extends Error {
@@ -75,5 +78,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.SETTLE_LOG_LEVEL,
     workers: env.SETTLE_WORKERS,
     emulatorPort: env.SETTLE_EMULATOR_PORT,
+    preparedStatements: env.SETTLE_DB_PREPARED_STATEMENTS,
   };
 }

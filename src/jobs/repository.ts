@@ -58,6 +58,7 @@ export const jobRepository = {
         job.dedupeKey ?? null,
         job.maxAttempts ?? 8,
       ],
+      { prepare: true },
     );
     if (res.rows[0]) return { id: Number(res.rows[0].id), created: true };
     const existing = await db.query<{ id: number }>(
@@ -89,6 +90,7 @@ export const jobRepository = {
         jobs.map((j) => j.dedupeKey),
         jobs.map((j) => j.maxAttempts ?? 8),
       ],
+      { prepare: true },
     );
     const keyOf = (w: string, q: string, d: string) => JSON.stringify([w, q, d]);
     const created = new Map(
@@ -155,6 +157,7 @@ export const jobRepository = {
       `UPDATE jobs SET locked_until = now() + make_interval(secs => $4::double precision / 1000)
        WHERE workspace_id = $1 AND id = $2 AND lease_token = $3 AND status = 'running'`,
       [job.workspace_id, job.id, job.lease_token, leaseMs],
+      { prepare: true },
     );
     return res.rowCount > 0;
   },
@@ -164,6 +167,7 @@ export const jobRepository = {
       `UPDATE jobs SET status = 'succeeded', finished_at = now(), updated_at = now(), lease_token = NULL, locked_until = NULL
        WHERE workspace_id = $1 AND id = $2 AND lease_token = $3 AND status = 'running'`,
       [job.workspace_id, job.id, job.lease_token],
+      { prepare: true },
     );
     return res.rowCount > 0;
   },
@@ -175,6 +179,7 @@ export const jobRepository = {
          finished_at = CASE WHEN $5::timestamptz IS NULL THEN now() ELSE NULL END
        WHERE workspace_id = $1 AND id = $2 AND lease_token = $3 AND status = 'running'`,
       [job.workspace_id, job.id, job.lease_token, error.slice(0, 2000), retryAt],
+      { prepare: true },
     );
     return res.rowCount > 0;
   },

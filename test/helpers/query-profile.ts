@@ -1,4 +1,4 @@
-import type { Queryable } from '../../src/db/client.ts';
+import type { Queryable, QueryOptions } from '../../src/db/client.ts';
 
 /** Wall time and calls per statement shape (the statement's first characters, whitespace collapsed). */
 export type QueryProfile = Map<string, { n: number; ms: number }>;
@@ -11,10 +11,10 @@ export function profileQueries(
   profile: QueryProfile = new Map(),
 ): QueryProfile {
   const query = db.query.bind(db);
-  db.query = (async (sql: string, params?: readonly unknown[]) => {
+  db.query = (async (sql: string, params?: readonly unknown[], opts?: QueryOptions) => {
     const t0 = performance.now();
     try {
-      return await query(sql, params);
+      return await query(sql, params, opts);
     } finally {
       const shape = sql.replace(/\s+/g, ' ').trim().slice(0, width);
       const p = profile.get(shape) ?? { n: 0, ms: 0 };

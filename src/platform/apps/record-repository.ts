@@ -49,6 +49,7 @@ async function probeRows<R extends { version: number }>(
       probes.map((p) => ('key' in p ? p.key : p.value)),
       probes.map((p) => ('key' in p ? 1 : p.limit)),
     ],
+    { prepare: true },
   );
   const out: R[][] = probes.map(() => []);
   for (const { n, ...row } of res.rows)
@@ -62,6 +63,7 @@ export const recordRepository = {
       `SELECT key, data, version, index_a, index_b, deleted, updated_at FROM app_records
        WHERE workspace_id = $1 AND app_id = $2 AND collection = $3 AND key = $4`,
       [...scopeParams(s), key],
+      { prepare: true },
     );
     return res.rows[0] ? mapRow(res.rows[0]) : undefined;
   },
@@ -99,6 +101,7 @@ export const recordRepository = {
         rec.index_b,
         rec.deleted,
       ],
+      { prepare: true },
     );
     return res.rowCount > 0;
   },
@@ -206,6 +209,7 @@ export const recordRepository = {
        WHERE workspace_id = $1 AND app_id = $2 AND collection = $3 AND ${column} = $4 AND ($5 OR NOT deleted)
        ORDER BY key LIMIT $6`,
       [...scopeParams(s), q.value, q.includeDeleted ?? false, q.limit],
+      { prepare: true },
     );
     return res.rows.map(mapRow);
   },
