@@ -63,10 +63,10 @@ async function firstStart(
 export async function startCommand(config: Config): Promise<void> {
   const release = config.databaseUrl ? () => undefined : acquireLock(config.dataDir);
   const db = await openDb({
-        databaseUrl: config.databaseUrl,
-        dataDir: config.dataDir,
-        preparedStatements: config.preparedStatements,
-      });
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    preparedStatements: config.preparedStatements,
+  });
   const platform = await composePlatform({ config, db, registry: appRegistry });
   // Search indexes for every attribute defined (cheap when they exist; builds missing ones after an upgrade).
   await ensureAllAttributeIndexes(db);
