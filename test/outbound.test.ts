@@ -276,6 +276,51 @@ describe.each(dbKinds())('outbound messages on %s', (kind: DbKind) => {
     await setTier(['bulk000002', 'bulk000003'], null);
   }, 120_000);
 
+  it('a send given up after its attempts (every one failed) ends failed, says what to do, and can be sent again', async () => {
+    const id = await draftAndSend('Unlucky');
+    // Every attempt fails as a database error would (not an answer a retry cannot change).
+    await h.platform.db.exec(`
+      CREATE FUNCTION test_refuse_deliveries() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'could not extend file (test)'; END $$;
+      CREATE TRIGGER test_refuse_deliveries BEFORE INSERT ON outbound_deliveries
+        FOR EACH STATEMENT EXECUTE FUNCTION test_refuse_deliveries();`);
+    const status = async () =>
+      (
+        await h.platform.db.query<{ status: string }>(
+          'SELECT status FROM outbound_messages WHERE workspace_id = $1 AND id = $2',
+          [h.workspace.id, id],
+        )
+      ).rows[0]?.status;
+    const worker = h.platform.jobs.startWorker({
+      workspaceId: h.workspace.id,
+      pollMs: 20,
+      backoffMs: 5,
+      maxBackoffMs: 20,
+    });
+    try {
+      await expect.poll(status, { timeout: 60_000, interval: 50 }).toBe('failed');
+    } finally {
+      await worker.stop();
+      await h.platform.db.exec(`
+        DROP TRIGGER test_refuse_deliveries ON outbound_deliveries;
+        DROP FUNCTION test_refuse_deliveries();`);
+    }
+    const failed = await outbound(id);
+    expect(failed).toMatchObject({ status: 'failed', stats: { sent: 0 }, error: { code: 'send_failed' } });
+    expect(failed.error?.message).toContain('could not extend file (test)');
+    expect(failed.error?.message).toContain('send the message again');
+    expect(await deliveredTo(h.platform.db, h.workspace.id, id)).toEqual([]);
+
+    expect(
+      (await h.request('teammate', { method: 'POST', url: `/api/outbound/${id}/send` })).statusCode,
+    ).toBe(202);
+    await untilSent(id);
+    expect(await outbound(id)).toMatchObject({ status: 'sent', error: null });
+    expect(await deliveredTo(h.platform.db, h.workspace.id, id)).toEqual(
+      await proContactIds(h.platform.db, h.workspace.id),
+    );
+  }, 120_000);
+
   // Only PostgreSQL runs two sessions at once: here the contacts change while the snapshot statement is running.
   it.runIf(kind === 'postgres')(
     'is not affected by contacts that join or leave while the snapshot statement runs',

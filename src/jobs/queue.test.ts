@@ -3,7 +3,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from '../../test/helpers/harness.ts';
 import { dbKinds } from '../db/test-db.ts';
-import { backoffDelay, JobQueue, PermanentJobError, type Worker, type WorkerOptions } from './queue.ts';
+import {
+  backoffDelay,
+  JobQueue,
+  PermanentJobError,
+  type QueueOptions,
+  type Worker,
+  type WorkerOptions,
+} from './queue.ts';
 import { jobRepository, type JobRow } from './repository.ts';
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
@@ -32,10 +39,14 @@ describe.each(dbKinds())('job queue on %s', (kind) => {
   afterAll(async () => h?.close());
 
   /** A queue of its own for each test, and a fast worker over it. */
-  function setup(handler: Parameters<JobQueue['register']>[1], opts: WorkerOptions = {}) {
+  function setup(
+    handler: Parameters<JobQueue['register']>[1],
+    opts: WorkerOptions = {},
+    queueOpts: QueueOptions = {},
+  ) {
     const name = `q${++n}`;
     const queue = new JobQueue(h.platform.db);
-    queue.register(name, handler);
+    queue.register(name, handler, queueOpts);
     const start = () => {
       const w = queue.startWorker({ pollMs: 20, backoffMs: 20, workspaceId: ws, ...opts });
       workers.push(w);
@@ -216,6 +227,31 @@ describe.each(dbKinds())('job queue on %s', (kind) => {
     // Equal jitter never waits less than half the step: 100 ms × 2^(n-1) / 2.
     expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(50);
     expect(starts[2]! - starts[1]!).toBeGreaterThanOrEqual(100);
+  });
+
+  it("tells the queue's onDead once, when the job is given up, with its payload and last error", async () => {
+    const told: { payload: unknown; attempt: number; error: string }[] = [];
+    const q = setup(
+      async (ctx) => {
+        throw new Error(`boom on attempt ${ctx.attempt}`);
+      },
+      { backoffMs: 5 },
+      {
+        onDead: async (ctx, error) => {
+          told.push({ payload: ctx.payload, attempt: ctx.attempt, error });
+        },
+      },
+    );
+    const { id } = await q.queue.enqueue({
+      workspaceId: ws,
+      queue: q.name,
+      payload: { id: 'msg_1' },
+      maxAttempts: 3,
+    });
+    q.start();
+    await until(id, 'dead');
+    await waitFor('onDead', async () => told.length > 0 || undefined);
+    expect(told).toEqual([{ payload: { id: 'msg_1' }, attempt: 3, error: 'boom on attempt 3' }]);
   });
 
   it('between attempts, shows the job queued for later with the error of the failed attempt', async () => {

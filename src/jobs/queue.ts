@@ -13,6 +13,14 @@ export interface JobContext {
 
 export type JobHandler = (ctx: JobContext) => Promise<void>;
 
+export interface QueueOptions {
+  /**
+   * Runs once a job of this queue is given up (dead): its attempts are spent, or it failed permanently. For work
+   * whose owner must hear of it (a message left `sending`). Its own failure is logged by `onError` and dropped.
+   */
+  onDead?: (ctx: Omit<JobContext, 'signal'>, error: string) => Promise<void>;
+}
+
 /** A failure that retrying cannot fix: the job goes straight to the dead letters. */
 export class PermanentJobError extends Error {}
 
@@ -36,13 +44,19 @@ export function backoffDelay(attempt: number, baseMs: number, maxMs: number, ran
 /** Durable work: a row first (written in the caller's transaction when it passes one), work second. */
 export class JobQueue {
   private readonly handlers = new Map<string, JobHandler>();
+  private readonly options = new Map<string, QueueOptions>();
   private readonly workers = new Set<Worker>();
 
   constructor(readonly db: Db) {}
 
-  register(queue: string, handler: JobHandler): void {
+  register(queue: string, handler: JobHandler, opts: QueueOptions = {}): void {
     if (this.handlers.has(queue)) throw new Error(`job queue ${queue} is registered twice`);
     this.handlers.set(queue, handler);
+    this.options.set(queue, opts);
+  }
+
+  queueOptions(queue: string): QueueOptions {
+    return this.options.get(queue) ?? {};
   }
 
   queues(): string[] {
@@ -241,9 +255,16 @@ export class Worker {
         this.opts.backoffMs ?? 1000,
         this.opts.maxBackoffMs ?? 3_600_000,
       );
-      await jobRepository
+      const failed = await jobRepository
         .fail(db, job, message, permanent ? null : new Date(Date.now() + delay))
-        .catch(() => undefined);
+        .catch(() => false);
+      const onDead = this.queue.queueOptions(job.queue).onDead;
+      if (permanent && failed && onDead) {
+        await onDead(
+          { workspaceId: job.workspace_id, jobId: job.id, attempt: job.attempts, payload: job.payload },
+          message,
+        ).catch((e: unknown) => this.opts.onError?.(e, job));
+      }
     }
   }
 }

@@ -10,7 +10,11 @@ import { ConversationService } from '../platform/conversations/service.ts';
 import type { Access, Principal } from './access.ts';
 import { authenticate } from './authenticate.ts';
 import { LiveBus } from './live-bus.ts';
-import { OUTBOUND_SEND_QUEUE, outboundSendHandler } from '../platform/outbound/service.ts';
+import {
+  OUTBOUND_SEND_QUEUE,
+  outboundSendGivenUp,
+  outboundSendHandler,
+} from '../platform/outbound/service.ts';
 import { segmentSource } from '../platform/search/service.ts';
 import type { RouteCatalogEntry } from './route.ts';
 
@@ -57,6 +61,8 @@ export function createPlatform(deps: {
     log: deps.log,
     conversations: platform.conversations,
   });
-  deps.jobs.register(OUTBOUND_SEND_QUEUE, outboundSendHandler(deps.db, segmentSource));
+  deps.jobs.register(OUTBOUND_SEND_QUEUE, outboundSendHandler(deps.db, segmentSource), {
+    onDead: outboundSendGivenUp(deps.db),
+  });
   return platform;
 }

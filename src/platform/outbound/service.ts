@@ -103,6 +103,21 @@ export function outboundSendHandler(db: Db, segments: SegmentSource) {
   };
 }
 
+/**
+ * The send job was given up (its attempts spent on errors a retry could fix, such as a database down longer than
+ * the backoff): the message must not stay `sending` for ever. It ends `failed` with the last error, and can be
+ * sent again.
+ */
+export function outboundSendGivenUp(db: Db) {
+  return async (ctx: { workspaceId: string; payload: unknown; attempt: number }, error: string) => {
+    const { id } = ctx.payload as { id: string };
+    await outboundRepository.markFailed(db, ctx.workspaceId, id, {
+      code: 'send_failed',
+      message: `the send was given up after ${ctx.attempt} attempts (last error: ${error}); send the message again to retry`,
+    });
+  };
+}
+
 export async function createOutbound(
   db: Queryable,
   workspaceId: string,
