@@ -306,6 +306,44 @@ describe.each(dbKinds())('stripe sync engine on %s', (kind) => {
     expect((await contact(ids.ada!)).custom_attributes).toMatchObject({ stripe_total_spend: 206 });
   }, 180_000);
 
+  it('a charge of a customer nobody matches yet reaches the timeline of the contact it gets later, once', async () => {
+    const anon = await stripe.customers.create({ name: 'No Email Yet' });
+    const charge = await stripe.charges.create({
+      amount: 2500,
+      currency: 'usd',
+      customer: anon.id,
+      source: 'tok_visa',
+    });
+    await drain();
+    const held = await h.platform.db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM contact_events WHERE workspace_id = $1 AND metadata->>'charge_id' = $2",
+      [h.workspace.id, charge.id],
+    );
+    expect(held.rows[0]?.n).toBe(0); // no contact to put it on yet
+
+    await stripe.customers.update(anon.id, { email: 'later@example.com' });
+    await drain();
+    const found = await h.platform.db.query<{ id: string }>(
+      "SELECT id FROM contacts WHERE workspace_id = $1 AND email_normalized = 'later@example.com'",
+      [h.workspace.id],
+    );
+    expect(found.rows).toHaveLength(1);
+    const charged = (await timeline(found.rows[0]!.id)).filter((e) => e.name === 'charged');
+    expect(charged).toHaveLength(1);
+    expect(charged[0]?.metadata).toMatchObject({ charge_id: charge.id, amount: 25 });
+    const at = await h.platform.db.query<{ created_at: Date }>(
+      "SELECT created_at FROM contact_events WHERE workspace_id = $1 AND metadata->>'charge_id' = $2",
+      [h.workspace.id, charge.id],
+    );
+    // At the charge's own time in Stripe, not when the contact appeared.
+    expect(at.rows.map((r) => r.created_at.getTime())).toEqual([charge.created * 1000]);
+
+    // A later change links nothing new and records nothing twice.
+    await stripe.customers.update(anon.id, { balance: 100 });
+    await drain();
+    expect((await timeline(found.rows[0]!.id)).filter((e) => e.name === 'charged')).toHaveLength(1);
+  }, 120_000);
+
   it("a lead with a linked contact's email shows that customer's card, without getting its attributes", async () => {
     const ws = h.workspace.id;
     const lead = await createContact(h.platform.db, ws, { role: 'lead', email: 'bob@example.com' });

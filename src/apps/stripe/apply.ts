@@ -11,6 +11,7 @@ import { storeObject } from './backfill.ts';
 import { isNotFound, type StripeHandle } from './client.ts';
 import { clientFor, getConnection } from './connections.ts';
 import { ensureCatchUp } from './catch-up.ts';
+import { holdTimelineEntry } from './held-timeline.ts';
 import { contactOf, customerIdOf, loadCatalog, recomputeCustomers, type Catalog } from './recompute.ts';
 import { customerIndex, emailIndex, idOf, objectKey, stores, type Stores } from './store.ts';
 import { timelineEntryFor, timelineHandlers } from './timeline.ts';
@@ -244,5 +245,7 @@ export async function applyEvent(host: AppHost, payload: ApplyPayload): Promise<
     if (!contactId && pending.has(timeline.customerId))
       throw new Error(`contact of ${timeline.customerId} is being created; timeline entry retried`);
     if (contactId) await host.timeline.record(contactId, timeline.entry);
+    // No contact holds this customer (no email, or its contact was deleted): kept for the next one that does.
+    else await holdTimelineEntry(host, conn.id, timeline.customerId, event.id, timeline.entry);
   }
 }

@@ -33,6 +33,7 @@ import {
   type Stores,
 } from './store.ts';
 import { ReadLog } from './read-log.ts';
+import { releaseTimelineEntries } from './held-timeline.ts';
 
 export interface Catalog {
   products: Map<string, Stripe.Product>;
@@ -383,6 +384,7 @@ async function recomputeRound(
           a: after.contactId,
           b: connectionId,
         });
+        await releaseTimelineEntries(host, connectionId, [customerId]);
       }
       const bundle = bundles.get(customerId);
       if (conn.primary && bundle) {

@@ -11,6 +11,7 @@
  */
 import type Stripe from 'stripe';
 import type { AppHost, AttributeValue, HostContact } from '../../app-sdk/index.ts';
+import { releaseTimelineEntries } from './held-timeline.ts';
 import { customerFacts, normaliseEmail, resolveAccountMatches } from './matching.ts';
 import { attributesFor, recomputeCustomers, type Catalog, type CustomerBundle } from './recompute.ts';
 import { customerIndex, emailIndex, objectKey, stores, type Connection, type Link } from './store.ts';
@@ -191,6 +192,11 @@ export async function settleCustomers(
   }
   // Two tables, no order between them: on two connections at once.
   await Promise.all([s.links.putMany(linkWrites), host.contacts.setAttributesMany(attrWrites)]);
+  await releaseTimelineEntries(
+    host,
+    cid,
+    linkWrites.map((l) => l.data.customer_id),
+  );
 
   const careful = [...slow];
   if (careful.length > 0) {

@@ -1,0 +1,64 @@
+/**
+ * Timeline entries of customers no contact holds yet (DESIGN.md §3.4): a customer with no email and no user id
+ * matches nobody, and a contact a teammate deleted is recreated only at the customer's next change. An event
+ * applied meanwhile is held here, keyed by the event, and recorded on the contact the customer is linked to next,
+ * at its Stripe time, instead of being lost. Recording is idempotent (the entry's key is the event id), so holding
+ * and releasing may repeat.
+ */
+import type { AppHost } from '../../app-sdk/index.ts';
+import { customerIndex, objectKey, stores } from './store.ts';
+import type { TimelineEntry } from './timeline.ts';
+
+interface Held {
+  customer_id: string;
+  /** As stored: `createdAt` comes back as an ISO string. */
+  entry: Omit<TimelineEntry, 'createdAt'> & { createdAt: string | Date };
+}
+
+const heldStore = (host: AppHost) => host.records<Held>('held_timeline');
+
+const revive = (h: Held): TimelineEntry => ({ ...h.entry, createdAt: new Date(h.entry.createdAt) });
+
+/** Holds an entry for a customer with no contact; records it at once if the customer got one meanwhile. */
+export async function holdTimelineEntry(
+  host: AppHost,
+  connectionId: string,
+  customerId: string,
+  eventId: string,
+  entry: TimelineEntry,
+): Promise<void> {
+  // Version 1, and released entries leave a version-2 tombstone: a retried apply cannot hold one again.
+  await heldStore(host).put(
+    objectKey(connectionId, eventId),
+    { customer_id: customerId, entry },
+    { version: 1, a: customerIndex(connectionId, customerId) },
+  );
+  // A link made while we held it was released before our entry was there: look once more, after it is.
+  const link = await stores(host).links.get(objectKey(connectionId, customerId));
+  if (link && !link.deleted) await releaseTimelineEntries(host, connectionId, [customerId]);
+}
+
+/** Records the held entries of these customers on the contacts they are linked to now, and drops them. */
+export async function releaseTimelineEntries(
+  host: AppHost,
+  connectionId: string,
+  customerIds: readonly string[],
+): Promise<number> {
+  if (customerIds.length === 0) return 0;
+  const store = heldStore(host);
+  const held = await store.findMany(
+    'a',
+    customerIds.map((id) => customerIndex(connectionId, id)),
+  );
+  if (held.length === 0) return 0;
+  const s = stores(host);
+  let recorded = 0;
+  for (const r of held) {
+    const link = await s.links.get(objectKey(connectionId, r.data.customer_id));
+    if (!link || link.deleted) continue;
+    await host.timeline.record(link.data.contact_id, revive(r.data));
+    await store.remove(r.key, { version: 2 });
+    recorded += 1;
+  }
+  return recorded;
+}
