@@ -344,6 +344,84 @@ describe.each(dbKinds())('stripe sync engine on %s', (kind) => {
     expect((await timeline(found.rows[0]!.id)).filter((e) => e.name === 'charged')).toHaveLength(1);
   }, 120_000);
 
+  it("a teammate's link outranks the email match and stays through changes; unlinking gives the customer back", async () => {
+    const act = (
+      role: 'teammate' | 'messenger_user' | 'anonymous',
+      name: string,
+      payload: Record<string, string>,
+    ) => h.request(role, { method: 'POST', url: `/api/apps/stripe/actions/${name}`, payload });
+    const zed = await createContact(h.platform.db, h.workspace.id, {
+      role: 'user',
+      email: 'zed@example.com',
+    });
+    const cardOf = async (id: string) =>
+      JSON.stringify(
+        (await h.request('teammate', { method: 'GET', url: `/api/contacts/${id}/cards` })).json(),
+      );
+
+    // Refused, each naming what is wrong, and nothing changes.
+    const noContact = await act('teammate', 'link_customer', {
+      contact_id: 'nope',
+      customer_id: 'cus_bob01',
+    });
+    expect(noContact.statusCode).toBe(404);
+    expect(noContact.json()).toMatchObject({ error: { code: 'contact_not_found', path: 'contact_id' } });
+    const noCustomer = await act('teammate', 'link_customer', {
+      contact_id: zed.id,
+      customer_id: 'cus_nope',
+    });
+    expect(noCustomer.statusCode).toBe(404);
+    expect(noCustomer.json()).toMatchObject({ error: { code: 'customer_not_found', path: 'customer_id' } });
+    const badId = await act('teammate', 'link_customer', { contact_id: zed.id, customer_id: 'bob' });
+    expect(badId.statusCode).toBe(400);
+    expect(JSON.stringify(badId.json())).toContain('customer_id');
+    for (const role of ['messenger_user', 'anonymous'] as const)
+      expect(
+        (await act(role, 'link_customer', { contact_id: zed.id, customer_id: 'cus_bob01' })).statusCode,
+      ).toBeGreaterThanOrEqual(401);
+    const automatic = await act('teammate', 'unlink_customer', {
+      contact_id: ids.bob!,
+      customer_id: 'cus_bob01',
+    });
+    expect(automatic.statusCode).toBe(400);
+    expect(automatic.json()).toMatchObject({
+      error: { code: 'not_linked_by_teammate', path: 'customer_id' },
+    });
+    expect((await contact(ids.bob!)).custom_attributes).toMatchObject({ stripe_id: 'cus_bob01' });
+
+    // Linked: Zed holds Bob's customer, Bob (matched by email until now) keeps no billing data.
+    const linked = await act('teammate', 'link_customer', { contact_id: zed.id, customer_id: 'cus_bob01' });
+    expect(linked.statusCode).toBe(200);
+    expect(linked.json()).toMatchObject({ link: { contact_id: zed.id, method: 'manual' } });
+    expect((await contact(zed.id)).custom_attributes).toMatchObject({ stripe_id: 'cus_bob01' });
+    expect((await contact(ids.bob!)).custom_attributes).not.toHaveProperty('stripe_id');
+    expect(await cardOf(zed.id)).toContain('linked by a teammate');
+
+    // A later change of the customer, arriving by webhook, leaves the link where the teammate put it.
+    await stripe.customers.update('cus_bob01', { balance: 4200 });
+    await drain();
+    expect((await contact(zed.id)).custom_attributes).toMatchObject({
+      stripe_id: 'cus_bob01',
+      stripe_account_balance: 42,
+    });
+    expect((await contact(ids.bob!)).custom_attributes).not.toHaveProperty('stripe_id');
+
+    // Unlinked: automatic matching decides again, and Bob's email wins the customer back.
+    const unlinked = await act('teammate', 'unlink_customer', {
+      contact_id: zed.id,
+      customer_id: 'cus_bob01',
+    });
+    expect(unlinked.statusCode).toBe(200);
+    expect((await contact(zed.id)).custom_attributes).not.toHaveProperty('stripe_id');
+    expect((await contact(ids.bob!)).custom_attributes).toMatchObject({
+      stripe_id: 'cus_bob01',
+      stripe_account_balance: 42,
+    });
+    const again = await act('teammate', 'unlink_customer', { contact_id: zed.id, customer_id: 'cus_bob01' });
+    expect(again.statusCode).toBe(404);
+    expect(again.json()).toMatchObject({ error: { code: 'link_not_found', path: 'customer_id' } });
+  }, 120_000);
+
   it("a lead with a linked contact's email shows that customer's card, without getting its attributes", async () => {
     const ws = h.workspace.id;
     const lead = await createContact(h.platform.db, ws, { role: 'lead', email: 'bob@example.com' });

@@ -7,6 +7,7 @@ import { runBackfill, runRecompute, startSync } from './backfill.ts';
 import { DEFAULT_CATCH_UP_INTERVAL_SECONDS, runCatchUp } from './catch-up.ts';
 import { stripeCard } from './card.ts';
 import { connect, deleteStripeEndpoint, disconnect, listConnections, setPrimary } from './connections.ts';
+import { linkCustomer, unlinkCustomer, type LinkInput } from './links.ts';
 import { runCreateContact } from './recompute.ts';
 import { timelineEventNames } from './timeline.ts';
 import { conflictsView, statusView } from './views.ts';
@@ -30,6 +31,11 @@ const settings = z.object({
 });
 
 const connectionId = z.object({ connection_id: z.string().min(1) });
+const linkInput = z.object({
+  contact_id: z.string().min(1),
+  customer_id: z.string().regex(/^cus_\w+$/, 'must be a Stripe customer id (cus_…)'),
+  connection_id: z.string().min(1).optional(),
+});
 
 export const stripeApp = defineApp({
   id: 'stripe',
@@ -72,6 +78,18 @@ export const stripeApp = defineApp({
       summary: 'Make a connection the primary account (attributes come from it)',
       input: connectionId,
       run: (host, input: { connection_id: string }) => setPrimary(host, input.connection_id),
+    },
+    link_customer: {
+      access: 'team',
+      summary: 'Link a contact to a Stripe customer (outranks user id and email matching)',
+      input: linkInput,
+      run: (host, input: LinkInput) => linkCustomer(host, input),
+    },
+    unlink_customer: {
+      access: 'team',
+      summary: "Remove a teammate's link: the customer is matched automatically again",
+      input: linkInput,
+      run: (host, input: LinkInput) => unlinkCustomer(host, input),
     },
     sync: {
       access: 'admin',

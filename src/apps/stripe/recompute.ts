@@ -177,12 +177,14 @@ export async function recomputeCustomers(
   known?: { conn: Connection; userIdKey: string },
   /** The `create_contact` job itself: creates a missing contact without claiming. */
   creator = false,
+  /** Contacts a teammate's link or unlink just took a customer from: cleared, or given to whoever holds them. */
+  releasedBefore: readonly string[] = [],
 ): Promise<RecomputeResult | undefined> {
   const conn = known?.conn ?? (await getConnection(host, connectionId));
   if (!conn) return undefined;
   const userIdKey = known?.userIdKey ?? (await host.settings<{ metadata_key: string }>()).metadata_key;
   let ids = [...customerIds];
-  const released = new Set<string>();
+  const released = new Set<string>(releasedBefore);
   const pending = new Set<string>();
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const log = new ReadLog(host);
