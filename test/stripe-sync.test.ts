@@ -344,6 +344,29 @@ describe.each(dbKinds())('stripe sync engine on %s', (kind) => {
     expect((await timeline(found.rows[0]!.id)).filter((e) => e.name === 'charged')).toHaveLength(1);
   }, 120_000);
 
+  it('a contact whose creation is slow is still made once: the fallback job does not race its creator', async () => {
+    // The creating insert takes 1.5 s (an overloaded database): the `create_contact` claim's job, which would
+    // find no contact yet and make its own, must not run meanwhile.
+    await h.platform.db.exec(`
+      CREATE FUNCTION test_slow_contact() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.email = 'slow@example.com' THEN PERFORM pg_sleep(1.5); END IF; RETURN NEW; END $$;
+      CREATE TRIGGER test_slow_contact BEFORE INSERT ON contacts
+        FOR EACH ROW EXECUTE FUNCTION test_slow_contact();`);
+    try {
+      await stripe.customers.create({ email: 'slow@example.com', name: 'Slow' });
+      await drain();
+    } finally {
+      await h.platform.db.exec(`
+        DROP TRIGGER test_slow_contact ON contacts;
+        DROP FUNCTION test_slow_contact();`);
+    }
+    const made = await h.platform.db.query<{ id: string }>(
+      "SELECT id FROM contacts WHERE workspace_id = $1 AND email_normalized = 'slow@example.com'",
+      [h.workspace.id],
+    );
+    expect(made.rows).toHaveLength(1);
+  }, 120_000);
+
   it("a teammate's link outranks the email match and stays through changes; unlinking gives the customer back", async () => {
     const act = (
       role: 'teammate' | 'messenger_user' | 'anonymous',

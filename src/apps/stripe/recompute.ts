@@ -215,6 +215,8 @@ export async function recomputeCustomers(
 const MAX_ROUNDS = 8;
 /** How long a finished `create_contact` job still holds its address (see the claim in recomputeRound). */
 export const CONTACT_CLAIM_HELD_MS = 5_000;
+/** How long after the claim the `create_contact` job runs: far longer than a creator takes to make the contact. */
+export const CREATOR_GRACE_MS = 10_000;
 
 export interface RecomputeResult {
   catalog: Catalog;
@@ -239,9 +241,11 @@ export async function runCreateContact(host: AppHost, payload: { connectionId: s
   const idx = emailIndex(payload.connectionId, payload.email);
   const owners = idx ? await s.customers.find('b', idx, { limit: 1000 }) : [];
   if (owners.length === 0) return;
-  // Normally the creator made the contact and linked its customers: nothing to do.
+  // Normally the creator made the contact and linked its customers: nothing to do (unless a teammate deleted
+  // that contact since, in which case it is made again now rather than at the customer's next change).
   const linked = await Promise.all(owners.map((r) => contactOf(host, payload.connectionId, r.data.id)));
-  if (linked.every(Boolean)) return;
+  const alive = await Promise.all(linked.map(async (id) => !!id && !!(await host.contacts.get(id))));
+  if (alive.every(Boolean)) return;
   await recomputeCustomers(
     host,
     payload.connectionId,
@@ -347,15 +351,21 @@ async function recomputeRound(
     // Two jobs must not both create a contact for one address (they would, on PostgreSQL, under load). The job
     // queue's dedupe key is the lock: the one job whose `create_contact` enqueue is new creates the contact now;
     // the others leave the customer unlinked this time (the creator's recompute links it, and their own read check
-    // sees the new contact). If the creator dies before creating, the `create_contact` job does it. Once that job
-    // has finished, the contact exists or was deleted since: after CONTACT_CLAIM_HELD_MS (far longer than the gap
-    // between our read of the address and this claim) the key is free again, so a deleted contact is created anew.
+    // sees the new contact). If the creator dies before creating, the `create_contact` job does it: it runs
+    // CREATOR_GRACE_MS later, so that it never races a creator still at work (run at once, it could find no
+    // contact yet and make a second one). Once that job has finished, the contact exists or was deleted since:
+    // after CONTACT_CLAIM_HELD_MS (far longer than the gap between our read of the address and this claim) the
+    // key is free again, so a deleted contact is created anew.
     const claim = creator
       ? { created: true }
       : await host.jobs.enqueue(
           'create_contact',
           { connectionId, email },
-          { dedupeKey: `contact:${email}`, releaseKeyAfterMs: CONTACT_CLAIM_HELD_MS },
+          {
+            dedupeKey: `contact:${email}`,
+            releaseKeyAfterMs: CONTACT_CLAIM_HELD_MS,
+            runAt: new Date(Date.now() + CREATOR_GRACE_MS),
+          },
         );
     if (!claim.created) {
       pendingContacts.add(customerId);
