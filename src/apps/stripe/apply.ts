@@ -12,7 +12,8 @@ import { isNotFound, type StripeHandle } from './client.ts';
 import { clientFor, getConnection } from './connections.ts';
 import { ensureCatchUp } from './catch-up.ts';
 import { holdTimelineEntry } from './held-timeline.ts';
-import { contactOf, customerIdOf, loadCatalog, recomputeCustomers, type Catalog } from './recompute.ts';
+import { customerIdOf, loadCatalog, type Catalog } from './bundle.ts';
+import { contactOf, recomputeCustomers } from './recompute.ts';
 import { customerIndex, emailIndex, idOf, objectKey, stores, type Stores } from './store.ts';
 import { timelineEntryFor, timelineHandlers } from './timeline.ts';
 

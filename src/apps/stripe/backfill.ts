@@ -14,7 +14,7 @@ import type { AppHost } from '../../app-sdk/index.ts';
 import { isNotFound, type StripeHandle } from './client.ts';
 import { clientFor, getConnection, saveConnection } from './connections.ts';
 import { createdFilter, planRanges, splitLargest, STRIPE_EPOCH, type RangeCursor } from './ranges.ts';
-import { customerIdOf, loadCatalog, type Catalog } from './recompute.ts';
+import { customerIdOf, loadCatalog, type Catalog } from './bundle.ts';
 import { settleCustomers } from './settle-batch.ts';
 import { customerIndex, emailIndex, objectKey, stores, type BackfillType, type Connection } from './store.ts';
 import { fetchVersion } from './versions.ts';

@@ -9,7 +9,8 @@ import { clientFor, listConnections } from './connections.ts';
 import type { StripeHandle } from './client.ts';
 import { toMajorUnits } from './currency.ts';
 import { pickPrimaryItem } from './pricing.ts';
-import { loadBundle, loadCatalog, recomputeCustomers } from './recompute.ts';
+import { loadBundle, loadCatalog } from './bundle.ts';
+import { recomputeCustomers } from './recompute.ts';
 import { stores, type Connection, type Link } from './store.ts';
 import { fetchVersion } from './versions.ts';
 

@@ -13,7 +13,8 @@ import type Stripe from 'stripe';
 import type { AppHost, AttributeValue, HostContact } from '../../app-sdk/index.ts';
 import { releaseTimelineEntries } from './held-timeline.ts';
 import { customerFacts, normaliseEmail, resolveAccountMatches } from './matching.ts';
-import { attributesFor, recomputeCustomers, type Catalog, type CustomerBundle } from './recompute.ts';
+import { attributesFor, type Catalog, type CustomerBundle } from './bundle.ts';
+import { recomputeCustomers } from './recompute.ts';
 import { customerIndex, emailIndex, objectKey, stores, type Connection, type Link } from './store.ts';
 
 const customerOfObj = (o: { customer?: string | { id: string } | null }) =>

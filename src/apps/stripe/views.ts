@@ -3,7 +3,7 @@ import type { AppHost } from '../../app-sdk/index.ts';
 import { PHASES, readRanges } from './backfill.ts';
 import { listConnections, publicConnection } from './connections.ts';
 import { customerFacts, listEmailConflicts, type ContactCandidate } from './matching.ts';
-import { loadBundle } from './recompute.ts';
+import { loadBundle } from './bundle.ts';
 import { BACKFILL_TYPES, listForConnection, stores } from './store.ts';
 
 export async function statusView(host: AppHost) {
