@@ -18,9 +18,10 @@ import type {
   StoredRecord,
 } from '../../app-sdk/index.ts';
 
-type Versioned = Pick<RecordVersion, 'key' | 'version' | 'deleted'>;
-const digestRecord = (r: Versioned | undefined) => (r ? `${r.key}@${r.version}${r.deleted ? 'x' : ''}` : '-');
-const digestRecords = (rs: Versioned[]) => rs.map(digestRecord).join(',');
+// StoredRecord has these fields too, so an original read and its check digest alike.
+const digestRecord = (r: RecordVersion | undefined) =>
+  r ? `${r.key}@${r.version}${r.deleted ? 'x' : ''}` : '-';
+const digestRecords = (rs: RecordVersion[]) => rs.map(digestRecord).join(',');
 const digestContacts = (cs: (HostContact | undefined)[]) =>
   cs
     .map((c) => c?.id ?? '-')
@@ -70,18 +71,17 @@ export class ReadLog {
   }
 
   collection<T>(col: RecordCollection<T>): RecordCollection<T> {
-    const log = (probe: RecordProbe, seen: string) => this.log(probe, seen);
     return {
       ...col,
       get: async (key) => {
         const r = await col.get(key);
-        log({ collection: col.name, key }, digestRecord(r));
+        this.log({ collection: col.name, key }, digestRecord(r));
         return r;
       },
       find: async (index, value, opts) => {
         const rs: StoredRecord<T>[] = await col.find(index, value, opts);
         // The store's default page, spelled out: the check must read exactly as many.
-        log({ collection: col.name, index, value, limit: opts?.limit ?? 100 }, digestRecords(rs));
+        this.log({ collection: col.name, index, value, limit: opts?.limit ?? 100 }, digestRecords(rs));
         return rs;
       },
       list: (opts) =>
