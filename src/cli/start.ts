@@ -85,6 +85,7 @@ export async function startCommand(config: Config): Promise<void> {
   if (config.workers > 0)
     platform.jobs.startWorker({
       concurrency: config.workers,
+      prefetch: Math.ceil(config.workers / 2),
       onError: (err) => platform.log.warn({ err }, 'job failed'),
     });
   await server.listen({ port: config.port, host: config.host });

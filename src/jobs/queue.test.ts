@@ -400,6 +400,44 @@ describe.each(dbKinds())('job queue on %s', (kind) => {
     expect(runs).toBe(1);
     expect(done.last_error).toBeNull();
   });
+
+  it('with prefetch, claims jobs ahead, runs each once, and hands back the unstarted ones when stopped', async () => {
+    const ran: number[] = [];
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const q = setup(
+      async (ctx) => {
+        ran.push(ctx.payload as number);
+        await released;
+      },
+      { concurrency: 2, prefetch: 3 },
+    );
+    const ids: number[] = [];
+    for (let i = 0; i < 8; i++)
+      ids.push((await q.queue.enqueue({ workspaceId: ws, queue: q.name, payload: i })).id);
+    const w = q.start();
+    // Two run, three more are claimed ahead and wait: five leased by one claim, three still queued.
+    await waitFor('five jobs claimed', async () => {
+      const rows = await Promise.all(ids.map(job));
+      return rows.filter((r) => r.status === 'running').length === 5 ? true : undefined;
+    });
+    expect(ran).toHaveLength(2);
+    expect((await Promise.all(ids.map(job))).filter((r) => r.status === 'queued')).toHaveLength(3);
+    // Stopping hands the waiting ones back as they were (not counted as an attempt); the running ones finish.
+    const stopped = w.stop();
+    release();
+    await stopped;
+    const after = await Promise.all(ids.map(job));
+    expect(after.filter((r) => r.status === 'succeeded').map((r) => r.payload)).toEqual(ran);
+    expect(after.filter((r) => r.status === 'queued').every((r) => r.attempts === 0 && !r.lease_token)).toBe(
+      true,
+    );
+    expect(after.filter((r) => r.status === 'queued')).toHaveLength(6);
+    // Another worker runs the rest, each once.
+    q.start();
+    for (const id of ids) await until(id, 'succeeded');
+    expect([...ran].sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
 });
 
 describe('backoffDelay', () => {

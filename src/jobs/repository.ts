@@ -123,6 +123,13 @@ export const jobRepository = {
    * Claims ready jobs, and running jobs whose lease ran out (their worker died). Workers serve every workspace,
    * so this is the one query that is not scoped by workspace unless a filter is given. SKIP LOCKED lets any number
    * of workers claim side by side without taking a job twice.
+   *
+   * Expired leases first, then ready jobs oldest first, each read in its partial index's order and stopped at the
+   * limit: one condition `(ready) OR (expired)` made PostgreSQL read every ready job and sort them on each claim,
+   * which under a backlog of thousands cost more than the jobs themselves.
+   *
+   * Not a prepared statement: the table grows from a few rows to tens of thousands in a burst, and a prepared one
+   * (tried) averaged 8.6 ms a claim through a 20,000-job backlog, against 0.4–0.8 ms planned each time.
    */
   async claim(
     db: Queryable,
@@ -135,13 +142,21 @@ export const jobRepository = {
     },
   ): Promise<JobRow[]> {
     const res = await db.query<JobRow>(
-      `WITH picked AS (
+      `WITH expired AS (
          SELECT workspace_id, id FROM jobs
-         WHERE ((status = 'queued' AND run_at <= now()) OR (status = 'running' AND locked_until < now()))
+         WHERE status = 'running' AND locked_until < now()
+           AND queue = ANY($1::text[]) AND ($4::text IS NULL OR workspace_id = $4)
+         ORDER BY locked_until
+         LIMIT $2
+         FOR UPDATE SKIP LOCKED),
+       ready AS (
+         SELECT workspace_id, id FROM jobs
+         WHERE status = 'queued' AND run_at <= now()
            AND queue = ANY($1::text[]) AND ($4::text IS NULL OR workspace_id = $4)
          ORDER BY run_at, id
          LIMIT $2
-         FOR UPDATE SKIP LOCKED)
+         FOR UPDATE SKIP LOCKED),
+       picked AS (SELECT * FROM expired UNION ALL SELECT * FROM ready LIMIT $2)
        UPDATE jobs j SET status = 'running', attempts = j.attempts + 1, lease_token = $3 || ':' || j.id,
          locked_until = now() + make_interval(secs => $5::double precision / 1000), updated_at = now()
        FROM picked WHERE j.workspace_id = picked.workspace_id AND j.id = picked.id
@@ -158,6 +173,17 @@ export const jobRepository = {
        WHERE workspace_id = $1 AND id = $2 AND lease_token = $3 AND status = 'running'`,
       [job.workspace_id, job.id, job.lease_token, leaseMs],
       { prepare: true },
+    );
+    return res.rowCount > 0;
+  },
+
+  /** Hands a claimed job that never started back to the queue; the claim does not count as an attempt. */
+  async release(db: Queryable, job: JobRow): Promise<boolean> {
+    const res = await db.query(
+      `UPDATE jobs SET status = 'queued', attempts = greatest(attempts - 1, 0), updated_at = now(), lease_token = NULL,
+         locked_until = NULL
+       WHERE workspace_id = $1 AND id = $2 AND lease_token = $3 AND status = 'running'`,
+      [job.workspace_id, job.id, job.lease_token],
     );
     return res.rowCount > 0;
   },
