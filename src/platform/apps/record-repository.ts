@@ -24,6 +24,9 @@ type Probe =
   | { collection: string; key: string }
   | { collection: string; index: 'a' | 'b'; value: string; limit: number };
 
+/** Up to this many probes are sent as a VALUES list (see probeRows); more as arrays. */
+const LISTED_PROBES = 12;
+
 async function probeRows<R extends { version: number }>(
   db: Queryable,
   s: AppScope,
@@ -35,20 +38,29 @@ async function probeRows<R extends { version: number }>(
     `(SELECT ${columns} FROM app_records WHERE p.kind = '${kind}' AND workspace_id = $1 AND app_id = $2
        AND collection = p.coll AND ${match} = p.val${rest})`;
   const live = ' AND NOT deleted ORDER BY key LIMIT p.lim';
+  const fields = (p: Probe, i: number) => [
+    i,
+    'key' in p ? 'key' : p.index,
+    p.collection,
+    'key' in p ? p.key : p.value,
+    'key' in p ? 1 : p.limit,
+  ];
+  // These run several times per applied event. As arrays (`unnest`), each call was planned anew: the plan for
+  // known array lengths always looked cheaper than the prepared generic one, and planning cost twice the
+  // execution. A VALUES list of a fixed length plans the same either way, so the prepared plan is reused.
+  const listed = probes.length <= LISTED_PROBES;
+  const source = listed
+    ? `(VALUES ${probes.map((_, i) => `($${5 * i + 3}::int, $${5 * i + 4}::text, $${5 * i + 5}::text, $${5 * i + 6}::text, $${5 * i + 7}::int)`).join(', ')})`
+    : 'unnest($3::int[], $4::text[], $5::text[], $6::text[], $7::int[])';
+  const params = listed
+    ? probes.flatMap(fields)
+    : [0, 1, 2, 3, 4].map((f) => probes.map((p, i) => fields(p, i)[f]));
   const res = await db.query<R & { n: number }>(
-    `SELECT p.n, r.* FROM unnest($3::int[], $4::text[], $5::text[], $6::text[], $7::int[]) AS p(n, kind, coll, val, lim)
+    `SELECT p.n, r.* FROM ${source} AS p(n, kind, coll, val, lim)
      CROSS JOIN LATERAL (${branch('key', 'key')} UNION ALL ${branch('a', 'index_a', live)}
        UNION ALL ${branch('b', 'index_b', live)}) r
      ORDER BY p.n, r.key`,
-    [
-      s.workspaceId,
-      s.appId,
-      probes.map((_, i) => i),
-      probes.map((p) => ('key' in p ? 'key' : p.index)),
-      probes.map((p) => p.collection),
-      probes.map((p) => ('key' in p ? p.key : p.value)),
-      probes.map((p) => ('key' in p ? 1 : p.limit)),
-    ],
+    [s.workspaceId, s.appId, ...params],
     { prepare: true },
   );
   const out: R[][] = probes.map(() => []);

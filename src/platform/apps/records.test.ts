@@ -108,5 +108,13 @@ describe.each(dbKinds())('app records on %s', (kind) => {
     const found = await subs.find('a', 'cus_a');
     expect(found.map((r) => [r.key, r.version])).toEqual(seen[3]!.map((r) => [r.key, r.version]));
     expect(await host.recordVersions([])).toEqual([]);
+    // Many probes at once (sent another way past a dozen) answer the same, in order, data included.
+    const many = Array.from({ length: 5 }, () => probes).flat();
+    expect(await host.recordVersions(many)).toEqual(Array.from({ length: 5 }, () => seen).flat());
+    const read = await host.readRecords(many);
+    expect(read.map((rs) => rs.map((r) => ({ key: r.key, version: r.version, deleted: r.deleted })))).toEqual(
+      Array.from({ length: 5 }, () => seen).flat(),
+    );
+    expect(read[0]![0]!.data).toEqual({ n: 1 });
   });
 });

@@ -49,6 +49,25 @@ const columns = [
   'unsubscribed_from_emails',
 ] as const;
 
+/**
+ * Every column of a contact, named: the lookups apps make on each applied event are prepared statements, and a
+ * prepared `SELECT *` fails once a migration adds a column while the server process keeps it.
+ */
+const ROW = [
+  'workspace_id',
+  'id',
+  ...columns,
+  'custom_attributes',
+  'created_at',
+  'updated_at',
+  'archived_at',
+] as const satisfies readonly (keyof ContactRow)[];
+// Does not compile when ContactRow gains a field ROW lacks.
+export const contactColumnsComplete: [Exclude<keyof ContactRow, (typeof ROW)[number]>] extends [never]
+  ? true
+  : never = true;
+const ROW_LIST = ROW.join(', ');
+
 /** A timestamp as cursor text, to the microsecond, in UTC. */
 export const cursorAt = (column: string) =>
   `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
@@ -86,10 +105,11 @@ export const contactRepository = {
   },
 
   async get(db: Queryable, workspaceId: string, id: string): Promise<ContactRow | undefined> {
-    const res = await db.query<ContactRow>('SELECT * FROM contacts WHERE workspace_id = $1 AND id = $2', [
-      workspaceId,
-      id,
-    ]);
+    const res = await db.query<ContactRow>(
+      `SELECT ${ROW_LIST} FROM contacts WHERE workspace_id = $1 AND id = $2`,
+      [workspaceId, id],
+      { prepare: true },
+    );
     return res.rows[0];
   },
 
@@ -99,16 +119,19 @@ export const contactRepository = {
     externalId: string,
   ): Promise<ContactRow | undefined> {
     const res = await db.query<ContactRow>(
-      'SELECT * FROM contacts WHERE workspace_id = $1 AND external_id = $2',
+      `SELECT ${ROW_LIST} FROM contacts WHERE workspace_id = $1 AND external_id = $2`,
       [workspaceId, externalId],
+      { prepare: true },
     );
     return res.rows[0];
   },
 
   async findByEmail(db: Queryable, workspaceId: string, emailNormalized: string): Promise<ContactRow[]> {
     const res = await db.query<ContactRow>(
-      `SELECT * FROM contacts WHERE workspace_id = $1 AND email_normalized = $2 ORDER BY role DESC, created_at, id`,
+      `SELECT ${ROW_LIST} FROM contacts WHERE workspace_id = $1 AND email_normalized = $2
+       ORDER BY role DESC, created_at, id`,
       [workspaceId, emailNormalized],
+      { prepare: true },
     );
     return res.rows;
   },
@@ -209,8 +232,10 @@ export const contactRepository = {
     const res = await db.query<ContactRow>(
       `UPDATE contacts SET ${sets.map((s) => s + ', ').join('')}
          custom_attributes = (custom_attributes || $3::jsonb) - $4::text[], updated_at = now()
-       WHERE workspace_id = $1 AND id = $2 RETURNING *`,
+       WHERE workspace_id = $1 AND id = $2 RETURNING ${ROW_LIST}`,
       params,
+      // Attributes alone are what apps write on every applied event: that one shape is prepared.
+      { prepare: sets.length === 0 },
     );
     return res.rows[0];
   },
