@@ -9,12 +9,12 @@ import type { AppHost } from '../../app-sdk/index.ts';
 import type { StoredRecord } from '../../app-sdk/index.ts';
 import { storeObject } from './backfill.ts';
 import { isNotFound, type StripeHandle } from './client.ts';
-import { clientFor, getConnection } from './connections.ts';
+import { clientFor } from './connections.ts';
 import { ensureCatchUp } from './catch-up.ts';
 import { holdTimelineEntry } from './held-timeline.ts';
 import { customerIdOf, loadCatalog, type Catalog } from './bundle.ts';
-import { contactOf, recomputeCustomers } from './recompute.ts';
-import { customerIndex, emailIndex, idOf, objectKey, stores, type Stores } from './store.ts';
+import { contactOf, recomputeCustomers, type JustWritten } from './recompute.ts';
+import { customerIndex, emailIndex, idOf, objectKey, stores, type Connection, type Stores } from './store.ts';
 import { timelineEntryFor, timelineHandlers } from './timeline.ts';
 
 interface StripeSettings {
@@ -79,19 +79,24 @@ const collection = (s: Stores, kind: Kind) =>
   })[kind] as unknown as Stores['charges'];
 
 /** Writes a fetched object with its indexes (as `storeObject` does, without its extra read). */
-async function putFetched(s: Stores, connectionId: string, kind: Kind, obj: { id: string }, version: number) {
+async function putFetched(
+  s: Stores,
+  connectionId: string,
+  kind: Kind,
+  obj: { id: string },
+  version: number,
+): Promise<boolean> {
   const key = objectKey(connectionId, obj.id);
   if (kind === 'customers') {
     const c = obj as Stripe.Customer;
-    await s.customers.put(key, c, {
+    return s.customers.put(key, c, {
       version,
       a: customerIndex(connectionId, c.id),
       b: emailIndex(connectionId, c.email),
     });
-    return;
   }
   const owner = customerIdOf(obj as { customer?: string | null });
-  await collection(s, kind).put(key, obj as Stripe.Charge, {
+  return collection(s, kind).put(key, obj as Stripe.Charge, {
     version,
     a: owner ? customerIndex(connectionId, owner) : null,
   });
@@ -114,7 +119,7 @@ async function refetchAndStore(
   kind: Kind,
   id: string,
   previous: StoredRecord<unknown> | undefined,
-): Promise<{ customers: string[]; fresh: { id: string; deleted?: unknown } | null }> {
+): Promise<{ customers: string[]; written?: JustWritten }> {
   const s = stores(host);
   const key = objectKey(connectionId, id);
   const col = collection(s, kind);
@@ -129,17 +134,20 @@ async function refetchAndStore(
   const previousData = previous?.data as { customer?: string | null } | null | undefined;
   const previousCustomer = previousData ? customerIdOf(previousData) : null;
   if (previousCustomer) customers.push(previousCustomer);
+  let written: JustWritten | undefined;
   if (!fresh || fresh.deleted) {
     await col.remove(key, { version });
   } else {
-    await putFetched(s, connectionId, kind, fresh, version);
+    const put = await putFetched(s, connectionId, kind, fresh, version);
+    if (put && kind === 'customers')
+      written = { key, version, deleted: false, data: fresh as Stripe.Customer };
     if (kind === 'subscriptions')
       await fetchMissingProducts(host, handle, connectionId, fresh as Stripe.Subscription, version);
     const owner = kind === 'customers' ? fresh.id : customerIdOf(fresh as { customer?: string | null });
     if (owner) customers.push(owner);
   }
   if (kind === 'customers') customers.push(id);
-  return { customers, fresh };
+  return { customers, written };
 }
 
 /** Products a refetched subscription names but the store lacks (created after the backfill). */
@@ -188,22 +196,33 @@ export async function applyEvent(host: AppHost, payload: ApplyPayload): Promise<
   const { event } = payload;
   const settings = await host.settings<StripeSettings>();
   if (!settings.sync_enabled) return;
-  const conn = await getConnection(host, payload.connectionId);
-  if (!conn) return;
-  await ensureCatchUp(host, conn.id, settings.catch_up_interval_seconds);
-  const known = { conn, userIdKey: settings.metadata_key };
   const s = stores(host);
   const obj = event.data.object as { id: string; object: string; customer?: string | { id: string } | null };
   const target = targetOf(obj);
-  const customers = new Set<string>();
   const payloadCustomer = target.kind === 'customers' ? null : customerIdOf(obj);
+  // The connection, the stored copy of the object and the customer it names, in one read.
+  const [connRec, storedRec, ownerRec] = await host.readRecords([
+    { collection: s.connections.name, key: payload.connectionId },
+    ...(target.kind
+      ? [{ collection: collection(s, target.kind).name, key: objectKey(payload.connectionId, target.id) }]
+      : []),
+    ...(payloadCustomer
+      ? [{ collection: s.customers.name, key: objectKey(payload.connectionId, payloadCustomer) }]
+      : []),
+  ]);
+  const conn = connRec?.[0] && !connRec[0].deleted ? (connRec[0].data as Connection) : undefined;
+  if (!conn) return;
+  await ensureCatchUp(host, conn.id, settings.catch_up_interval_seconds);
+  const justWritten = new Map<string, JustWritten>();
+  const known = { conn, userIdKey: settings.metadata_key, customers: justWritten };
+  const customers = new Set<string>();
   let handle: StripeHandle | undefined;
   const client = async () => (handle ??= await clientFor(host, conn));
 
   if (target.kind) {
     // Coalescing: when the stored copy was fetched after Settle learned of this event, it already holds the
     // event's change (and the job that fetched it recomputes); refetching again would only repeat that work.
-    const stored = await collection(s, target.kind).get(objectKey(conn.id, target.id));
+    const stored = storedRec?.[0];
     const fresh =
       stored !== undefined &&
       payload.receivedAt !== undefined &&
@@ -211,6 +230,7 @@ export async function applyEvent(host: AppHost, payload: ApplyPayload): Promise<
     if (!fresh) {
       const r = await refetchAndStore(host, await client(), conn.id, target.kind, target.id, stored);
       for (const c of r.customers) customers.add(c);
+      if (r.written) justWritten.set(target.id, r.written);
       if (payloadCustomer) customers.add(payloadCustomer);
     }
   }
@@ -218,9 +238,11 @@ export async function applyEvent(host: AppHost, payload: ApplyPayload): Promise<
   // its attributes and this event's timeline entry would wait for an event that may never come.
   for (const cus of new Set([...customers, ...(payloadCustomer ? [payloadCustomer] : [])])) {
     if (target.kind === 'customers' && cus === target.id) continue;
-    if (!(await s.customers.get(objectKey(conn.id, cus)))) {
+    const rec = cus === payloadCustomer ? ownerRec?.[0] : await s.customers.get(objectKey(conn.id, cus));
+    if (!rec) {
       const r = await refetchAndStore(host, await client(), conn.id, 'customers', cus, undefined);
       for (const c of r.customers) customers.add(c);
+      if (r.written) justWritten.set(cus, r.written);
     }
   }
   let catalog: Catalog | undefined;

@@ -40,6 +40,20 @@ export interface CustomerBundle {
   paymentMethods: Stripe.PaymentMethod[];
 }
 
+/** The reads of a customer's three lists, for `loadBundle` or for a caller that reads them with other things. */
+export function bundleProbes(
+  s: Pick<Stores, 'subscriptions' | 'charges' | 'paymentMethods'>,
+  connectionId: string,
+  customerId: string,
+): RecordProbe[] {
+  const value = customerIndex(connectionId, customerId);
+  return [
+    { collection: s.subscriptions.name, index: 'a', value, limit: 1000 },
+    { collection: s.charges.name, index: 'a', value, limit: 10_000 },
+    { collection: s.paymentMethods.name, index: 'a', value, limit: 1000 },
+  ];
+}
+
 /**
  * A customer with its subscriptions, charges and payment methods. `readAll` (`host.readRecords`, or a read log's)
  * reads the three lists in one statement.
@@ -55,12 +69,7 @@ export async function loadBundle(
     ? { data: known, deleted: false }
     : await s.customers.get(objectKey(connectionId, customerId));
   if (!rec || rec.deleted) return undefined;
-  const value = customerIndex(connectionId, customerId);
-  const [subs = [], charges = [], pms = []] = await readAll([
-    { collection: s.subscriptions.name, index: 'a', value, limit: 1000 },
-    { collection: s.charges.name, index: 'a', value, limit: 10_000 },
-    { collection: s.paymentMethods.name, index: 'a', value, limit: 1000 },
-  ]);
+  const [subs = [], charges = [], pms = []] = await readAll(bundleProbes(s, connectionId, customerId));
   return {
     customer: rec.data,
     subscriptions: subs.map((r) => r.data as Stripe.Subscription),

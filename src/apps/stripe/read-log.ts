@@ -41,6 +41,14 @@ export class ReadLog {
     this.records.set(`${probe.collection}:${id}`, { probe, seen });
   }
 
+  /**
+   * Logs a read this job did not need to make: a record it has just written (`put` answered true), as a `get`
+   * would have seen it then. A later write by another job changes its version, so the check still sees it.
+   */
+  seen(probe: { collection: string; key: string }, record: RecordVersion): void {
+    this.log(probe, digestRecord(record));
+  }
+
   /** `host.readRecords`, logged. */
   async readAll(probes: readonly RecordProbe[]): Promise<StoredRecord<unknown>[][]> {
     const found = await this.host.readRecords(probes);

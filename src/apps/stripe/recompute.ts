@@ -5,9 +5,16 @@
  * an earlier sync made is recomputed, never trusted, so it cannot freeze an order-dependent choice.
  */
 import type Stripe from 'stripe';
-import type { AppHost, HostContact } from '../../app-sdk/index.ts';
+import type { AppHost, HostContact, StoredRecord } from '../../app-sdk/index.ts';
 import { stripeAttributes } from './attributes.ts';
-import { attributesFor, catalogFor, loadBundle, type Catalog, type CustomerBundle } from './bundle.ts';
+import {
+  attributesFor,
+  bundleProbes,
+  catalogFor,
+  loadBundle,
+  type Catalog,
+  type CustomerBundle,
+} from './bundle.ts';
 import { getConnection } from './connections.ts';
 import {
   customerFacts,
@@ -57,8 +64,11 @@ export async function recomputeCustomers(
   connectionId: string,
   customerIds: readonly string[],
   catalog?: Catalog,
-  /** What the caller already read (the apply job): saves two queries per event. */
-  known?: { conn: Connection; userIdKey: string },
+  /**
+   * What the caller already read (the apply job): saves two queries per event; `customers` it has just written
+   * (their `put` answered true) are not read again in the first round.
+   */
+  known?: { conn: Connection; userIdKey: string; customers?: ReadonlyMap<string, JustWritten> },
   /** The `create_contact` job itself: creates a missing contact without claiming. */
   creator = false,
   /** Contacts a teammate's link or unlink just took a customer from: cleared, or given to whoever holds them. */
@@ -85,6 +95,7 @@ export async function recomputeCustomers(
       pending,
       creator,
       written,
+      round === 0 ? known?.customers : undefined,
     );
     if (more.length === 0 && (await log.unchanged())) return { catalog: used, pendingContacts: [...pending] };
     // This round read data that changed meanwhile, so the contacts it wrote may no longer hold these customers
@@ -101,6 +112,14 @@ const MAX_ROUNDS = 8;
 export const CONTACT_CLAIM_HELD_MS = 5_000;
 /** How long after the claim the `create_contact` job runs: far longer than a creator takes to make the contact. */
 export const CREATOR_GRACE_MS = 10_000;
+
+/** A customer record as the caller's `put` left it. */
+export interface JustWritten {
+  key: string;
+  version: number;
+  deleted: false;
+  data: Stripe.Customer;
+}
 
 export interface RecomputeResult {
   catalog: Catalog;
@@ -156,6 +175,7 @@ async function recomputeRound(
   creator: boolean,
   /** Contacts whose attributes this round wrote. */
   written: Set<string>,
+  justWritten: ReadonlyMap<string, JustWritten> | undefined,
 ): Promise<{ more: string[]; catalog: Catalog }> {
   const connectionId = conn.id;
   const raw = stores(host);
@@ -171,39 +191,83 @@ async function recomputeRound(
   };
   const contactsApi = log.contacts(host.contacts);
 
-  // Close the set under "shares a normalised email".
+  // Close the set under "shares a normalised email", reading the customers, their links and each new address's
+  // sharers in one statement per step (a customer this job has just written is not read again).
   const customers = new Map<string, Stripe.Customer>();
-  const seenEmails = new Set<string>();
-  const queue = [...customerIds];
+  const linkRecs = new Map<string, Link>();
   const gone: string[] = [];
-  while (queue.length > 0) {
-    const id = queue.pop() as string;
-    if (customers.has(id) || gone.includes(id)) continue;
-    const rec = await s.customers.get(objectKey(connectionId, id));
-    if (!rec || rec.deleted) {
-      gone.push(id);
-      continue;
-    }
-    customers.set(id, rec.data);
-    const idx = emailIndex(connectionId, rec.data.email);
+  const seenEmails = new Set<string>();
+  const emails: string[] = [];
+  const found = (id: string, data: Stripe.Customer) => {
+    if (customers.has(id)) return false;
+    customers.set(id, data);
+    const idx = emailIndex(connectionId, data.email);
     if (idx && !seenEmails.has(idx)) {
       seenEmails.add(idx);
-      for (const other of await s.customers.find('b', idx, { limit: 1000 })) queue.push(other.data.id);
+      emails.push(idx);
     }
+    return true;
+  };
+  let wanted: string[] = [];
+  for (const id of new Set(customerIds)) {
+    const seed = justWritten?.get(id);
+    if (seed) {
+      log.seen({ collection: raw.customers.name, key: seed.key }, seed);
+      found(id, seed.data);
+    } else wanted.push(id);
+  }
+  let linksWanted = [...new Set(customerIds)];
+  // The lists of the customers known before the first read (just written) come with it.
+  const listsOf = new Map<string, StoredRecord<unknown>[][]>();
+  let listsWanted = [...customers.keys()];
+  while (wanted.length > 0 || linksWanted.length > 0 || emails.length > 0) {
+    const sharedBy = emails.splice(0);
+    const answers = await log.readAll([
+      ...wanted.map((id) => ({ collection: raw.customers.name, key: objectKey(connectionId, id) })),
+      ...linksWanted.map((id) => ({ collection: raw.links.name, key: objectKey(connectionId, id) })),
+      ...sharedBy.map((value) => ({
+        collection: raw.customers.name,
+        index: 'b' as const,
+        value,
+        limit: 1000,
+      })),
+      ...listsWanted.flatMap((id) => bundleProbes(raw, connectionId, id)),
+    ]);
+    let n = 0;
+    const fresh: string[] = [];
+    for (const id of wanted) {
+      const rec = answers[n++]?.[0];
+      if (!rec || rec.deleted) gone.push(id);
+      else if (found(id, rec.data as Stripe.Customer)) fresh.push(id);
+    }
+    for (const id of linksWanted) {
+      const l = answers[n++]?.[0];
+      if (l && !l.deleted) linkRecs.set(id, l.data as Link);
+    }
+    for (let i = 0; i < sharedBy.length; i++) {
+      for (const rec of answers[n++] ?? []) {
+        const c = rec.data as Stripe.Customer;
+        if (found(c.id, c)) fresh.push(c.id);
+      }
+    }
+    for (const id of listsWanted)
+      listsOf.set(id, [answers[n++] ?? [], answers[n++] ?? [], answers[n++] ?? []]);
+    listsWanted = [];
+    wanted = [];
+    // The links of customers met through a shared address (those asked for had theirs read already).
+    linksWanted = fresh.filter((id) => !customerIds.includes(id));
   }
 
-  const linkRecs = new Map<string, Link>();
-  for (const id of [...customers.keys(), ...gone]) {
-    const l = await s.links.get(objectKey(connectionId, id));
-    if (l && !l.deleted) linkRecs.set(id, l.data);
-  }
   const manual = [...linkRecs.values()].filter((l) => l.method === 'manual');
   const contacts = await candidatesFor(contactsApi, [...customers.values()], userIdKey, manual);
 
   const facts: CustomerFacts[] = [];
   const bundles = new Map<string, CustomerBundle>();
   for (const id of customers.keys()) {
-    const bundle = await loadBundle(s, connectionId, id, customers.get(id), (p) => log.readAll(p));
+    const read = listsOf.get(id);
+    const bundle = await loadBundle(s, connectionId, id, customers.get(id), (p) =>
+      read ? Promise.resolve(read) : log.readAll(p),
+    );
     if (!bundle) continue;
     bundles.set(id, bundle);
     facts.push(customerFacts(bundle.customer, bundle.subscriptions));

@@ -11,11 +11,7 @@ import type { Db } from '../../db/client.ts';
 import type { JobQueue } from '../../jobs/queue.ts';
 import type { SecretBox } from '../crypto/secret-box.ts';
 import type { ConversationService } from '../conversations/service.ts';
-import {
-  attributeDefinitions,
-  checkAttributeValues,
-  validateAttributeValues,
-} from '../attributes/service.ts';
+import type { AttributeDefinitionCache } from '../attributes/definition-cache.ts';
 import { contactRepository, type ContactRow } from '../contacts/repository.ts';
 import { createContact, normalizeEmail } from '../contacts/service.ts';
 import { recordEvent } from '../events/service.ts';
@@ -36,6 +32,8 @@ export interface HostDeps {
   endpoints: EndpointDirectory;
   /** Installations as jobs read them, cached (installations.ts). */
   installations: InstallationCache;
+  /** Attribute definitions as apps' writes check them, cached (attributes/definition-cache.ts). */
+  definitions: AttributeDefinitionCache;
 }
 
 export const declaresSecret = (m: AppManifest, name: string) =>
@@ -116,12 +114,20 @@ export function createHost(deps: HostDeps, manifest: AppManifest, workspaceId: s
         );
       },
       async createUsers(inputs) {
-        const defs = inputs.some((i) => i.attributes) ? await attributeDefinitions(db, workspaceId) : null;
-        const rows = inputs.map((i) => {
+        for (const i of inputs) {
           for (const name of Object.keys(i.attributes ?? {})) {
             if (!declared.has(name)) throw new Error(`app ${appId} did not declare attribute ${name}`);
           }
-          const attrs = defs && i.attributes ? checkAttributeValues(defs, i.attributes, appId).set : {};
+        }
+        const checked = inputs.some((i) => i.attributes)
+          ? await deps.definitions.checkMany(
+              workspaceId,
+              inputs.map((i) => i.attributes ?? {}),
+              appId,
+            )
+          : [];
+        const rows = inputs.map((i, n) => {
+          const attrs = checked[n]?.set ?? {};
           const email = i.email.trim() || null;
           if (!email) throw new Error(`app ${appId} created a user with no email`);
           return {
@@ -145,18 +151,25 @@ export function createHost(deps: HostDeps, manifest: AppManifest, workspaceId: s
         for (const name of Object.keys(values)) {
           if (!declared.has(name)) throw new Error(`app ${appId} did not declare attribute ${name}`);
         }
-        const checked = await validateAttributeValues(db, workspaceId, values, appId);
+        const checked = await deps.definitions.check(workspaceId, values, appId);
         await contactRepository.update(db, workspaceId, contactId, {}, checked);
       },
       async setAttributesMany(updates) {
         if (updates.length === 0) return;
-        const defs = await attributeDefinitions(db, workspaceId);
-        const rows = updates.map((u) => {
+        for (const u of updates) {
           for (const name of Object.keys(u.values)) {
             if (!declared.has(name)) throw new Error(`app ${appId} did not declare attribute ${name}`);
           }
-          return { id: u.contactId, ...checkAttributeValues(defs, u.values, appId) };
-        });
+        }
+        const checked = await deps.definitions.checkMany(
+          workspaceId,
+          updates.map((u) => u.values),
+          appId,
+        );
+        const rows = updates.map((u, n) => ({
+          id: u.contactId,
+          ...(checked[n] as (typeof checked)[number]),
+        }));
         await contactRepository.updateAttributesMany(db, workspaceId, rows);
       },
     },

@@ -8,6 +8,7 @@ import { validationError } from '../../server/route.ts';
 import { createHost, jobQueueName, type HostDeps } from './host.ts';
 import { EndpointDirectory } from './endpoints.ts';
 import { InstallationCache } from './installations.ts';
+import { AttributeDefinitionCache } from '../attributes/definition-cache.ts';
 import { installationRepository, removeAppAttributes, secretRepository } from './repository.ts';
 import { recordRepository } from './record-repository.ts';
 import { ensureAttributeIndexes } from '../search/repository.ts';
@@ -23,10 +24,14 @@ export class AppRuntime {
   constructor(readonly registry: AppRegistry) {}
 
   /** Called once the platform exists (the runtime and the platform need each other). */
-  attach(deps: Omit<HostDeps, 'endpoints' | 'installations'>): void {
+  attach(deps: Omit<HostDeps, 'endpoints' | 'installations' | 'definitions'>): void {
     // Object.assign, not a spread: deps' getters (publicUrl) must stay live.
     const installations = new InstallationCache(deps.db);
-    this.deps = Object.assign(deps, { endpoints: new EndpointDirectory(deps.db), installations });
+    this.deps = Object.assign(deps, {
+      endpoints: new EndpointDirectory(deps.db),
+      installations,
+      definitions: new AttributeDefinitionCache(deps.db),
+    });
     for (const manifest of Object.values(this.registry)) {
       for (const [name, handler] of Object.entries(manifest.jobs)) {
         deps.jobs.register(jobQueueName(manifest.id, name), async (ctx) => {
@@ -46,6 +51,7 @@ export class AppRuntime {
       await secretRepository.deleteAll(deps.db, ctx.workspaceId, appId);
       if (!keepData) {
         await removeAppAttributes(deps.db, ctx.workspaceId, appId);
+        this.deps?.definitions.forget(ctx.workspaceId);
         await recordRepository.purge(deps.db, ctx.workspaceId, appId);
       }
       await installationRepository.setStatus(deps.db, ctx.workspaceId, appId, 'uninstalled');
