@@ -9,7 +9,7 @@
 //      attributes are written inside the job, so this bounds "attributes updated"). p50/p99, and a check that every
 //      contact ends with its customer's last balance.
 // Usage: npm run bench:webhooks [-- --events N --concurrency C --rate R --seconds S --customers K
-//   --drain-seconds D --db postgres,pglite]
+//   --drain-seconds D --db postgres,pglite --job-slots J]   (J: the worker's job concurrency, default 8)
 // BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres) must allow CREATE DATABASE.
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -29,6 +29,7 @@ const SECONDS = Number(arg('seconds', '4'));
 const CUSTOMERS = Number(arg('customers', '500'));
 const DRAIN_S = Number(arg('drain-seconds', '30'));
 const DBS = arg('db', 'postgres,pglite').split(',');
+const JOB_SLOTS = Number(arg('job-slots', '8'));
 process.env.TEST_DATABASE_URL ??=
   process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -72,7 +73,7 @@ async function run(kind: 'postgres' | 'pglite') {
     await emu.control('webhook_faults', { drop: 1, max_attempts: 1 });
     const [endpointId, secret] = [...acct.endpointSecrets][0]!;
     const url = `${acct.webhookEndpoints.get(endpointId)!.url}`;
-    let worker = cluster.spawn({ concurrency: 8 });
+    let worker = cluster.spawn({ concurrency: JOB_SLOTS });
     await worker.ready;
     const statusNow = async () => {
       const since = Date.now();
@@ -148,7 +149,7 @@ async function run(kind: 'postgres' | 'pglite') {
       );
       return r.rowCount;
     });
-    worker = cluster.spawn({ concurrency: 8 });
+    worker = cluster.spawn({ concurrency: JOB_SLOTS });
     await worker.ready;
 
     // Paced: RATE events/s, each after a real balance change.
