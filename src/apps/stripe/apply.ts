@@ -7,14 +7,14 @@
 import type Stripe from 'stripe';
 import type { AppHost } from '../../app-sdk/index.ts';
 import type { StoredRecord } from '../../app-sdk/index.ts';
-import { storeObject } from './backfill.ts';
+import { storeObject } from './pages.ts';
 import { isNotFound, type StripeHandle } from './client.ts';
 import { clientFor } from './connections.ts';
 import { ensureCatchUp } from './catch-up.ts';
 import { holdTimelineEntry } from './held-timeline.ts';
 import { customerIdOf, loadCatalog, type Catalog } from './bundle.ts';
 import { contactOf, recomputeCustomers, type JustWritten } from './recompute.ts';
-import { customerIndex, emailIndex, idOf, objectKey, stores, type Connection, type Stores } from './store.ts';
+import { idOf, objectKey, stores, type Connection, type Stores } from './store.ts';
 import { timelineEntryFor, timelineHandlers } from './timeline.ts';
 
 interface StripeSettings {
@@ -78,30 +78,6 @@ const collection = (s: Stores, kind: Kind) =>
     payment_methods: s.paymentMethods,
   })[kind] as unknown as Stores['charges'];
 
-/** Writes a fetched object with its indexes (as `storeObject` does, without its extra read). */
-async function putFetched(
-  s: Stores,
-  connectionId: string,
-  kind: Kind,
-  obj: { id: string },
-  version: number,
-): Promise<boolean> {
-  const key = objectKey(connectionId, obj.id);
-  if (kind === 'customers') {
-    const c = obj as Stripe.Customer;
-    return s.customers.put(key, c, {
-      version,
-      a: customerIndex(connectionId, c.id),
-      b: emailIndex(connectionId, c.email),
-    });
-  }
-  const owner = customerIdOf(obj as { customer?: string | null });
-  return collection(s, kind).put(key, obj as Stripe.Charge, {
-    version,
-    a: owner ? customerIndex(connectionId, owner) : null,
-  });
-}
-
 /** The fetch start (unix ms) a stored version stands for. */
 const fetchedAtMs = (version: number) => {
   const { seconds, slot } = decodeVersion(version);
@@ -138,7 +114,7 @@ async function refetchAndStore(
   if (!fresh || fresh.deleted) {
     await col.remove(key, { version });
   } else {
-    const put = await putFetched(s, connectionId, kind, fresh, version);
+    const put = await storeObject(host, connectionId, kind, fresh, version);
     if (put && kind === 'customers')
       written = { key, version, deleted: false, data: fresh as Stripe.Customer };
     if (kind === 'subscriptions')

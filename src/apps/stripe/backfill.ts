@@ -13,13 +13,13 @@ import type Stripe from 'stripe';
 import type { AppHost } from '../../app-sdk/index.ts';
 import { isNotFound, type StripeHandle } from './client.ts';
 import { clientFor, getConnection, saveConnection } from './connections.ts';
-import { createdFilter, planRanges, splitLargest, STRIPE_EPOCH, type RangeCursor } from './ranges.ts';
+import { planRanges, splitLargest, STRIPE_EPOCH, type RangeCursor } from './ranges.ts';
 import { customerIdOf, loadCatalog, type Catalog } from './bundle.ts';
+import { listPage, storePage, type Page } from './pages.ts';
 import { settleCustomers } from './settle-batch.ts';
-import { customerIndex, emailIndex, objectKey, stores, type BackfillType, type Connection } from './store.ts';
+import { stores, type BackfillType, type Connection } from './store.ts';
 import { fetchVersion } from './versions.ts';
 
-export const PAGE_SIZE = 100;
 export const PHASES: readonly (readonly BackfillType[])[] = [
   ['products', 'coupons'],
   ['customers', 'subscriptions'],
@@ -33,113 +33,6 @@ const STORE_LANES = 2;
 
 /** For tests: throw once after this many pages, as a killed worker would stop (then the job is retried). */
 export const backfillFaults: { failAfterPages: number | null } = { failAfterPages: null };
-
-type Page = { data: ({ id: string; created: number } & Record<string, unknown>)[]; has_more: boolean };
-
-function listPage(type: BackfillType, stripe: Stripe, c: RangeCursor): Promise<Page> {
-  const created = createdFilter(c);
-  const base = {
-    limit: PAGE_SIZE,
-    ...(c.starting_after ? { starting_after: c.starting_after } : {}),
-    ...(created ? { created } : {}),
-  };
-  // Default cards come expanded with their customer: one call per 100 customers, not one per customer.
-  switch (type) {
-    case 'customers':
-      return stripe.customers.list({
-        ...base,
-        expand: ['data.invoice_settings.default_payment_method', 'data.default_source'],
-      }) as unknown as Promise<Page>;
-    case 'subscriptions':
-      return stripe.subscriptions.list({
-        ...base,
-        status: 'all',
-        expand: ['data.default_payment_method', 'data.discounts'],
-      }) as unknown as Promise<Page>;
-    case 'products':
-      return stripe.products.list(base) as unknown as Promise<Page>;
-    case 'coupons':
-      return stripe.coupons.list(base) as unknown as Promise<Page>;
-    case 'charges':
-      return stripe.charges.list(base) as unknown as Promise<Page>;
-  }
-}
-
-/** Writes one fetched object to its collection; a stored newer version (from a webhook) wins. */
-export async function storeObject(
-  host: AppHost,
-  connectionId: string,
-  type: BackfillType | 'payment_methods',
-  obj: { id: string },
-  version: number,
-): Promise<void> {
-  const s = stores(host);
-  const key = objectKey(connectionId, obj.id);
-  // Only objects fetched from Stripe are written, never event payloads, at their fetch version (versions.ts): a
-  // fetch that started later always has the higher version.
-  const col = {
-    customers: s.customers,
-    subscriptions: s.subscriptions,
-    charges: s.charges,
-    payment_methods: s.paymentMethods,
-    products: s.products,
-    coupons: s.coupons,
-  }[type];
-  await (col as typeof s.charges).put(key, obj as Stripe.Charge, {
-    version,
-    ...indexes(connectionId, type, obj),
-  });
-}
-
-function indexes(connectionId: string, type: BackfillType | 'payment_methods', obj: { id: string }) {
-  switch (type) {
-    case 'customers':
-      return {
-        a: customerIndex(connectionId, obj.id),
-        b: emailIndex(connectionId, (obj as Stripe.Customer).email),
-      };
-    case 'subscriptions':
-    case 'charges':
-    case 'payment_methods': {
-      const cus = customerIdOf(obj as { customer?: string | { id: string } | null });
-      return { a: cus ? customerIndex(connectionId, cus) : null };
-    }
-    default:
-      return {};
-  }
-}
-
-/** A page in one statement, at the fetch's version (a stored newer version, from a webhook, is kept). */
-async function storePage(
-  host: AppHost,
-  connectionId: string,
-  type: BackfillType,
-  page: Page,
-  version: number,
-) {
-  const s = stores(host);
-  const col = {
-    customers: s.customers,
-    subscriptions: s.subscriptions,
-    charges: s.charges,
-    products: s.products,
-    coupons: s.coupons,
-  }[type] as unknown as ReturnType<typeof host.records<unknown>>;
-  const seen = new Set<string>();
-  const rows: { key: string; data: unknown; version: number; a?: string | null; b?: string | null }[] = [];
-  for (const obj of page.data) {
-    if (seen.has(obj.id)) continue;
-    seen.add(obj.id);
-    rows.push({
-      key: objectKey(connectionId, obj.id),
-      data: obj,
-      version,
-      ...indexes(connectionId, type, obj),
-    });
-  }
-  // Every row accepted: what is stored is what we hold (no newer copy from a webhook, no tombstone).
-  return (await col.putMany(rows)) === rows.length;
-}
 
 const cursorKey = (connectionId: string, type: BackfillType, id: string) => `${connectionId}:${type}:${id}`;
 const planIndex = (connectionId: string, type: BackfillType) => `${connectionId}:${type}`;

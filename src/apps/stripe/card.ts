@@ -4,7 +4,7 @@
  */
 import type Stripe from 'stripe';
 import type { AppHost, CardView, HostContact, SidebarCardSpec } from '../../app-sdk/index.ts';
-import { storeObject } from './backfill.ts';
+import { storeObject } from './pages.ts';
 import { clientFor, listConnections } from './connections.ts';
 import type { StripeHandle } from './client.ts';
 import { toMajorUnits } from './currency.ts';

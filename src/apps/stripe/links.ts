@@ -9,7 +9,7 @@ import type Stripe from 'stripe';
 import { ActionError, type AppHost } from '../../app-sdk/index.ts';
 import { isNotFound } from './client.ts';
 import { clientFor, getConnection, primaryConnection } from './connections.ts';
-import { storeObject } from './backfill.ts';
+import { storeObject } from './pages.ts';
 import { recomputeCustomers } from './recompute.ts';
 import { emailIndex, objectKey, stores, type Connection, type Link } from './store.ts';
 import { fetchVersion } from './versions.ts';
