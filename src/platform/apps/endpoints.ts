@@ -1,4 +1,5 @@
 import type { Db } from '../../db/client.ts';
+import { TtlCache } from '../../shared/ttl-cache.ts';
 import { endpointRepository } from './repository.ts';
 
 type Endpoint = { workspace_id: string; app_id: string };
@@ -11,25 +12,25 @@ type Endpoint = { workspace_id: string; app_id: string };
  * secret) still apply. Unknown ids are never kept: each is looked up.
  */
 export class EndpointDirectory {
-  private readonly cache = new Map<string, { value: Endpoint; until: number }>();
+  private readonly cache: TtlCache<Endpoint>;
 
   constructor(
     private readonly db: Db,
-    private readonly ttlMs = 10_000,
-    private readonly maxEntries = 10_000,
-  ) {}
+    ttlMs = 10_000,
+    maxEntries = 10_000,
+  ) {
+    this.cache = new TtlCache(ttlMs, maxEntries);
+  }
 
   async find(id: string): Promise<Endpoint | undefined> {
     const hit = this.cache.get(id);
-    if (hit && hit.until > Date.now()) return hit.value;
+    if (hit.has) return hit.value;
     const value = await endpointRepository.find(this.db, id);
     if (!value) {
       this.cache.delete(id);
       return undefined;
     }
-    if (this.cache.size >= this.maxEntries) this.cache.clear();
-    this.cache.set(id, { value, until: Date.now() + this.ttlMs });
-    return value;
+    return this.cache.set(id, value);
   }
 
   async insert(workspaceId: string, id: string, appId: string): Promise<void> {

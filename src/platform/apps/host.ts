@@ -12,6 +12,7 @@ import type { JobQueue } from '../../jobs/queue.ts';
 import type { SecretBox } from '../crypto/secret-box.ts';
 import type { ConversationService } from '../conversations/service.ts';
 import type { AttributeDefinitionCache } from '../attributes/definition-cache.ts';
+import type { AttributeValue } from '../attributes/schemas.ts';
 import { contactRepository, type ContactRow } from '../contacts/repository.ts';
 import { createContact, normalizeEmail } from '../contacts/service.ts';
 import { recordEvent } from '../events/service.ts';
@@ -68,6 +69,15 @@ export function createHost(deps: HostDeps, manifest: AppManifest, workspaceId: s
   const appId = manifest.id;
   const declared = new Set(manifest.attributes.map((a) => a.name));
   const log = deps.log.child({ app: appId, workspace: workspaceId });
+  /** An app writes only the attributes it declared, with values their definitions accept. */
+  const checkWrites = (writes: readonly Record<string, AttributeValue>[]) => {
+    for (const values of writes) {
+      for (const name of Object.keys(values)) {
+        if (!declared.has(name)) throw new Error(`app ${appId} did not declare attribute ${name}`);
+      }
+    }
+    return deps.definitions.checkMany(workspaceId, writes, appId);
+  };
   return {
     workspaceId,
     appId,
@@ -114,17 +124,8 @@ export function createHost(deps: HostDeps, manifest: AppManifest, workspaceId: s
         );
       },
       async createUsers(inputs) {
-        for (const i of inputs) {
-          for (const name of Object.keys(i.attributes ?? {})) {
-            if (!declared.has(name)) throw new Error(`app ${appId} did not declare attribute ${name}`);
-          }
-        }
         const checked = inputs.some((i) => i.attributes)
-          ? await deps.definitions.checkMany(
-              workspaceId,
-              inputs.map((i) => i.attributes ?? {}),
-              appId,
-            )
+          ? await checkWrites(inputs.map((i) => i.attributes ?? {}))
           : [];
         const rows = inputs.map((i, n) => {
           const attrs = checked[n]?.set ?? {};
@@ -148,24 +149,12 @@ export function createHost(deps: HostDeps, manifest: AppManifest, workspaceId: s
         return toHostContact(await createContact(db, workspaceId, input, appId));
       },
       async setAttributes(contactId, values) {
-        for (const name of Object.keys(values)) {
-          if (!declared.has(name)) throw new Error(`app ${appId} did not declare attribute ${name}`);
-        }
-        const checked = await deps.definitions.check(workspaceId, values, appId);
+        const [checked] = await checkWrites([values]);
         await contactRepository.update(db, workspaceId, contactId, {}, checked);
       },
       async setAttributesMany(updates) {
         if (updates.length === 0) return;
-        for (const u of updates) {
-          for (const name of Object.keys(u.values)) {
-            if (!declared.has(name)) throw new Error(`app ${appId} did not declare attribute ${name}`);
-          }
-        }
-        const checked = await deps.definitions.checkMany(
-          workspaceId,
-          updates.map((u) => u.values),
-          appId,
-        );
+        const checked = await checkWrites(updates.map((u) => u.values));
         const rows = updates.map((u, n) => ({
           id: u.contactId,
           ...(checked[n] as (typeof checked)[number]),

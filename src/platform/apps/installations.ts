@@ -1,4 +1,5 @@
 import type { Db } from '../../db/client.ts';
+import { TtlCache } from '../../shared/ttl-cache.ts';
 import { installationRepository, type InstallationRow } from './repository.ts';
 
 /**
@@ -8,21 +9,20 @@ import { installationRepository, type InstallationRow } from './repository.ts';
  * change within `ttlMs`. The API's own views (installed? settings page) read the database each time.
  */
 export class InstallationCache {
-  private readonly cache = new Map<string, { row: InstallationRow | undefined; until: number }>();
+  private readonly cache: TtlCache<InstallationRow | undefined>;
 
   constructor(
     private readonly db: Db,
-    private readonly ttlMs = 2_000,
-  ) {}
+    ttlMs = 2_000,
+  ) {
+    this.cache = new TtlCache(ttlMs);
+  }
 
   async get(workspaceId: string, appId: string): Promise<InstallationRow | undefined> {
     const key = `${workspaceId}:${appId}`;
     const hit = this.cache.get(key);
-    if (hit && hit.until > Date.now()) return hit.row;
-    const row = await installationRepository.get(this.db, workspaceId, appId);
-    if (this.cache.size >= 10_000) this.cache.clear();
-    this.cache.set(key, { row, until: Date.now() + this.ttlMs });
-    return row;
+    if (hit.has) return hit.value;
+    return this.cache.set(key, await installationRepository.get(this.db, workspaceId, appId));
   }
 
   forget(workspaceId: string, appId: string): void {

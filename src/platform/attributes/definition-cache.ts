@@ -1,5 +1,6 @@
 import type { Queryable } from '../../db/client.ts';
 import { AppError } from '../../shared/errors.ts';
+import { TtlCache } from '../../shared/ttl-cache.ts';
 import { attributeDefinitions, checkAttributeValues, type AttributeDefinitions } from './service.ts';
 import type { AttributeValue } from './schemas.ts';
 
@@ -11,23 +12,22 @@ import type { AttributeValue } from './schemas.ts';
  * still be written for up to `ttlMs`. The API's own writes read the definitions each time.
  */
 export class AttributeDefinitionCache {
-  private readonly cache = new Map<string, { defs: AttributeDefinitions; until: number }>();
+  private readonly cache: TtlCache<AttributeDefinitions>;
 
   constructor(
     private readonly db: Queryable,
-    private readonly ttlMs = 2_000,
-  ) {}
+    ttlMs = 2_000,
+  ) {
+    this.cache = new TtlCache(ttlMs);
+  }
 
   private async load(workspaceId: string): Promise<AttributeDefinitions> {
-    const defs = await attributeDefinitions(this.db, workspaceId);
-    if (this.cache.size >= 10_000) this.cache.clear();
-    this.cache.set(workspaceId, { defs, until: Date.now() + this.ttlMs });
-    return defs;
+    return this.cache.set(workspaceId, await attributeDefinitions(this.db, workspaceId));
   }
 
   async get(workspaceId: string): Promise<{ defs: AttributeDefinitions; cached: boolean }> {
     const hit = this.cache.get(workspaceId);
-    if (hit && hit.until > Date.now()) return { defs: hit.defs, cached: true };
+    if (hit.value) return { defs: hit.value, cached: true };
     return { defs: await this.load(workspaceId), cached: false };
   }
 
@@ -45,15 +45,6 @@ export class AttributeDefinitionCache {
       const fresh = await this.load(workspaceId);
       return writes.map((values) => checkAttributeValues(fresh, values, writer));
     }
-  }
-
-  async check(
-    workspaceId: string,
-    values: Record<string, AttributeValue>,
-    writer: string,
-  ): Promise<ReturnType<typeof checkAttributeValues>> {
-    const [checked] = await this.checkMany(workspaceId, [values], writer);
-    return checked as ReturnType<typeof checkAttributeValues>;
   }
 
   /** This process changed the workspace's definitions: the next check reads them. */
