@@ -306,6 +306,68 @@ describe.each(dbKinds())('stripe sync engine on %s', (kind) => {
     expect((await contact(ids.ada!)).custom_attributes).toMatchObject({ stripe_total_spend: 206 });
   }, 180_000);
 
+  it('a batch of events (as a busy worker runs them) applies each, with one refetch per object', async () => {
+    const conn = (await status()).connections.find((c) => c.primary)!;
+    const acct = emu.emulator.account(emu.key);
+    const setBalance = (id: string, balance: number) =>
+      acct.customers.put({ ...acct.customers.get(id)!, balance });
+    const before = {
+      ada: acct.customers.get('cus_ada01')!.balance,
+      bob: acct.customers.get('cus_bob01')!.balance,
+    };
+    // Changed in the emulator's memory (no webhook of its own), then announced by four events: three about Ada's
+    // customer, one about Bob's.
+    setBalance('cus_ada01', 777);
+    setBalance('cus_bob01', 888);
+    const event = (n: number, customer: string) => ({
+      connectionId: conn.id,
+      receivedAt: Date.now(),
+      event: {
+        id: `evt_batch_${n}`,
+        object: 'event',
+        type: 'customer.updated',
+        created: Math.floor(Date.now() / 1000),
+        data: { object: acct.customers.get(customer) },
+      },
+    });
+    const run = (events: ReturnType<typeof event>[]) =>
+      stripeApp.batches!.apply_event!.run(h.platform.apps.host(h.workspace.id, 'stripe'), events, {
+        signal: new AbortController().signal,
+      });
+    const retrieved: string[] = [];
+    const limiter = emu.emulator.rateLimiter;
+    const check = limiter.check.bind(limiter);
+    limiter.check = (account, route) => {
+      if (route === 'GET /v1/customers/:id') retrieved.push(route);
+      return check(account, route);
+    };
+    try {
+      const outcomes = await run([
+        event(1, 'cus_ada01'),
+        event(2, 'cus_bob01'),
+        event(3, 'cus_ada01'),
+        event(4, 'cus_ada01'),
+      ]);
+      expect(outcomes).toEqual([undefined, undefined, undefined, undefined]);
+    } finally {
+      limiter.check = check;
+    }
+    expect(retrieved).toHaveLength(2);
+    expect((await contact(ids.ada!)).custom_attributes).toMatchObject({ stripe_account_balance: 7.77 });
+    expect((await contact(ids.bob!)).custom_attributes).toMatchObject({ stripe_account_balance: 8.88 });
+
+    // Back as they were (later tests expect the earlier balances), by another batch.
+    setBalance('cus_ada01', before.ada);
+    setBalance('cus_bob01', before.bob);
+    expect(await run([event(5, 'cus_ada01'), event(6, 'cus_bob01')])).toEqual([undefined, undefined]);
+    expect((await contact(ids.ada!)).custom_attributes).toMatchObject({
+      stripe_account_balance: before.ada / 100,
+    });
+    expect((await contact(ids.bob!)).custom_attributes).toMatchObject({
+      stripe_account_balance: before.bob / 100,
+    });
+  });
+
   it('a charge of a customer nobody matches yet reaches the timeline of the contact it gets later, once', async () => {
     const anon = await stripe.customers.create({ name: 'No Email Yet' });
     const charge = await stripe.charges.create({

@@ -84,6 +84,20 @@ export type AppJobHandler = (
   ctx: { attempt: number; signal: AbortSignal },
 ) => Promise<void>;
 
+/**
+ * Runs several jobs of one kind (the `jobs` entry of the same name) at once, for one workspace: one set of reads
+ * and writes for many small jobs. Answers one outcome per payload, in order: `undefined` when done, an error to
+ * retry that job alone later. If it throws, each job runs alone through its `jobs` handler.
+ */
+export interface AppBatchJob {
+  max: number;
+  run(
+    host: AppHost,
+    payloads: readonly unknown[],
+    ctx: { signal: AbortSignal },
+  ): Promise<(unknown | undefined)[]>;
+}
+
 export interface ToolSpec {
   name: string;
   description: string;
@@ -122,6 +136,8 @@ export interface AppManifest<S extends z.ZodType = z.ZodType> {
   cards: { sidebar: readonly SidebarCardSpec[]; messenger: readonly MessengerCardSpec[] };
   webhooks: readonly WebhookSpec[];
   jobs: Readonly<Record<string, AppJobHandler>>;
+  /** Batch runners for some of `jobs`, by the same name. */
+  batches?: Readonly<Record<string, AppBatchJob>>;
   tools: readonly ToolSpec[];
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each action keeps its own input type
   actions?: Readonly<Record<string, ActionSpec<any>>>;
@@ -169,10 +185,10 @@ export interface RecordCollection<T> {
     opts?: { version?: number; a?: string | null; b?: string | null },
   ): Promise<boolean>;
   remove(key: string, opts?: { version?: number }): Promise<boolean>;
-  /** `put` for many distinct keys in one statement, same version rule; returns how many were written. */
+  /** `put` for many distinct keys in one statement, same version rule; returns the keys written. */
   putMany(
     records: readonly { key: string; data: T; version?: number; a?: string | null; b?: string | null }[],
-  ): Promise<number>;
+  ): Promise<string[]>;
   /** The records stored under these keys (tombstones included), in no particular order. */
   getMany(keys: readonly string[]): Promise<StoredRecord<T>[]>;
   /** How many live records hold each value of the index (values with none are absent from the map). */

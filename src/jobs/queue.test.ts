@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from '../../test/helpers/harness.ts';
 import { dbKinds } from '../db/test-db.ts';
+import { createWorkspace } from '../platform/workspaces/service.ts';
 import {
   backoffDelay,
   JobQueue,
@@ -437,6 +438,127 @@ describe.each(dbKinds())('job queue on %s', (kind) => {
     q.start();
     for (const id of ids) await until(id, 'succeeded');
     expect([...ran].sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  describe('batches', () => {
+    /** Six jobs queued before the worker starts, so one claim takes them all. */
+    async function sixQueued(q: ReturnType<typeof setup>) {
+      const ids: number[] = [];
+      for (let i = 0; i < 6; i++)
+        ids.push((await q.queue.enqueue({ workspaceId: ws, queue: q.name, payload: i })).id);
+      return ids;
+    }
+
+    it('runs jobs held together as batches of at most `max`, each job once, all completed', async () => {
+      const batches: number[][] = [];
+      const alone: number[] = [];
+      const q = setup(
+        async (ctx) => {
+          alone.push(ctx.payload as number);
+        },
+        { concurrency: 1, prefetch: 5 },
+        {
+          batch: {
+            max: 4,
+            run: async (ctxs) => {
+              batches.push(ctxs.map((c) => c.payload as number));
+              return ctxs.map(() => undefined);
+            },
+          },
+        },
+      );
+      const ids = await sixQueued(q);
+      q.start();
+      for (const id of ids) await until(id, 'succeeded');
+      expect(batches).toEqual([
+        [0, 1, 2, 3],
+        [4, 5],
+      ]);
+      expect(alone).toEqual([]);
+      for (const id of ids) expect(await job(id)).toMatchObject({ attempts: 1, lease_token: null });
+    });
+
+    it('retries only the job whose outcome is an error; the others succeed', async () => {
+      let calls = 0;
+      const q = setup(
+        async () => undefined,
+        { concurrency: 1, prefetch: 5 },
+        {
+          batch: {
+            max: 10,
+            run: async (ctxs) => {
+              calls++;
+              return ctxs.map((c) => (c.payload === 2 && c.attempt === 1 ? new Error('not yet') : undefined));
+            },
+          },
+        },
+      );
+      const ids = await sixQueued(q);
+      q.start();
+      for (const id of ids) await until(id, 'succeeded');
+      const rows = await Promise.all(ids.map(job));
+      expect(rows.map((r) => r.attempts)).toEqual([1, 1, 2, 1, 1, 1]);
+      expect(rows[2]!.last_error).toBe('not yet');
+      expect(calls).toBe(1); // the retry is a batch of one, run by the plain handler
+    });
+
+    it('when a batch throws, runs each job alone, so only the bad one fails', async () => {
+      const alone: number[] = [];
+      const errors: string[] = [];
+      const q = setup(
+        async (ctx) => {
+          if (ctx.payload === 3) throw new PermanentJobError('bad payload 3');
+          alone.push(ctx.payload as number);
+        },
+        {
+          concurrency: 1,
+          prefetch: 5,
+          onError: (err) => errors.push(err instanceof Error ? err.message : String(err)),
+        },
+        {
+          batch: {
+            max: 10,
+            run: async () => {
+              throw new Error('batch broke');
+            },
+          },
+        },
+      );
+      const ids = await sixQueued(q);
+      q.start();
+      for (const [i, id] of ids.entries()) await until(id, i === 3 ? 'dead' : 'succeeded');
+      expect(alone).toEqual([0, 1, 2, 4, 5]);
+      expect((await job(ids[3]!)).last_error).toBe('bad payload 3');
+      expect(errors).toEqual(['a batch of 6 jobs failed; each runs alone: batch broke', 'bad payload 3']);
+    });
+
+    it('never batches jobs of different workspaces together', async () => {
+      const other = await createWorkspace(h.platform.db, h.platform.box, 'Other');
+      const batches: string[][] = [];
+      const q = setup(
+        async () => undefined,
+        { concurrency: 1, prefetch: 5, workspaceId: undefined },
+        {
+          batch: {
+            max: 10,
+            run: async (ctxs) => {
+              batches.push(ctxs.map((c) => c.workspaceId));
+              return ctxs.map(() => undefined);
+            },
+          },
+        },
+      );
+      const ids: [string, number][] = [];
+      for (const w of [ws, other.id, ws, other.id])
+        ids.push([w, (await q.queue.enqueue({ workspaceId: w, queue: q.name })).id]);
+      q.start();
+      for (const [w, id] of ids)
+        await waitFor(`job ${id}`, async () =>
+          (await jobRepository.get(h.platform.db, w, id))?.status === 'succeeded' ? true : undefined,
+        );
+      expect(batches.map((b) => new Set(b).size)).toEqual([1, 1]);
+      expect(batches.flat().sort()).toEqual([ws, ws, other.id, other.id].sort());
+    });
   });
 });
 

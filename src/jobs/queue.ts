@@ -13,12 +13,24 @@ export interface JobContext {
 
 export type JobHandler = (ctx: JobContext) => Promise<void>;
 
+/**
+ * Runs several jobs of one queue and one workspace at once. Answers one outcome per job, in order: `undefined`
+ * when it is done, an error when that job alone must be retried (or given up) as a failed run would be. If it
+ * throws, each job is run again alone through the queue's handler, so one bad job cannot fail the others.
+ */
+export type BatchJobHandler = (ctxs: JobContext[]) => Promise<(unknown | undefined)[]>;
+
 export interface QueueOptions {
   /**
    * Runs once a job of this queue is given up (dead): its attempts are spent, or it failed permanently. For work
    * whose owner must hear of it (a message left `sending`). Its own failure is logged by `onError` and dropped.
    */
   onDead?: (ctx: Omit<JobContext, 'signal'>, error: string) => Promise<void>;
+  /**
+   * Jobs of this queue that a worker holds at once (claimed together, or waiting) run as one batch of at most
+   * `max`: one set of statements for many small jobs (webhook events) instead of one set each.
+   */
+  batch?: { max: number; run: BatchJobHandler };
 }
 
 /** A failure that retrying cannot fix: the job goes straight to the dead letters. */
@@ -203,9 +215,9 @@ export class Worker {
           continue;
         }
         this.inFlight.set(key, job);
-        if (this.active.size < concurrency) this.begin(job);
-        else this.waiting.push({ job, since: Date.now() });
+        this.waiting.push({ job, since: Date.now() });
       }
+      await this.startWaiting(concurrency);
       if ((claimed.length === 0 || this.active.size >= concurrency) && !this.woken) {
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, pollMs);
@@ -229,87 +241,152 @@ export class Worker {
     return this.opts.leaseMs ?? 30_000;
   }
 
-  /** Starts waiting jobs while slots are free; one that waited long has its lease renewed first (or is dropped). */
+  /**
+   * Starts waiting jobs while slots are free, a batch per slot where the queue runs batches; a job that waited
+   * long has its lease renewed first (or is dropped).
+   */
   private async startWaiting(concurrency: number): Promise<void> {
     while (this.active.size < concurrency && this.waiting.length > 0) {
-      const { job, since } = this.waiting.shift() as { job: JobRow; since: number };
-      if (Date.now() - since > this.leaseMs / 3) {
-        const held = await jobRepository.heartbeat(this.queue.db, job, this.leaseMs).catch(() => false);
-        if (!held) {
-          this.inFlight.delete(`${job.workspace_id}:${job.id}`);
-          continue;
-        }
+      const group = [this.waiting.shift() as { job: JobRow; since: number }];
+      const first = group[0]!.job;
+      const max = this.queue.queueOptions(first.queue).batch?.max ?? 1;
+      for (let i = 0; i < this.waiting.length && group.length < max;) {
+        const w = this.waiting[i]!;
+        if (w.job.queue === first.queue && w.job.workspace_id === first.workspace_id) {
+          group.push(w);
+          this.waiting.splice(i, 1);
+        } else i++;
       }
-      this.begin(job);
+      const jobs: JobRow[] = [];
+      for (const { job, since } of group) {
+        if (Date.now() - since > this.leaseMs / 3) {
+          const held = await jobRepository.heartbeat(this.queue.db, job, this.leaseMs).catch(() => false);
+          if (!held) {
+            this.inFlight.delete(`${job.workspace_id}:${job.id}`);
+            continue;
+          }
+        }
+        jobs.push(job);
+      }
+      if (jobs.length > 0) this.begin(jobs);
     }
   }
 
-  private begin(job: JobRow): void {
-    const key = `${job.workspace_id}:${job.id}`;
-    const p = this.execute(job).finally(() => {
-      this.inFlight.delete(key);
+  private begin(jobs: JobRow[]): void {
+    const p = this.execute(jobs).finally(() => {
+      for (const job of jobs) this.inFlight.delete(`${job.workspace_id}:${job.id}`);
       this.active.delete(p);
       this.wake();
     });
     this.active.add(p);
   }
 
-  private async execute(job: JobRow): Promise<void> {
+  private async execute(jobs: JobRow[]): Promise<void> {
     const db = this.queue.db;
     const leaseMs = this.leaseMs;
     const abort = new AbortController();
     const beat = setInterval(
       () => {
-        jobRepository
-          .heartbeat(db, job, leaseMs)
-          .then((held) => {
-            if (!held) abort.abort();
-          })
-          .catch(() => undefined);
+        for (const job of jobs) {
+          jobRepository
+            .heartbeat(db, job, leaseMs)
+            .then((held) => {
+              if (!held) abort.abort();
+            })
+            .catch(() => undefined);
+        }
       },
       Math.max(50, leaseMs / 3),
     );
     try {
+      const batch = this.queue.queueOptions(jobs[0]!.queue).batch;
+      if (batch && jobs.length > 1) await this.runBatch(batch.run, jobs, abort.signal);
+      else for (const job of jobs) await this.runOne(job, abort.signal);
+    } finally {
+      clearInterval(beat);
+    }
+  }
+
+  private context(job: JobRow, signal: AbortSignal): JobContext {
+    return {
+      workspaceId: job.workspace_id,
+      jobId: job.id,
+      attempt: job.attempts,
+      payload: job.payload,
+      signal,
+    };
+  }
+
+  private async runOne(job: JobRow, signal: AbortSignal): Promise<void> {
+    try {
       const handler = this.queue.handler(job.queue);
       if (!handler) throw new PermanentJobError(`no handler for queue ${job.queue}`);
-      if (job.attempts > job.max_attempts) {
-        throw new PermanentJobError(
-          `gave up after ${job.max_attempts} attempts (the last worker stopped mid-job)`,
-        );
-      }
-      await handler({
-        workspaceId: job.workspace_id,
-        jobId: job.id,
-        attempt: job.attempts,
-        payload: job.payload,
-        signal: abort.signal,
-      });
-      clearInterval(beat);
+      if (job.attempts > job.max_attempts) throw spent(job);
+      await handler(this.context(job, signal));
       const token = job.lease_token;
       // If this worker took its own job back meanwhile, the lease token changed under us: complete with the new one.
-      if (!(await jobRepository.complete(db, job)) && job.lease_token !== token) {
-        await jobRepository.complete(db, job);
+      if (!(await jobRepository.complete(this.queue.db, job)) && job.lease_token !== token) {
+        await jobRepository.complete(this.queue.db, job);
       }
     } catch (err) {
-      clearInterval(beat);
-      this.opts.onError?.(err, job);
+      await this.failed(job, err);
+    }
+  }
+
+  private async runBatch(run: BatchJobHandler, all: JobRow[], signal: AbortSignal): Promise<void> {
+    const jobs: JobRow[] = [];
+    for (const job of all) {
+      if (job.attempts > job.max_attempts) await this.failed(job, spent(job));
+      else jobs.push(job);
+    }
+    let outcomes: (unknown | undefined)[];
+    try {
+      outcomes = await run(jobs.map((job) => this.context(job, signal)));
+      if (outcomes.length !== jobs.length)
+        throw new Error(`batch of ${jobs.length} jobs answered ${outcomes.length} outcomes`);
+    } catch (err) {
+      // Reported (a batch that fails where its jobs alone succeed is a bug to see), then each job alone, with its
+      // own answer: a batch fails as a whole, but only its bad job should.
       const message = err instanceof Error ? err.message : String(err);
-      const permanent = err instanceof PermanentJobError || job.attempts >= job.max_attempts;
-      const delay = backoffDelay(
-        job.attempts,
-        this.opts.backoffMs ?? 1000,
-        this.opts.maxBackoffMs ?? 3_600_000,
+      this.opts.onError?.(
+        new Error(`a batch of ${jobs.length} jobs failed; each runs alone: ${message}`),
+        jobs[0]!,
       );
-      const failed = await jobRepository
-        .fail(db, job, message, permanent ? null : new Date(Date.now() + delay))
-        .catch(() => false);
-      const onDead = this.queue.queueOptions(job.queue).onDead;
-      if (permanent && failed && onDead) {
-        await onDead(
-          { workspaceId: job.workspace_id, jobId: job.id, attempt: job.attempts, payload: job.payload },
-          message,
-        ).catch((e: unknown) => this.opts.onError?.(e, job));
-      }
+      for (const job of jobs) await this.runOne(job, signal);
+      return;
+    }
+    const done = jobs.filter((_, i) => outcomes[i] === undefined);
+    const tokens = done.map((job) => job.lease_token);
+    const completed = await jobRepository.completeMany(this.queue.db, done).catch(() => new Set<string>());
+    for (const [i, job] of done.entries()) {
+      if (!completed.has(`${job.workspace_id}:${job.id}`) && job.lease_token !== tokens[i])
+        await jobRepository.complete(this.queue.db, job).catch(() => false);
+    }
+    for (const [i, job] of jobs.entries()) if (outcomes[i] !== undefined) await this.failed(job, outcomes[i]);
+  }
+
+  /** A failed run: retried after a backoff, or given up (dead) when permanent or out of attempts. */
+  private async failed(job: JobRow, err: unknown): Promise<void> {
+    this.opts.onError?.(err, job);
+    const message = err instanceof Error ? err.message : String(err);
+    const permanent = err instanceof PermanentJobError || job.attempts >= job.max_attempts;
+    const delay = backoffDelay(
+      job.attempts,
+      this.opts.backoffMs ?? 1000,
+      this.opts.maxBackoffMs ?? 3_600_000,
+    );
+    const failed = await jobRepository
+      .fail(this.queue.db, job, message, permanent ? null : new Date(Date.now() + delay))
+      .catch(() => false);
+    const onDead = this.queue.queueOptions(job.queue).onDead;
+    if (permanent && failed && onDead) {
+      await onDead(
+        { workspaceId: job.workspace_id, jobId: job.id, attempt: job.attempts, payload: job.payload },
+        message,
+      ).catch((e: unknown) => this.opts.onError?.(e, job));
     }
   }
 }
+
+const spent = (job: JobRow) =>
+  new PermanentJobError(`gave up after ${job.max_attempts} attempts (the last worker stopped mid-job)`);

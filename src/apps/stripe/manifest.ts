@@ -1,7 +1,7 @@
 /** The Stripe app's manifest: everything the platform needs to run it (docs/stripe-app.md). */
 import { z } from 'zod';
 import { ActionError, defineApp } from '../../app-sdk/index.ts';
-import { applyEvent } from './apply.ts';
+import { APPLY_BATCH_MAX, applyEvent, applyEvents } from './apply.ts';
 import { stripeAttributes } from './attributes.ts';
 import { runBackfill, runRecompute, startSync } from './backfill.ts';
 import { DEFAULT_CATCH_UP_INTERVAL_SECONDS, runCatchUp } from './catch-up.ts';
@@ -58,6 +58,13 @@ export const stripeApp = defineApp({
     },
     // `applyEvent` reads the settings itself (sync_enabled included): one query per event fewer.
     apply_event: (host, payload) => applyEvent(host, payload as Parameters<typeof applyEvent>[1]),
+  },
+  // Under load the worker holds many events at once: applied together, they share their reads and writes.
+  batches: {
+    apply_event: {
+      max: APPLY_BATCH_MAX,
+      run: (host, payloads) => applyEvents(host, payloads as Parameters<typeof applyEvents>[1]),
+    },
   },
   tools: [],
   actions: {

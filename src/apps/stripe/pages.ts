@@ -4,7 +4,7 @@
  * a stored newer version (from a later fetch) or a tombstone is kept.
  */
 import type Stripe from 'stripe';
-import type { AppHost } from '../../app-sdk/index.ts';
+import type { AppHost, RecordCollection } from '../../app-sdk/index.ts';
 import { customerIdOf } from './bundle.ts';
 import { createdFilter, type RangeCursor } from './ranges.ts';
 import { customerIndex, emailIndex, objectKey, stores, type BackfillType } from './store.ts';
@@ -42,6 +42,19 @@ export function listPage(type: BackfillType, stripe: Stripe, c: RangeCursor): Pr
   }
 }
 
+/** The collection a fetched type is stored in. */
+function collectionOf(host: AppHost, type: BackfillType | 'payment_methods') {
+  const s = stores(host);
+  return {
+    customers: s.customers,
+    subscriptions: s.subscriptions,
+    charges: s.charges,
+    payment_methods: s.paymentMethods,
+    products: s.products,
+    coupons: s.coupons,
+  }[type] as unknown as RecordCollection<unknown>;
+}
+
 /**
  * Writes one fetched object to its collection; a stored newer version (from a later fetch) or tombstone wins.
  * Returns whether it was written.
@@ -53,19 +66,9 @@ export async function storeObject(
   obj: { id: string },
   version: number,
 ): Promise<boolean> {
-  const s = stores(host);
-  const key = objectKey(connectionId, obj.id);
   // Only objects fetched from Stripe are written, never event payloads, at their fetch version (versions.ts): a
   // fetch that started later always has the higher version.
-  const col = {
-    customers: s.customers,
-    subscriptions: s.subscriptions,
-    charges: s.charges,
-    payment_methods: s.paymentMethods,
-    products: s.products,
-    coupons: s.coupons,
-  }[type];
-  return (col as typeof s.charges).put(key, obj as Stripe.Charge, {
+  return collectionOf(host, type).put(objectKey(connectionId, obj.id), obj, {
     version,
     ...indexes(connectionId, type, obj),
   });
@@ -97,14 +100,7 @@ export async function storePage(
   page: Page,
   version: number,
 ) {
-  const s = stores(host);
-  const col = {
-    customers: s.customers,
-    subscriptions: s.subscriptions,
-    charges: s.charges,
-    products: s.products,
-    coupons: s.coupons,
-  }[type] as unknown as ReturnType<typeof host.records<unknown>>;
+  const col = collectionOf(host, type);
   const seen = new Set<string>();
   const rows: { key: string; data: unknown; version: number; a?: string | null; b?: string | null }[] = [];
   for (const obj of page.data) {
@@ -118,5 +114,22 @@ export async function storePage(
     });
   }
   // Every row accepted: what is stored is what we hold (no newer copy from a webhook, no tombstone).
-  return (await col.putMany(rows)) === rows.length;
+  return (await col.putMany(rows)).length === rows.length;
+}
+
+/** Fetched objects of one type, each at its own fetch version, in one statement; answers the keys written. */
+export async function storeObjects(
+  host: AppHost,
+  connectionId: string,
+  type: BackfillType | 'payment_methods',
+  fetched: readonly { obj: { id: string }; version: number }[],
+): Promise<Set<string>> {
+  if (fetched.length === 0) return new Set();
+  const rows = fetched.map(({ obj, version }) => ({
+    key: objectKey(connectionId, obj.id),
+    data: obj,
+    version,
+    ...indexes(connectionId, type, obj),
+  }));
+  return new Set(await collectionOf(host, type).putMany(rows));
 }

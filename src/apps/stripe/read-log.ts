@@ -110,6 +110,10 @@ export class ReadLog {
           (v) => digestContacts([v]),
         ),
       findByEmail: (email) => this.read(`contact:email:${email}`, () => c.findByEmail(email), digestContacts),
+      findByEmails: (emails) =>
+        this.read(`contact:emails:${JSON.stringify(emails)}`, () => c.findByEmails(emails), digestContacts),
+      findByExternalIds: (ids) =>
+        this.read(`contact:exts:${JSON.stringify(ids)}`, () => c.findByExternalIds(ids), digestContacts),
       findByExternalId: (id) =>
         this.read(
           `contact:ext:${id}`,

@@ -5,7 +5,7 @@
  * an earlier sync made is recomputed, never trusted, so it cannot freeze an order-dependent choice.
  */
 import type Stripe from 'stripe';
-import type { AppHost, HostContact, StoredRecord } from '../../app-sdk/index.ts';
+import type { AppHost, AttributeValue, HostContact, StoredRecord } from '../../app-sdk/index.ts';
 import { stripeAttributes } from './attributes.ts';
 import {
   attributesFor,
@@ -36,15 +36,17 @@ async function candidatesFor(
   userIdKey: string,
   manual: readonly Link[],
 ): Promise<(ContactCandidate & HostContact)[]> {
-  const byId = new Map<string, HostContact>();
-  for (const c of customers) {
-    if (c.email) for (const contact of await contactsApi.findByEmail(c.email)) byId.set(contact.id, contact);
+  // One statement per kind of lookup, whatever the number of customers (a batch of events recomputes many).
+  const emails = customers.flatMap((c) => (c.email ? [c.email] : []));
+  const userIds = customers.flatMap((c) => {
     const userId = c.metadata?.[userIdKey]?.trim();
-    if (userId) {
-      const contact = await contactsApi.findByExternalId(userId);
-      if (contact) byId.set(contact.id, contact);
-    }
-  }
+    return userId ? [userId] : [];
+  });
+  const byId = new Map<string, HostContact>();
+  if (emails.length > 0)
+    for (const contact of await contactsApi.findByEmails(emails)) byId.set(contact.id, contact);
+  if (userIds.length > 0)
+    for (const contact of await contactsApi.findByExternalIds(userIds)) byId.set(contact.id, contact);
   for (const l of manual) {
     const contact = await contactsApi.get(l.contact_id);
     if (contact) byId.set(contact.id, contact);
@@ -324,6 +326,8 @@ async function recomputeRound(
   }
 
   const catalogNow = catalog ?? (await catalogFor(s, conn, bundles.values()));
+  /** Attribute writes, by contact, all in one statement after the links. */
+  const attributes = new Map<string, Record<string, AttributeValue | null>>();
   for (const customerId of [...customers.keys(), ...gone]) {
     const before = linkRecs.get(customerId);
     const after = target.get(customerId);
@@ -353,7 +357,9 @@ async function recomputeRound(
         // the read check: a job that wrote other values after our read had older inputs, and fixes itself.
         const current = contacts.find((c) => c.id === after.contactId)?.custom_attributes;
         if (!current || !sameAttributes(current, values)) {
-          await host.contacts.setAttributes(after.contactId, values);
+          // Two customers on one contact: the later one's values, as when each was written in turn.
+          attributes.delete(after.contactId);
+          attributes.set(after.contactId, values);
           written.add(after.contactId);
         }
       }
@@ -361,6 +367,14 @@ async function recomputeRound(
       const current = await raw.links.get(key);
       await raw.links.remove(key, { version: (current?.version ?? 0) + 1 });
     }
+  }
+  if (attributes.size === 1) {
+    const [[contactId, values]] = [...attributes] as [[string, Record<string, AttributeValue | null>]];
+    await host.contacts.setAttributes(contactId, values);
+  } else if (attributes.size > 1) {
+    await host.contacts.setAttributesMany(
+      [...attributes].map(([contactId, values]) => ({ contactId, values })),
+    );
   }
   // A contact that no customer of the primary account links to any more keeps no stale billing data; one that a
   // customer outside this set links to now gets its attributes from that customer (next round).

@@ -34,14 +34,35 @@ export class AppRuntime {
     });
     for (const manifest of Object.values(this.registry)) {
       for (const [name, handler] of Object.entries(manifest.jobs)) {
-        deps.jobs.register(jobQueueName(manifest.id, name), async (ctx) => {
-          const inst = await installations.get(ctx.workspaceId, manifest.id);
-          if (inst?.status !== 'installed') return; // work for an app that was uninstalled meanwhile is dropped
-          await handler(this.host(ctx.workspaceId, manifest.id), ctx.payload, {
-            attempt: ctx.attempt,
-            signal: ctx.signal,
-          });
-        });
+        // Work for an app that was uninstalled meanwhile is dropped.
+        const installed = async (workspaceId: string) =>
+          (await installations.get(workspaceId, manifest.id))?.status === 'installed';
+        const batch = manifest.batches?.[name];
+        deps.jobs.register(
+          jobQueueName(manifest.id, name),
+          async (ctx) => {
+            if (!(await installed(ctx.workspaceId))) return;
+            await handler(this.host(ctx.workspaceId, manifest.id), ctx.payload, {
+              attempt: ctx.attempt,
+              signal: ctx.signal,
+            });
+          },
+          batch && {
+            batch: {
+              max: batch.max,
+              // The worker batches one workspace's jobs only.
+              run: async (ctxs) => {
+                const first = ctxs[0];
+                if (!first || !(await installed(first.workspaceId))) return ctxs.map(() => undefined);
+                return batch.run(
+                  this.host(first.workspaceId, manifest.id),
+                  ctxs.map((c) => c.payload),
+                  { signal: first.signal },
+                );
+              },
+            },
+          },
+        );
       }
     }
     deps.jobs.register(UNINSTALL_QUEUE, async (ctx) => {

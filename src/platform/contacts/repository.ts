@@ -142,9 +142,12 @@ export const contactRepository = {
       // One index probe per value (LATERAL; OFFSET 0 keeps the planner from flattening it into a join): on a table
       // not analysed yet, `= ANY(array)` or a join plans a full scan.
       `SELECT c.* FROM unnest($2::text[]) AS v(x)
-       CROSS JOIN LATERAL (SELECT * FROM contacts WHERE workspace_id = $1 AND email_normalized = v.x OFFSET 0) c
+       CROSS JOIN LATERAL (
+         SELECT ${ROW_LIST} FROM contacts WHERE workspace_id = $1 AND email_normalized = v.x OFFSET 0) c
        ORDER BY c.role DESC, c.created_at, c.id`,
       [workspaceId, emails],
+      // Every applied Stripe event asks this (its customers' candidates): prepared, with named columns.
+      { prepare: true },
     );
     return res.rows;
   },
@@ -153,8 +156,10 @@ export const contactRepository = {
     if (ids.length === 0) return [];
     const res = await db.query<ContactRow>(
       `SELECT c.* FROM unnest($2::text[]) AS v(x)
-       CROSS JOIN LATERAL (SELECT * FROM contacts WHERE workspace_id = $1 AND external_id = v.x OFFSET 0) c`,
+       CROSS JOIN LATERAL (
+         SELECT ${ROW_LIST} FROM contacts WHERE workspace_id = $1 AND external_id = v.x OFFSET 0) c`,
       [workspaceId, ids],
+      { prepare: true },
     );
     return res.rows;
   },
