@@ -145,9 +145,9 @@ export const contactRepository = {
        CROSS JOIN LATERAL (
          SELECT ${ROW_LIST} FROM contacts WHERE workspace_id = $1 AND email_normalized = v.x OFFSET 0) c
        ORDER BY c.role DESC, c.created_at, c.id`,
+      // Not prepared: a generic plan made while the table was small scans it for every value (a backfill's
+      // 100-email lookups took 190 ms each at 20,000 contacts), and the planning of an unnest is cheap.
       [workspaceId, emails],
-      // Every applied Stripe event asks this (its customers' candidates): prepared, with named columns.
-      { prepare: true },
     );
     return res.rows;
   },
@@ -159,7 +159,6 @@ export const contactRepository = {
        CROSS JOIN LATERAL (
          SELECT ${ROW_LIST} FROM contacts WHERE workspace_id = $1 AND external_id = v.x OFFSET 0) c`,
       [workspaceId, ids],
-      { prepare: true },
     );
     return res.rows;
   },
