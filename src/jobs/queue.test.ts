@@ -478,6 +478,33 @@ describe.each(dbKinds())('job queue on %s', (kind) => {
       for (const id of ids) expect(await job(id)).toMatchObject({ attempts: 1, lease_token: null });
     });
 
+    it('tops a batch of a backlog up to `max` with more jobs of its queue', async () => {
+      const batches: number[][] = [];
+      const q = setup(
+        async () => undefined,
+        { concurrency: 1, prefetch: 1 },
+        {
+          batch: {
+            max: 8,
+            run: async (ctxs) => {
+              batches.push(ctxs.map((c) => c.payload as number));
+              return ctxs.map(() => undefined);
+            },
+          },
+        },
+      );
+      const ids: number[] = [];
+      for (let i = 0; i < 10; i++)
+        ids.push((await q.queue.enqueue({ workspaceId: ws, queue: q.name, payload: i })).id);
+      q.start();
+      for (const id of ids) await until(id, 'succeeded');
+      // The claim for one free slot took two jobs; the batch took six more, then the last two went together.
+      expect(batches).toEqual([
+        [0, 1, 2, 3, 4, 5, 6, 7],
+        [8, 9],
+      ]);
+    });
+
     it('retries only the job whose outcome is an error; the others succeed', async () => {
       let calls = 0;
       const q = setup(

@@ -204,19 +204,7 @@ export class Worker {
           this.opts.onError?.(err, undefined as never);
         }
       }
-      for (const job of claimed) {
-        const key = `${job.workspace_id}:${job.id}`;
-        const mine = this.inFlight.get(key);
-        if (mine) {
-          // This worker stalled past its own lease and took the job back: the run in progress (or the waiting
-          // job) carries on under the new lease instead of starting the handler a second time.
-          mine.lease_token = job.lease_token;
-          mine.attempts = job.attempts;
-          continue;
-        }
-        this.inFlight.set(key, job);
-        this.waiting.push({ job, since: Date.now() });
-      }
+      for (const job of this.adopt(claimed)) this.waiting.push({ job, since: Date.now() });
       await this.startWaiting(concurrency);
       if ((claimed.length === 0 || this.active.size >= concurrency) && !this.woken) {
         await new Promise<void>((resolve) => {
@@ -235,6 +223,44 @@ export class Worker {
       this.inFlight.delete(`${job.workspace_id}:${job.id}`);
       await jobRepository.release(this.queue.db, job).catch(() => false);
     }
+  }
+
+  /** The claimed jobs this worker does not hold already. */
+  private adopt(claimed: JobRow[]): JobRow[] {
+    const fresh: JobRow[] = [];
+    for (const job of claimed) {
+      const key = `${job.workspace_id}:${job.id}`;
+      const mine = this.inFlight.get(key);
+      if (mine) {
+        // This worker stalled past its own lease and took the job back: the run in progress (or the waiting
+        // job) carries on under the new lease instead of starting the handler a second time.
+        mine.lease_token = job.lease_token;
+        mine.attempts = job.attempts;
+        continue;
+      }
+      this.inFlight.set(key, job);
+      fresh.push(job);
+    }
+    return fresh;
+  }
+
+  /**
+   * More jobs of a batch's queue and workspace, up to its `max`. Only for a batch of two or more (a backlog): a
+   * claim sized for free slots gives batches of a few jobs, and bigger ones cost fewer statements per job. Only
+   * that queue is claimed, so jobs of other queues are not held away from other workers meanwhile.
+   */
+  private async topUp(first: JobRow, have: number, max: number): Promise<JobRow[]> {
+    if (have < 2 || have >= max || !this.running) return [];
+    const more = await jobRepository
+      .claim(this.queue.db, {
+        queues: [first.queue],
+        limit: max - have,
+        leaseToken: `${this.id}-${randomBytes(4).toString('hex')}`,
+        leaseMs: this.leaseMs,
+        workspaceId: first.workspace_id,
+      })
+      .catch(() => []);
+    return this.adopt(more);
   }
 
   private get leaseMs(): number {
@@ -257,6 +283,7 @@ export class Worker {
           this.waiting.splice(i, 1);
         } else i++;
       }
+      for (const job of await this.topUp(first, group.length, max)) group.push({ job, since: Date.now() });
       const jobs: JobRow[] = [];
       for (const { job, since } of group) {
         if (Date.now() - since > this.leaseMs / 3) {

@@ -205,7 +205,7 @@ export async function applyEvent(host: AppHost, payload: ApplyPayload): Promise<
 }
 
 /** Up to this many events are applied together (the job worker's batches). */
-export const APPLY_BATCH_MAX = 16;
+export const APPLY_BATCH_MAX = 32;
 
 /**
  * Several events at once, as one event would be applied, with one read of the stored objects, one refetch per
