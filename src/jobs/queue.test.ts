@@ -7,6 +7,7 @@ import { createWorkspace } from '../platform/workspaces/service.ts';
 import {
   backoffDelay,
   JobQueue,
+  type JobContext,
   PermanentJobError,
   type QueueOptions,
   type Worker,
@@ -441,6 +442,20 @@ describe.each(dbKinds())('job queue on %s', (kind) => {
   });
 
   describe('batches', () => {
+    /** A batch option that succeeds every job and records what each batch held. */
+    function recorded<T>(max: number, pick: (ctx: JobContext) => T) {
+      const batches: T[][] = [];
+      const batch: QueueOptions['batch'] = {
+        max,
+        run: async (ctxs) => {
+          batches.push(ctxs.map(pick));
+          return ctxs.map(() => undefined);
+        },
+      };
+      return { batches, batch };
+    }
+    const payload = (c: JobContext) => c.payload as number;
+
     /** Six jobs queued before the worker starts, so one claim takes them all. */
     async function sixQueued(q: ReturnType<typeof setup>) {
       const ids: number[] = [];
@@ -450,22 +465,14 @@ describe.each(dbKinds())('job queue on %s', (kind) => {
     }
 
     it('runs jobs held together as batches of at most `max`, each job once, all completed', async () => {
-      const batches: number[][] = [];
+      const { batches, batch } = recorded(4, payload);
       const alone: number[] = [];
       const q = setup(
         async (ctx) => {
           alone.push(ctx.payload as number);
         },
         { concurrency: 1, prefetch: 5 },
-        {
-          batch: {
-            max: 4,
-            run: async (ctxs) => {
-              batches.push(ctxs.map((c) => c.payload as number));
-              return ctxs.map(() => undefined);
-            },
-          },
-        },
+        { batch },
       );
       const ids = await sixQueued(q);
       q.start();
@@ -479,20 +486,8 @@ describe.each(dbKinds())('job queue on %s', (kind) => {
     });
 
     it('tops a batch of a backlog up to `max` with more jobs of its queue', async () => {
-      const batches: number[][] = [];
-      const q = setup(
-        async () => undefined,
-        { concurrency: 1, prefetch: 1 },
-        {
-          batch: {
-            max: 8,
-            run: async (ctxs) => {
-              batches.push(ctxs.map((c) => c.payload as number));
-              return ctxs.map(() => undefined);
-            },
-          },
-        },
-      );
+      const { batches, batch } = recorded(8, payload);
+      const q = setup(async () => undefined, { concurrency: 1, prefetch: 1 }, { batch });
       const ids: number[] = [];
       for (let i = 0; i < 10; i++)
         ids.push((await q.queue.enqueue({ workspaceId: ws, queue: q.name, payload: i })).id);
@@ -561,19 +556,11 @@ describe.each(dbKinds())('job queue on %s', (kind) => {
 
     it('never batches jobs of different workspaces together', async () => {
       const other = await createWorkspace(h.platform.db, h.platform.box, 'Other');
-      const batches: string[][] = [];
+      const { batches, batch } = recorded(10, (c) => c.workspaceId);
       const q = setup(
         async () => undefined,
         { concurrency: 1, prefetch: 5, workspaceId: undefined },
-        {
-          batch: {
-            max: 10,
-            run: async (ctxs) => {
-              batches.push(ctxs.map((c) => c.workspaceId));
-              return ctxs.map(() => undefined);
-            },
-          },
-        },
+        { batch },
       );
       const ids: [string, number][] = [];
       for (const w of [ws, other.id, ws, other.id])

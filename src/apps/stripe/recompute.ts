@@ -368,14 +368,9 @@ async function recomputeRound(
       await raw.links.remove(key, { version: (current?.version ?? 0) + 1 });
     }
   }
-  if (attributes.size === 1) {
-    const [[contactId, values]] = [...attributes] as [[string, Record<string, AttributeValue | null>]];
-    await host.contacts.setAttributes(contactId, values);
-  } else if (attributes.size > 1) {
-    await host.contacts.setAttributesMany(
-      [...attributes].map(([contactId, values]) => ({ contactId, values })),
-    );
-  }
+  await host.contacts.setAttributesMany(
+    [...attributes].map(([contactId, values]) => ({ contactId, values })),
+  );
   // A contact that no customer of the primary account links to any more keeps no stale billing data; one that a
   // customer outside this set links to now gets its attributes from that customer (next round).
   const more: string[] = [];

@@ -155,6 +155,11 @@ export function createHost(deps: HostDeps, manifest: AppManifest, workspaceId: s
       async setAttributesMany(updates) {
         if (updates.length === 0) return;
         const checked = await checkWrites(updates.map((u) => u.values));
+        // One contact: the prepared single-row update (every applied event writes one), cheaper than the batch form.
+        if (updates.length === 1) {
+          await contactRepository.update(db, workspaceId, updates[0]!.contactId, {}, checked[0]);
+          return;
+        }
         const rows = updates.map((u, n) => ({
           id: u.contactId,
           ...(checked[n] as (typeof checked)[number]),
