@@ -178,14 +178,16 @@ async function run(kind: 'postgres' | 'pglite') {
     await cluster.stop(worker);
     agent.destroy();
 
-    const { lags, wrong, completions } = await cluster.withDb(async (db) => {
-      const jobs = await db.query<{ dedupe_key: string; finished_at: Date }>(
-        "SELECT dedupe_key, finished_at FROM jobs WHERE queue = 'app:stripe:apply_event' AND dedupe_key LIKE $1",
+    const { lags, enqueued, queued, wrong, completions } = await cluster.withDb(async (db) => {
+      const jobs = await db.query<{ dedupe_key: string; finished_at: Date; created_at: Date }>(
+        "SELECT dedupe_key, finished_at, created_at FROM jobs WHERE queue = 'app:stripe:apply_event' AND dedupe_key LIKE $1",
         [`event:%:evt_bench_lag_${kind}_%`],
       );
-      const lags = jobs.rows.map(
-        (r) => r.finished_at.getTime() - sentAt.get(r.dedupe_key.split(':').at(-1)!)!,
-      );
+      const sent = (r: { dedupe_key: string }) => sentAt.get(r.dedupe_key.split(':').at(-1)!)!;
+      const lags = jobs.rows.map((r) => r.finished_at.getTime() - sent(r));
+      // The lag in two parts: until the acknowledgement enqueued the job, then until a worker finished it.
+      const enqueued = jobs.rows.map((r) => r.created_at.getTime() - sent(r));
+      const queued = jobs.rows.map((r) => r.finished_at.getTime() - r.created_at.getTime());
       // Jobs completed by one statement share its transaction's now(): the number of distinct finish times is the
       // number of completions (a batch of jobs is completed at once).
       const completions = new Set(jobs.rows.map((r) => r.finished_at.getTime())).size;
@@ -199,7 +201,7 @@ async function run(kind: 'postgres' | 'pglite') {
         const email = acct.customers.get(cus)!.email!;
         if (byEmail.get(email)?.stripe_account_balance !== bal / 100) wrong += 1;
       }
-      return { lags, wrong, completions };
+      return { lags, enqueued, queued, wrong, completions };
     });
 
     const hs = health.lat.length / (health.ms / 1000);
@@ -216,7 +218,8 @@ async function run(kind: 'postgres' | 'pglite') {
     console.log(
       `paced: ${paced} events at ${RATE}/s (sent in ${pacedS.toFixed(1)} s): apply lag p50 ${pct(lags, 50).toFixed(0)} ms, ` +
         `p99 ${pct(lags, 99).toFixed(0)} ms, max ${Math.max(...lags).toFixed(0)} ms over ${lags.length} jobs ` +
-        `(${(lags.length / completions).toFixed(1)} jobs a completion); ` +
+        `(${(lags.length / completions).toFixed(1)} jobs a completion; sent → enqueued p50 ${pct(enqueued, 50).toFixed(0)} ms, ` +
+        `p99 ${pct(enqueued, 99).toFixed(0)} ms; enqueued → applied p50 ${pct(queued, 50).toFixed(0)} ms, p99 ${pct(queued, 99).toFixed(0)} ms); ` +
         `contacts with a stale balance at the end: ${wrong}`,
     );
     return {

@@ -14,6 +14,7 @@ import type { Platform } from '../server/platform.ts';
 import { acquireLock } from './lock.ts';
 import { startEmulator, type RunningEmulator } from '../emulator/index.ts';
 import { randomBytes } from 'node:crypto';
+import { startJobRetention } from '../jobs/retention.ts';
 
 const credentialsFile = (config: Config) => join(config.dataDir, 'demo-admin.json');
 
@@ -82,6 +83,18 @@ export async function startCommand(config: Config): Promise<void> {
     notes.push(`Stripe emulator: ${emulator.url} (key ${emulator.key}, test mode)`);
   }
   const server = await buildServer(platform);
+  // A process without workers leaves maintenance to those with them.
+  const retention =
+    config.workers > 0
+      ? startJobRetention({
+          db,
+          retentionDays: config.jobRetentionDays,
+          workspaces: () => workspaceRepository.ids(db),
+          onPruned: (workspaceId, deleted) =>
+            platform.log.info({ workspaceId, deleted }, 'finished jobs past retention deleted'),
+          onError: (err) => platform.log.warn({ err }, 'job retention round failed; retried next hour'),
+        })
+      : undefined;
   if (config.workers > 0)
     platform.jobs.startWorker({
       concurrency: config.workers,
@@ -123,6 +136,7 @@ export async function startCommand(config: Config): Promise<void> {
     stopping = true;
     await server.close();
     await emulator?.close();
+    await retention?.stop();
     await platform.jobs.stopAll();
     await db.close();
     release();

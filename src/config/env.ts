@@ -21,6 +21,19 @@ export const envSchema = z.object({
   SETTLE_DEMO: booleanFlag.default(true),
   SETTLE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SETTLE_WORKERS: z.coerce.number().int().min(0).max(64).default(2),
+  /**
+   * Finished jobs are the webhook inbox's memory of event ids: Stripe lists events for 30 days (the catch-up reads
+   * that far back), so a shorter retention would let an old event be applied and recorded twice.
+   */
+  SETTLE_JOB_RETENTION_DAYS: z.coerce
+    .number()
+    .int()
+    .min(
+      31,
+      'must be at least 31 days: finished jobs remember Stripe event ids, and Stripe lists events for 30 days',
+    )
+    .max(3650)
+    .default(35),
   SETTLE_TOKEN: z.string().optional(),
   SETTLE_EMULATOR_PORT: z.coerce.number().int().min(0).max(65535).default(12111),
   /** Off behind a pooler in transaction mode that cannot keep prepared statements (PgBouncer before 1.21). */
@@ -39,6 +52,7 @@ export interface Config {
   demo: boolean;
   logLevel: Env['SETTLE_LOG_LEVEL'];
   workers: number;
+  jobRetentionDays: number;
   emulatorPort: number;
   preparedStatements: boolean;
 }
@@ -77,6 +91,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     demo: env.SETTLE_DEMO,
     logLevel: env.SETTLE_LOG_LEVEL,
     workers: env.SETTLE_WORKERS,
+    jobRetentionDays: env.SETTLE_JOB_RETENTION_DAYS,
     emulatorPort: env.SETTLE_EMULATOR_PORT,
     preparedStatements: env.SETTLE_DB_PREPARED_STATEMENTS,
   };

@@ -242,6 +242,21 @@ export const jobRepository = {
     return out;
   },
 
+  /**
+   * Deletes up to `limit` jobs that finished (succeeded or dead) more than `days` ago; answers how many. Read
+   * through jobs_status (workspace, status, updated_at), which a finished job last set when it finished.
+   */
+  async pruneFinished(db: Queryable, workspaceId: string, days: number, limit: number): Promise<number> {
+    const res = await db.query(
+      `DELETE FROM jobs WHERE workspace_id = $1 AND id IN (
+         SELECT id FROM jobs WHERE workspace_id = $1 AND status IN ('succeeded', 'dead')
+           AND updated_at < now() - make_interval(days => $2) AND finished_at < now() - make_interval(days => $2)
+         LIMIT $3)`,
+      [workspaceId, days, limit],
+    );
+    return res.rowCount;
+  },
+
   async requeueDead(db: Queryable, workspaceId: string, id: number): Promise<boolean> {
     const res = await db.query(
       `UPDATE jobs SET status = 'queued', attempts = 0, run_at = now(), finished_at = NULL, updated_at = now()

@@ -30,6 +30,11 @@ export const workspaceRepository = {
     const res = await db.query<WorkspaceRow>('SELECT * FROM workspaces WHERE app_id = $1', [appId]);
     return res.rows[0];
   },
+  /** Every workspace's id, for maintenance that runs per workspace (job retention). */
+  async ids(db: Queryable): Promise<string[]> {
+    const res = await db.query<{ id: string }>('SELECT id FROM workspaces ORDER BY id');
+    return res.rows.map((r) => r.id);
+  },
   async first(db: Queryable): Promise<WorkspaceRow | undefined> {
     const res = await db.query<WorkspaceRow>('SELECT * FROM workspaces ORDER BY created_at, id LIMIT 1');
     return res.rows[0];
