@@ -9,7 +9,9 @@
 //      attributes are written inside the job, so this bounds "attributes updated"). p50/p99, and a check that every
 //      contact ends with its customer's last balance.
 // Usage: npm run bench:webhooks [-- --events N --concurrency C --rate R --seconds S --customers K
-//   --drain-seconds D --db postgres,pglite --job-slots J]   (J: the worker's job concurrency, default 8)
+//   --drain-seconds D --db postgres,pglite --job-slots J]   (J: the worker's job concurrency, default 2 as
+//   `npm start` runs it, SETTLE_WORKERS; more slots in the process that answers webhooks starve the
+//   acknowledgements and lengthen the lag: see docs/benchmarks.md)
 // BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres) must allow CREATE DATABASE.
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -29,7 +31,7 @@ const SECONDS = Number(arg('seconds', '4'));
 const CUSTOMERS = Number(arg('customers', '500'));
 const DRAIN_S = Number(arg('drain-seconds', '30'));
 const DBS = arg('db', 'postgres,pglite').split(',');
-const JOB_SLOTS = Number(arg('job-slots', '8'));
+const JOB_SLOTS = Number(arg('job-slots', '2'));
 process.env.TEST_DATABASE_URL ??=
   process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
