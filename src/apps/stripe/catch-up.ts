@@ -95,12 +95,17 @@ export async function runCatchUp(host: AppHost, payload: { connectionId: string;
     if (wanted.has(e.type)) events.push(e);
   }
   events.sort((a, b) => a.created - b.created);
+  // What Settle knew by the end of the listing: an event listed was created before its page came back, so a copy
+  // fetched after this holds its change. The start of the listing would be too early: an event created while the
+  // pages were being fetched would count as known before it happened, and a copy fetched in between would be taken
+  // for fresh enough to skip the refetch (apply.ts, coalescing).
+  const receivedAt = Date.now();
   let enqueued = 0;
   let newest = rec?.data.created ?? 0;
   for (const event of events) {
     const { created } = await host.jobs.enqueue(
       'apply_event',
-      { connectionId: conn.id, event, receivedAt: listedAt },
+      { connectionId: conn.id, event, receivedAt },
       { dedupeKey: `event:${conn.id}:${event.id}` },
     );
     if (created) enqueued += 1;
