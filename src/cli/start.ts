@@ -14,7 +14,7 @@ import type { Platform } from '../server/platform.ts';
 import { acquireLock } from './lock.ts';
 import { startEmulator, type RunningEmulator } from '../emulator/index.ts';
 import { randomBytes } from 'node:crypto';
-import { startJobRetention } from '../jobs/retention.ts';
+import { startJobRetention, type Retention } from '../jobs/retention.ts';
 
 const credentialsFile = (config: Config) => join(config.dataDir, 'demo-admin.json');
 
@@ -83,24 +83,23 @@ export async function startCommand(config: Config): Promise<void> {
     notes.push(`Stripe emulator: ${emulator.url} (key ${emulator.key}, test mode)`);
   }
   const server = await buildServer(platform);
-  // A process without workers leaves maintenance to those with them.
-  const retention =
-    config.workers > 0
-      ? startJobRetention({
-          db,
-          retentionDays: config.jobRetentionDays,
-          workspaces: () => workspaceRepository.ids(db),
-          onPruned: (workspaceId, deleted) =>
-            platform.log.info({ workspaceId, deleted }, 'finished jobs past retention deleted'),
-          onError: (err) => platform.log.warn({ err }, 'job retention round failed; retried next hour'),
-        })
-      : undefined;
-  if (config.workers > 0)
+  let retention: Retention | undefined;
+  if (config.workers > 0) {
     platform.jobs.startWorker({
       concurrency: config.workers,
       prefetch: Math.ceil(config.workers / 2),
       onError: (err) => platform.log.warn({ err }, 'job failed'),
     });
+    // A process without workers leaves maintenance to those with them.
+    retention = startJobRetention({
+      db,
+      retentionDays: config.jobRetentionDays,
+      workspaces: () => workspaceRepository.ids(db),
+      onPruned: (workspaceId, deleted) =>
+        platform.log.info({ workspaceId, deleted }, 'finished jobs past retention deleted'),
+      onError: (err) => platform.log.warn({ err }, 'job retention round failed; retried next hour'),
+    });
+  }
   await server.listen({ port: config.port, host: config.host });
   // §3.9: on the demo's first start, connect the emulator as the primary (test mode) account and sync it. The
   // emulator posts webhooks to config.publicUrl, so that must reach this server (it does by default).
