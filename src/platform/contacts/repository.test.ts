@@ -1,0 +1,69 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dbKinds } from '../../db/test-db.ts';
+import { createHarness, type Harness } from '../../../test/helpers/harness.ts';
+import { contactRepository } from './repository.ts';
+
+describe.each(dbKinds())('contact attribute writes on %s', (kind) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await createHarness(kind);
+  });
+  afterAll(async () => h?.close());
+
+  const attrs = async (id: string) =>
+    (await contactRepository.get(h.platform.db, h.workspace.id, id))?.custom_attributes ?? null;
+
+  it('merges attributes into many contacts at once, removes unset names and skips unknown ids', async () => {
+    const { userContactId: user, leadContactId: lead } = h.ids;
+    await contactRepository.updateAttributesMany(h.platform.db, h.workspace.id, [
+      { id: user, set: { plan: 'Pro', seats: 3 }, unset: [] },
+      { id: lead, set: { plan: 'Free' }, unset: [] },
+    ]);
+    const n = await contactRepository.updateAttributesMany(h.platform.db, h.workspace.id, [
+      { id: user, set: { plan: 'Team' }, unset: ['seats'] },
+      { id: lead, set: { trial: true }, unset: [] },
+      { id: 'no_such_contact', set: { plan: 'Pro' }, unset: [] },
+    ]);
+    expect(n).toBe(2);
+    expect(await attrs(user)).toMatchObject({ plan: 'Team' });
+    expect(await attrs(user)).not.toHaveProperty('seats');
+    expect(await attrs(lead)).toMatchObject({ plan: 'Free', trial: true });
+  });
+
+  it.runIf(kind === 'postgres')(
+    'keeps both changes when another transaction changes the contact meanwhile',
+    async () => {
+      const { userContactId: user, leadContactId: lead } = h.ids;
+      const other = new pg.Client({ connectionString: h.testDb.url });
+      await other.connect();
+      try {
+        await other.query('BEGIN');
+        await other.query(
+          `UPDATE contacts SET custom_attributes = custom_attributes || '{"from_other": 1}'
+           WHERE workspace_id = $1 AND id = $2`,
+          [h.workspace.id, user],
+        );
+        // Blocks on the row the other transaction holds; the row then has a new version.
+        const write = contactRepository.updateAttributesMany(h.platform.db, h.workspace.id, [
+          { id: user, set: { from_batch: 2 }, unset: [] },
+          { id: lead, set: { from_batch: 2 }, unset: [] },
+        ]);
+        for (let i = 0; i < 200; i++) {
+          const waiting = await h.platform.db.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+          );
+          if ((waiting.rows[0]?.n ?? 0) > 0) break;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        await other.query('COMMIT');
+        expect(await write).toBe(2);
+      } finally {
+        await other.end();
+      }
+      expect(await attrs(user)).toMatchObject({ from_other: 1, from_batch: 2 });
+      expect(await attrs(lead)).toMatchObject({ from_batch: 2 });
+    },
+  );
+});
