@@ -3,11 +3,13 @@
  * subscriptions (`status=all`) together, then charges (for the attributes beyond Intercom's set). Each list type
  * is split into `created` ranges (ranges.ts), each range a cursor of its own listing 100 per page with `expand[]`.
  *
- * Pages go through one queue per run, one at a time: the page's objects are written (one statement), the
- * customers it touches are matched and their attributes derived (settle-batch.ts), and only then is the range's
- * cursor checkpointed. Fetching runs ahead of the queue, so the API budget, not the database, sets the pace. A
- * process killed at any point leaves checkpoints that name pages fully written; the retried job lists each range
- * again from its checkpoint. The run reports `done` only after the last phase.
+ * Each page's objects are written (one statement), then the customers it touches are matched and their
+ * attributes derived (settle-batch.ts), and only then is the range's cursor checkpointed. Settles go through a
+ * queue keyed by the page's range and customers (keyed-queue.ts): a customer's settles and a range's checkpoints
+ * keep their order, pages with nothing in common settle side by side, and the careful path (shared emails) runs
+ * alone. Fetching runs ahead of the queue, so the API budget, not the database, sets the pace. A process killed at
+ * any point leaves checkpoints that name pages fully written; the retried job lists each range again from its
+ * checkpoint. The run reports `done` only after the last phase.
  */
 import type Stripe from 'stripe';
 import type { AppHost } from '../../app-sdk/index.ts';
@@ -19,6 +21,7 @@ import { listPage, storePage, type Page } from './pages.ts';
 import { settleCustomers } from './settle-batch.ts';
 import { stores, type BackfillType, type Connection } from './store.ts';
 import { fetchVersion } from './versions.ts';
+import { KeyedQueue, type TaskContext } from './keyed-queue.ts';
 
 export const PHASES: readonly (readonly BackfillType[])[] = [
   ['products', 'coupons'],
@@ -30,12 +33,15 @@ export const DEFAULT_RANGES = 8;
 const MAX_PENDING_PAGES = 24;
 /** Pages stored at once beside the settle queue: PostgreSQL uses a second core for them. */
 const STORE_LANES = 2;
+/** Pages settled at once when they share no customer and no range. */
+const SETTLE_LANES = 2;
 
 /** For tests: throw once after this many pages, as a killed worker would stop (then the job is retried). */
 export const backfillFaults: { failAfterPages: number | null } = { failAfterPages: null };
 
 const cursorKey = (connectionId: string, type: BackfillType, id: string) => `${connectionId}:${type}:${id}`;
 const planIndex = (connectionId: string, type: BackfillType) => `${connectionId}:${type}`;
+const rangeKey = (type: BackfillType, rangeId: string) => `range:${type}:${rangeId}`;
 
 /** The run's range cursors of one type (empty before the type was planned). */
 export async function readRanges(
@@ -53,7 +59,7 @@ export async function readRanges(
 /** One run of one connection: the cursors in memory, the write queue, the versions of cursor records. */
 class BackfillRun {
   private versions = new Map<string, number>();
-  private chain: Promise<void> = Promise.resolve();
+  private queue = new KeyedQueue(SETTLE_LANES);
   private pending = 0;
   private waiters: (() => void)[] = [];
   private failure: unknown = null;
@@ -75,12 +81,12 @@ class BackfillRun {
     return Math.floor(Date.now() / 1000) + 1;
   }
 
-  /** Runs `fn` after everything queued before it; the first failure stops every cursor. */
-  private enqueue(fn: () => Promise<void>): void {
+  /** Runs `fn` after everything queued before it that shares a key; the first failure stops every cursor. */
+  private enqueue(keys: Iterable<string>, fn: (ctx: TaskContext) => Promise<void>): void {
     this.pending++;
-    this.chain = this.chain.then(async () => {
+    void this.queue.push(keys, async (ctx) => {
       try {
-        if (this.failure === null) await fn();
+        if (this.failure === null) await fn(ctx);
       } catch (err) {
         this.failure ??= err;
       } finally {
@@ -94,7 +100,7 @@ class BackfillRun {
   private sequential = false;
 
   private async room(): Promise<void> {
-    if (this.sequential) await this.chain;
+    if (this.sequential) await this.queue.idle();
     while (this.pending >= MAX_PENDING_PAGES && this.failure === null)
       await new Promise<void>((r) => this.waiters.push(r));
   }
@@ -128,7 +134,7 @@ class BackfillRun {
       // One cursor, one type after another: the sequential engine (the benchmark's baseline).
       for (const t of types) await this.listType(t);
     } else await Promise.all(types.map((t) => this.listType(t)));
-    await this.chain;
+    await this.queue.idle();
     // A failure skips the settles still queued: their pages' stores end before the job does (and is retried).
     await Promise.allSettled(this.inFlight);
     if (this.failure !== null) throw this.failure;
@@ -171,14 +177,13 @@ class BackfillRun {
     cursors.push(split.added);
     claimed.add(split.added.id);
     const added = { ...split.added };
-    this.enqueue(async () => {
+    this.enqueue([rangeKey(type, split.victim.id), rangeKey(type, added.id)], async () => {
       // The victim's last checkpoint as of now (its pages queued before this one are written), narrowed.
       const committed = this.committed.get(split.victim.id) ?? split.victim;
       const narrowed = { ...committed, gte: split.narrowed.gte };
       this.committed.set(split.victim.id, narrowed);
       await this.writeCursors([narrowed, added]);
     });
-    void type;
     return split.added;
   }
 
@@ -242,8 +247,8 @@ class BackfillRun {
       const stored = this.store(type, page, version);
       if (type === 'customers')
         for (const o of page.data) this.queued.set(o.id, (this.queued.get(o.id) ?? 0) + 1);
-      this.enqueue(async () => {
-        await this.settlePage(type, page, await stored);
+      this.enqueue(this.keysOf(type, c, page), async (ctx) => {
+        await this.settlePage(type, page, await stored, ctx);
         if (type === 'customers')
           for (const o of page.data) {
             const n = (this.queued.get(o.id) ?? 1) - 1;
@@ -271,9 +276,9 @@ class BackfillRun {
 
   /**
    * Writes a page's objects outside the queue: record writes take most of the database time, and a settle only
-   * needs the records of its own page stored first. Whichever page of a customer is stored last has its settle
-   * queued after that store ended, and a settle reads everything stored before it starts; so the customer's last
-   * settle still sees all its objects, and settles themselves (contacts, links) stay one at a time.
+   * needs the records of its own page stored first. A customer's settles run in queue order, each after its own
+   * page's store ended, and a settle reads everything stored before it starts; so the customer's last settle
+   * still sees all its objects.
    */
   private store(type: BackfillType, page: Page, version: number): Promise<boolean> {
     const run = async () => {
@@ -293,7 +298,19 @@ class BackfillRun {
     return p;
   }
 
-  private async settlePage(type: BackfillType, page: Page, exact: boolean): Promise<void> {
+  /** What a page's settle must not run beside: its range (checkpoint order) and the customers it touches. */
+  private keysOf(type: BackfillType, c: RangeCursor, page: Page): string[] {
+    const keys = [rangeKey(type, c.id)];
+    if (type === 'products' || type === 'coupons') return keys;
+    for (const o of page.data) {
+      const id =
+        type === 'customers' ? o.id : customerIdOf(o as { customer?: string | { id: string } | null });
+      if (id) keys.push(`customer:${id}`);
+    }
+    return keys;
+  }
+
+  private async settlePage(type: BackfillType, page: Page, exact: boolean, ctx: TaskContext): Promise<void> {
     if (type === 'products' || type === 'coupons') return;
     const ids =
       type === 'customers'
@@ -312,6 +329,8 @@ class BackfillRun {
       type === 'customers' && exact
         ? new Map(page.data.map((c) => [c.id, c as unknown as Stripe.Customer]))
         : undefined,
+      // The careful path follows shared emails to customers outside this page's keys.
+      (step) => ctx.alone(step),
     );
   }
 

@@ -7,7 +7,8 @@
  * match points now. Everything else (shared emails, manual links, a customer moving to another contact, a deleted
  * customer) goes through `recomputeCustomers`, which closes the set under "shares an email" and cleans up what the
  * old contact held. Both read only the record store, so whichever page touches a customer last settles it with
- * everything stored so far: the backfill runs its pages through one queue, one at a time.
+ * everything stored so far: the backfill settles a customer's pages one at a time, in queue order, and runs the
+ * careful path alone (backfill.ts).
  */
 import type Stripe from 'stripe';
 import type { AppHost, AttributeValue, HostContact } from '../../app-sdk/index.ts';
@@ -38,6 +39,8 @@ export async function settleCustomers(
   userIdKey: string,
   /** The customers exactly as stored (the page just written, every row of it accepted): saves reading them back. */
   known?: ReadonlyMap<string, Stripe.Customer>,
+  /** Runs the careful path's step (the backfill runs it alone: it reaches beyond the batch's customers). */
+  careful: (step: () => Promise<void>) => Promise<void> = (step) => step(),
 ): Promise<SettleStats> {
   const stats: SettleStats = { batch: 0, slow: 0, created: 0 };
   const ids = [...new Set(customerIds)];
@@ -199,10 +202,10 @@ export async function settleCustomers(
     linkWrites.map((l) => l.data.customer_id),
   );
 
-  const careful = [...slow];
-  if (careful.length > 0) {
-    await recomputeCustomers(host, cid, careful, catalog);
-    stats.slow += careful.length;
+  const slowIds = [...slow];
+  if (slowIds.length > 0) {
+    await careful(async () => void (await recomputeCustomers(host, cid, slowIds, catalog)));
+    stats.slow += slowIds.length;
   }
   return stats;
 }
