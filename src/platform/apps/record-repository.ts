@@ -137,13 +137,15 @@ export const recordRepository = {
   ): Promise<string[]> {
     if (recs.length === 0) return [];
     // Key order: two writers whose pages share a key (ranges meeting at a split) lock rows in the same order, so
-    // they queue instead of deadlocking. Parallel arrays (unnest) rather than one JSON document: PostgreSQL
-    // parses each object once, as the jsonb it stores, instead of a whole page as one document then each again.
+    // they queue instead of deadlocking. Parallel columns zipped by ROWS FROM: the documents go as one JSON array,
+    // which PostgreSQL parses once into jsonb and splits without parsing again (not jsonb_to_recordset, which
+    // goes through text), and which needs none of the escaping a text[] of JSON strings costs on both sides.
     const sorted = [...recs].sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
     const res = await db.query<{ key: string }>(
       `INSERT INTO app_records (workspace_id, app_id, collection, key, data, version, index_a, index_b, deleted)
        SELECT $1, $2, $3, r.k, r.d, r.v, r.a, r.b, false
-       FROM unnest($4::text[], $5::jsonb[], $6::bigint[], $7::text[], $8::text[]) AS r(k, d, v, a, b)
+       FROM ROWS FROM (unnest($4::text[]), jsonb_array_elements($5::jsonb), unnest($6::bigint[]),
+         unnest($7::text[]), unnest($8::text[])) AS r(k, d, v, a, b)
        ON CONFLICT (workspace_id, app_id, collection, key) DO UPDATE SET
          data = EXCLUDED.data, version = EXCLUDED.version, index_a = EXCLUDED.index_a, index_b = EXCLUDED.index_b,
          deleted = EXCLUDED.deleted, updated_at = now()
@@ -153,7 +155,7 @@ export const recordRepository = {
       [
         ...scopeParams(s),
         sorted.map((r) => r.key),
-        sorted.map((r) => JSON.stringify(r.data)),
+        JSON.stringify(sorted.map((r) => r.data)),
         sorted.map((r) => r.version),
         sorted.map((r) => r.index_a),
         sorted.map((r) => r.index_b),
