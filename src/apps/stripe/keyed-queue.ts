@@ -20,15 +20,15 @@ interface Task {
 
 export class KeyedQueue {
   private waiting: Task[] = [];
-  /** Keys of started tasks that have not ended, with how many hold each. */
-  private held = new Map<string, number>();
+  /** Keys of started tasks that have not ended (a task starts only when none of its keys is held). */
+  private held = new Set<string>();
   /** Started tasks that are neither ended nor waiting for (or in) a step alone. */
   private running = 0;
   private aloneWaiters: (() => void)[] = [];
   private aloneActive = false;
   private idleWaiters: (() => void)[] = [];
-  private started = 0;
-  private ended = 0;
+  /** Started tasks that have not ended, whatever they wait for. */
+  private inFlight = 0;
 
   constructor(private readonly lanes: number) {
     if (!Number.isInteger(lanes) || lanes < 1)
@@ -49,14 +49,14 @@ export class KeyedQueue {
 
   /** Resolves once every task queued so far (and any they queue) has ended. */
   idle(): Promise<void> {
-    if (this.waiting.length === 0 && this.started === this.ended) return Promise.resolve();
+    if (this.waiting.length === 0 && this.inFlight === 0) return Promise.resolve();
     return new Promise((r) => this.idleWaiters.push(r));
   }
 
   private pump(): void {
     // Nothing new starts while a step waits to run alone or runs.
     if (this.aloneActive || this.aloneWaiters.length > 0) return this.grantAlone();
-    const blocked = new Set(this.held.keys());
+    const blocked = new Set(this.held);
     const still: Task[] = [];
     for (const task of this.waiting) {
       const free = this.running < this.lanes && task.keys.every((k) => !blocked.has(k));
@@ -70,18 +70,14 @@ export class KeyedQueue {
   }
 
   private start(task: Task): void {
-    this.started++;
+    this.inFlight++;
     this.running++;
-    for (const k of task.keys) this.held.set(k, (this.held.get(k) ?? 0) + 1);
+    for (const k of task.keys) this.held.add(k);
     const ctx: TaskContext = { alone: (step) => this.runAlone(step) };
     void task.run(ctx).finally(() => {
       this.running--;
-      this.ended++;
-      for (const k of task.keys) {
-        const n = (this.held.get(k) ?? 1) - 1;
-        if (n > 0) this.held.set(k, n);
-        else this.held.delete(k);
-      }
+      this.inFlight--;
+      for (const k of task.keys) this.held.delete(k);
       this.pump();
     });
   }
@@ -112,7 +108,7 @@ export class KeyedQueue {
   }
 
   private settleIdle(): void {
-    if (this.waiting.length > 0 || this.started !== this.ended) return;
+    if (this.waiting.length > 0 || this.inFlight > 0) return;
     for (const r of this.idleWaiters.splice(0)) r();
   }
 }
