@@ -151,6 +151,7 @@ describe.each(dbKinds())('outbound messages on %s', (kind: DbKind) => {
       workspaceId: h.workspace.id,
       jobId: 0,
       attempt: 2,
+      rerun: true,
       payload: { id },
       signal: new AbortController().signal,
     });
@@ -174,6 +175,7 @@ describe.each(dbKinds())('outbound messages on %s', (kind: DbKind) => {
       workspaceId: h.workspace.id,
       jobId: 0,
       attempt: 1,
+      rerun: false,
       payload: { id },
       signal: new AbortController().signal,
     });

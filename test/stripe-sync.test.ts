@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyFaults } from '../src/apps/stripe/apply.ts';
 import { backfillFaults } from '../src/apps/stripe/backfill.ts';
 import { stripeApp } from '../src/apps/stripe/manifest.ts';
 import { signPayload } from '../src/apps/stripe/signature.ts';
@@ -306,19 +307,12 @@ describe.each(dbKinds())('stripe sync engine on %s', (kind) => {
     expect((await contact(ids.ada!)).custom_attributes).toMatchObject({ stripe_total_spend: 206 });
   }, 180_000);
 
-  it('a batch of events (as a busy worker runs them) applies each, with one refetch per object', async () => {
+  /** Apply-event jobs run here, as the worker runs them: a customer changed with no webhook, then announced. */
+  const applying = async () => {
     const conn = (await status()).connections.find((c) => c.primary)!;
     const acct = emu.emulator.account(emu.key);
-    const setBalance = (id: string, balance: number) =>
-      acct.customers.put({ ...acct.customers.get(id)!, balance });
-    const before = {
-      ada: acct.customers.get('cus_ada01')!.balance,
-      bob: acct.customers.get('cus_bob01')!.balance,
-    };
-    // Changed in the emulator's memory (no webhook of its own), then announced by four events: three about Ada's
-    // customer, one about Bob's.
-    setBalance('cus_ada01', 777);
-    setBalance('cus_bob01', 888);
+    const host = h.platform.apps.host(h.workspace.id, 'stripe');
+    const signal = new AbortController().signal;
     const event = (n: number, customer: string) => ({
       connectionId: conn.id,
       receivedAt: Date.now(),
@@ -330,10 +324,25 @@ describe.each(dbKinds())('stripe sync engine on %s', (kind) => {
         data: { object: acct.customers.get(customer) },
       },
     });
-    const run = (events: ReturnType<typeof event>[]) =>
-      stripeApp.batches!.apply_event!.run(h.platform.apps.host(h.workspace.id, 'stripe'), events, {
-        signal: new AbortController().signal,
-      });
+    return {
+      balanceOf: (id: string) => acct.customers.get(id)!.balance,
+      setBalance: (id: string, balance: number) =>
+        acct.customers.put({ ...acct.customers.get(id)!, balance }),
+      event,
+      run: (events: ReturnType<typeof event>[]) =>
+        stripeApp.batches!.apply_event!.run(host, events, { signal, reruns: events.map(() => false) }),
+      runAlone: (e: ReturnType<typeof event>, rerun: boolean) =>
+        stripeApp.jobs.apply_event!(host, e, { attempt: 1, signal, rerun }),
+    };
+  };
+
+  it('a batch of events (as a busy worker runs them) applies each, with one refetch per object', async () => {
+    const { balanceOf, setBalance, event, run } = await applying();
+    const before = { ada: balanceOf('cus_ada01'), bob: balanceOf('cus_bob01') };
+    // Changed in the emulator's memory (no webhook of its own), then announced by four events: three about Ada's
+    // customer, one about Bob's.
+    setBalance('cus_ada01', 777);
+    setBalance('cus_bob01', 888);
     const retrieved: string[] = [];
     const limiter = emu.emulator.rateLimiter;
     const check = limiter.check.bind(limiter);
@@ -365,6 +374,29 @@ describe.each(dbKinds())('stripe sync engine on %s', (kind) => {
     });
     expect((await contact(ids.bob!)).custom_attributes).toMatchObject({
       stripe_account_balance: before.bob / 100,
+    });
+  });
+
+  it('an event whose run stored the refetched customer and then failed is applied in full when it runs again', async () => {
+    const { balanceOf, setBalance, event, run, runAlone } = await applying();
+    const before = balanceOf('cus_ada01');
+    setBalance('cus_ada01', 555);
+    const e = event(7, 'cus_ada01');
+    // The batch refetches and stores Ada's customer, then fails before recomputing (as a process dying there).
+    applyFaults.failAfterStore = true;
+    await expect(run([e])).rejects.toThrow('injected failure after store');
+    expect((await contact(ids.ada!)).custom_attributes).toMatchObject({
+      stripe_account_balance: before / 100,
+    });
+    // The worker then runs the event alone, as a rerun. The stored copy is newer than the event, but it must not
+    // be taken as another job's work in progress: nobody else would recompute Ada.
+    await runAlone(e, true);
+    expect((await contact(ids.ada!)).custom_attributes).toMatchObject({ stripe_account_balance: 5.55 });
+
+    setBalance('cus_ada01', before);
+    await runAlone(event(8, 'cus_ada01'), false);
+    expect((await contact(ids.ada!)).custom_attributes).toMatchObject({
+      stripe_account_balance: before / 100,
     });
   });
 

@@ -81,7 +81,11 @@ export interface WebhookSpec {
 export type AppJobHandler = (
   host: AppHost,
   payload: unknown,
-  ctx: { attempt: number; signal: AbortSignal },
+  /**
+   * `rerun`: an earlier run of this job may have done part of its work and stopped (a retry, or a run alone after
+   * its batch failed). Work a job skips because another run is doing it must not be skipped then.
+   */
+  ctx: { attempt: number; signal: AbortSignal; rerun: boolean },
 ) => Promise<void>;
 
 /**
@@ -94,7 +98,8 @@ export interface AppBatchJob {
   run(
     host: AppHost,
     payloads: readonly unknown[],
-    ctx: { signal: AbortSignal },
+    /** `reruns`: per payload, as `rerun` of a job handler. */
+    ctx: { signal: AbortSignal; reruns: readonly boolean[] },
   ): Promise<(unknown | undefined)[]>;
 }
 

@@ -500,16 +500,18 @@ describe.each(dbKinds())('job queue on %s', (kind) => {
       ]);
     });
 
-    it('retries only the job whose outcome is an error; the others succeed', async () => {
+    it('retries only the job whose outcome is an error, as a rerun; the others succeed', async () => {
       let calls = 0;
+      const reruns: [unknown, boolean][] = [];
       const q = setup(
-        async () => undefined,
+        async (ctx) => void reruns.push([ctx.payload, ctx.rerun]),
         { concurrency: 1, prefetch: 5 },
         {
           batch: {
             max: 10,
             run: async (ctxs) => {
               calls++;
+              for (const c of ctxs) reruns.push([c.payload, c.rerun]);
               return ctxs.map((c) => (c.payload === 2 && c.attempt === 1 ? new Error('not yet') : undefined));
             },
           },
@@ -522,13 +524,17 @@ describe.each(dbKinds())('job queue on %s', (kind) => {
       expect(rows.map((r) => r.attempts)).toEqual([1, 1, 2, 1, 1, 1]);
       expect(rows[2]!.last_error).toBe('not yet');
       expect(calls).toBe(1); // the retry is a batch of one, run by the plain handler
+      expect(reruns).toEqual([...[0, 1, 2, 3, 4, 5].map((p) => [p, false]), [2, true]]);
     });
 
-    it('when a batch throws, runs each job alone, so only the bad one fails', async () => {
+    it('when a batch throws, runs each job alone as a rerun, so only the bad one fails', async () => {
       const alone: number[] = [];
       const errors: string[] = [];
+      const reruns: boolean[] = [];
       const q = setup(
         async (ctx) => {
+          // The batch may have done part of each job's work before it threw: the job must not count on it.
+          reruns.push(ctx.rerun);
           if (ctx.payload === 3) throw new PermanentJobError('bad payload 3');
           alone.push(ctx.payload as number);
         },
@@ -540,7 +546,8 @@ describe.each(dbKinds())('job queue on %s', (kind) => {
         {
           batch: {
             max: 10,
-            run: async () => {
+            run: async (ctxs) => {
+              reruns.push(...ctxs.map((c) => c.rerun));
               throw new Error('batch broke');
             },
           },
@@ -550,6 +557,7 @@ describe.each(dbKinds())('job queue on %s', (kind) => {
       q.start();
       for (const [i, id] of ids.entries()) await until(id, i === 3 ? 'dead' : 'succeeded');
       expect(alone).toEqual([0, 1, 2, 4, 5]);
+      expect(reruns).toEqual([...Array(6).fill(false), ...Array(6).fill(true)]);
       expect((await job(ids[3]!)).last_error).toBe('bad payload 3');
       expect(errors).toEqual(['a batch of 6 jobs failed; each runs alone: batch broke', 'bad payload 3']);
     });

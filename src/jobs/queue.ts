@@ -6,6 +6,12 @@ export interface JobContext {
   workspaceId: string;
   jobId: number;
   attempt: number;
+  /**
+   * An earlier run of this job may have done part of its work and stopped: a retry (after an error, or a lease
+   * lost when its process died), or a run alone after the batch it was in failed. A job that skips work it
+   * believes done elsewhere must not skip it then.
+   */
+  rerun: boolean;
   payload: unknown;
   /** Aborted when the lease is lost: stop, another worker owns the job now. */
   signal: AbortSignal;
@@ -334,22 +340,23 @@ export class Worker {
     }
   }
 
-  private context(job: JobRow, signal: AbortSignal): JobContext {
+  private context(job: JobRow, signal: AbortSignal, afterBatch = false): JobContext {
     return {
       workspaceId: job.workspace_id,
       jobId: job.id,
       attempt: job.attempts,
+      rerun: afterBatch || job.attempts > 1,
       payload: job.payload,
       signal,
     };
   }
 
-  private async runOne(job: JobRow, signal: AbortSignal): Promise<void> {
+  private async runOne(job: JobRow, signal: AbortSignal, afterBatch = false): Promise<void> {
     try {
       const handler = this.queue.handler(job.queue);
       if (!handler) throw new PermanentJobError(`no handler for queue ${job.queue}`);
       if (job.attempts > job.max_attempts) throw spent(job);
-      await handler(this.context(job, signal));
+      await handler(this.context(job, signal, afterBatch));
       const token = job.lease_token;
       // If this worker took its own job back meanwhile, the lease token changed under us: complete with the new one.
       if (!(await jobRepository.complete(this.queue.db, job)) && job.lease_token !== token) {
@@ -379,7 +386,7 @@ export class Worker {
         new Error(`a batch of ${jobs.length} jobs failed; each runs alone: ${message}`),
         jobs[0]!,
       );
-      for (const job of jobs) await this.runOne(job, signal);
+      for (const job of jobs) await this.runOne(job, signal, true);
       return;
     }
     const done = jobs.filter((_, i) => outcomes[i] === undefined);
@@ -408,7 +415,13 @@ export class Worker {
     const onDead = this.queue.queueOptions(job.queue).onDead;
     if (permanent && failed && onDead) {
       await onDead(
-        { workspaceId: job.workspace_id, jobId: job.id, attempt: job.attempts, payload: job.payload },
+        {
+          workspaceId: job.workspace_id,
+          jobId: job.id,
+          attempt: job.attempts,
+          rerun: job.attempts > 1,
+          payload: job.payload,
+        },
         message,
       ).catch((e: unknown) => this.opts.onError?.(e, job));
     }

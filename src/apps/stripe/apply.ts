@@ -199,8 +199,12 @@ function targetOf(obj: { id: string; object: string; customer?: string | { id: s
   }
 }
 
-export async function applyEvent(host: AppHost, payload: ApplyPayload): Promise<void> {
-  const [outcome] = await applyEvents(host, [payload]);
+/** For tests: throw once after a run stored what it refetched, before recomputing, as a process dying there would. */
+export const applyFaults: { failAfterStore: boolean } = { failAfterStore: false };
+
+/** `rerun`: an earlier run of this job may have stored the object and stopped before recomputing (see below). */
+export async function applyEvent(host: AppHost, payload: ApplyPayload, rerun = false): Promise<void> {
+  const [outcome] = await applyEvents(host, [payload], [rerun]);
   if (outcome !== undefined) throw outcome;
 }
 
@@ -220,6 +224,7 @@ export const APPLY_BATCH_MAX = 64;
 export async function applyEvents(
   host: AppHost,
   payloads: readonly ApplyPayload[],
+  reruns: readonly boolean[] = [],
 ): Promise<(unknown | undefined)[]> {
   const outcomes: (unknown | undefined)[] = payloads.map(() => undefined);
   const settings = await host.settings<StripeSettings>();
@@ -228,7 +233,7 @@ export async function applyEvents(
   for (const [i, p] of payloads.entries())
     byConnection.set(p.connectionId, [...(byConnection.get(p.connectionId) ?? []), i]);
   for (const [connectionId, indexes] of byConnection) {
-    const events = indexes.map((i) => payloads[i] as ApplyPayload);
+    const events = indexes.map((i) => ({ ...(payloads[i] as ApplyPayload), rerun: reruns[i] === true }));
     const errors = await applyForConnection(host, settings, connectionId, events);
     for (const [j, err] of errors.entries()) outcomes[indexes[j] as number] = err;
   }
@@ -241,7 +246,7 @@ async function applyForConnection(
   host: AppHost,
   settings: StripeSettings,
   connectionId: string,
-  events: readonly ApplyPayload[],
+  events: readonly (ApplyPayload & { rerun: boolean })[],
 ): Promise<(unknown | undefined)[]> {
   const errors: (unknown | undefined)[] = events.map(() => undefined);
   const s = stores(host);
@@ -283,13 +288,18 @@ async function applyForConnection(
 
   // Coalescing: when the stored copy was fetched after Settle learned of an event, it already holds the event's
   // change (and the job that fetched it recomputes); refetching again would only repeat that work. One refetch
-  // serves every event of the batch naming the object: it is sent after they all arrived.
+  // serves every event of the batch naming the object: it is sent after they all arrived. A rerun never
+  // coalesces: the copy may be its own earlier run's, stored just before that run died or its batch failed, and
+  // then nobody would recompute the customers (their contacts kept older attributes for good).
   const toFetch = new Map<string, Target>();
   for (const it of items) {
     if (!it.target) continue;
     const stored = storedOf.get(keyOf(it.target));
     const fresh =
-      stored !== undefined && it.p.receivedAt !== undefined && fetchedAtMs(stored.version) > it.p.receivedAt;
+      !it.p.rerun &&
+      stored !== undefined &&
+      it.p.receivedAt !== undefined &&
+      fetchedAtMs(stored.version) > it.p.receivedAt;
     if (!fresh) {
       toFetch.set(keyOf(it.target), it.target);
       if (it.payloadCustomer) customers.add(it.payloadCustomer);
@@ -315,6 +325,10 @@ async function applyForConnection(
     if (!rec) missing.push(cus);
   }
   await refetchAndStore(missing.map((id) => ({ kind: 'customers', id, previous: undefined })));
+  if (applyFaults.failAfterStore) {
+    applyFaults.failAfterStore = false;
+    throw new Error('injected failure after store');
+  }
 
   let catalog: Catalog | undefined;
   const pending = new Set<string>();

@@ -57,13 +57,15 @@ export const stripeApp = defineApp({
       await runCatchUp(host, payload as { connectionId: string; slot: number });
     },
     // `applyEvent` reads the settings itself (sync_enabled included): one query per event fewer.
-    apply_event: (host, payload) => applyEvent(host, payload as Parameters<typeof applyEvent>[1]),
+    apply_event: (host, payload, ctx) =>
+      applyEvent(host, payload as Parameters<typeof applyEvent>[1], ctx.rerun),
   },
   // Under load the worker holds many events at once: applied together, they share their reads and writes.
   batches: {
     apply_event: {
       max: APPLY_BATCH_MAX,
-      run: (host, payloads) => applyEvents(host, payloads as Parameters<typeof applyEvents>[1]),
+      run: (host, payloads, ctx) =>
+        applyEvents(host, payloads as Parameters<typeof applyEvents>[1], ctx.reruns),
     },
   },
   tools: [],

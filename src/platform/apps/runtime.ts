@@ -45,6 +45,7 @@ export class AppRuntime {
             await handler(this.host(ctx.workspaceId, manifest.id), ctx.payload, {
               attempt: ctx.attempt,
               signal: ctx.signal,
+              rerun: ctx.rerun,
             });
           },
           batch && {
@@ -57,7 +58,7 @@ export class AppRuntime {
                 return batch.run(
                   this.host(first.workspaceId, manifest.id),
                   ctxs.map((c) => c.payload),
-                  { signal: first.signal },
+                  { signal: first.signal, reruns: ctxs.map((c) => c.rerun) },
                 );
               },
             },

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dbKinds } from '../../db/test-db.ts';
 import { createHarness, type Harness } from '../../../test/helpers/harness.ts';
@@ -29,4 +30,40 @@ describe.each(dbKinds())('contact attribute writes on %s', (kind) => {
     expect(await attrs(user)).not.toHaveProperty('seats');
     expect(await attrs(lead)).toMatchObject({ plan: 'Free', trial: true });
   });
+
+  it.runIf(kind === 'postgres')(
+    'keeps both changes when another transaction changes the contact meanwhile',
+    async () => {
+      const { userContactId: user, leadContactId: lead } = h.ids;
+      const other = new pg.Client({ connectionString: h.testDb.url });
+      await other.connect();
+      try {
+        await other.query('BEGIN');
+        await other.query(
+          `UPDATE contacts SET custom_attributes = custom_attributes || '{"from_other": 1}'
+           WHERE workspace_id = $1 AND id = $2`,
+          [h.workspace.id, user],
+        );
+        // Blocks on the row the other transaction holds; the row then has a new version.
+        const write = contactRepository.updateAttributesMany(h.platform.db, h.workspace.id, [
+          { id: user, set: { from_batch: 2 }, unset: [] },
+          { id: lead, set: { from_batch: 2 }, unset: [] },
+        ]);
+        for (let i = 0; i < 200; i++) {
+          const waiting = await h.platform.db.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+          );
+          if ((waiting.rows[0]?.n ?? 0) > 0) break;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        await other.query('COMMIT');
+        expect(await write).toBe(2);
+      } finally {
+        await other.end();
+      }
+      expect(await attrs(user)).toMatchObject({ from_other: 1, from_batch: 2 });
+      expect(await attrs(lead)).toMatchObject({ from_batch: 2 });
+    },
+  );
 });

@@ -72,6 +72,9 @@ const ROW_LIST = ROW.join(', ');
 export const cursorAt = (column: string) =>
   `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
+/** Rounds of `updateAttributesMany` for rows that other writers keep changing, before it gives up. */
+const UPDATE_ROUNDS = 5;
+
 export const contactRepository = {
   async insert(
     db: Queryable,
@@ -200,25 +203,38 @@ export const contactRepository = {
     workspaceId: string,
     updates: readonly { id: string; set: Record<string, TypedValue>; unset: string[] }[],
   ): Promise<number> {
-    if (updates.length === 0) return 0;
     // The rows to change are found by key first (LATERAL, one probe each), so the update never scans the table.
-    // Known gap: a row another transaction updated meanwhile is skipped (READ COMMITTED re-checks `ctid = tid`
-    // against the row's new version, which fails). Writing skipped rows again was tried (session 9) and made the
-    // Stripe convergence test fail after long webhook outages (contacts left with no attributes): the Stripe
-    // recompute depends on this today, and needs its write order settled before this can change.
-    const res = await db.query(
-      `WITH u AS (
-         SELECT r->>'id' AS id, r->'set' AS s, ARRAY(SELECT jsonb_array_elements_text(r->'unset')) AS un
-         FROM jsonb_array_elements($2::jsonb) AS r
-       ), t AS (
-         SELECT c.ctid AS tid, u.s, u.un FROM u
-         CROSS JOIN LATERAL (SELECT ctid FROM contacts WHERE workspace_id = $1 AND id = u.id OFFSET 0) c
-       )
-       UPDATE contacts c SET custom_attributes = (c.custom_attributes || t.s) - t.un, updated_at = now()
-       FROM t WHERE c.ctid = t.tid AND c.workspace_id = $1`,
-      [workspaceId, JSON.stringify(updates)],
-    );
-    return res.rowCount;
+    // A row another transaction updated meanwhile has moved: the update re-checks `ctid = tid` against its new
+    // version and skips it (READ COMMITTED). Those rows are answered and written again, so no merge is lost.
+    // Written in id order (the plan visits them in the array's order), as every batch writes them: two batches
+    // sharing contacts wait for each other rather than deadlock.
+    let pending = [...updates].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    let written = 0;
+    for (let round = 1; pending.length > 0; round++) {
+      if (round > UPDATE_ROUNDS)
+        throw new Error(
+          `contacts changed by other writers ${UPDATE_ROUNDS} times in a row: ${pending.length} left`,
+        );
+      const res = await db.query<{ id: string; done: boolean }>(
+        `WITH u AS (
+           SELECT r->>'id' AS id, r->'set' AS s, ARRAY(SELECT jsonb_array_elements_text(r->'unset')) AS un
+           FROM jsonb_array_elements($2::jsonb) AS r
+         ), t AS (
+           SELECT u.id, c.ctid AS tid, u.s, u.un FROM u
+           CROSS JOIN LATERAL (SELECT ctid FROM contacts WHERE workspace_id = $1 AND id = u.id OFFSET 0) c
+         ), w AS (
+           UPDATE contacts c SET custom_attributes = (c.custom_attributes || t.s) - t.un, updated_at = now()
+           FROM t WHERE c.ctid = t.tid AND c.workspace_id = $1
+           RETURNING c.id
+         )
+         SELECT t.id, EXISTS (SELECT 1 FROM w WHERE w.id = t.id) AS done FROM t`,
+        [workspaceId, JSON.stringify(pending)],
+      );
+      const skipped = new Set(res.rows.filter((r) => !r.done).map((r) => r.id));
+      written += res.rows.length - skipped.size;
+      pending = pending.filter((u) => skipped.has(u.id));
+    }
+    return written;
   },
 
   /** Updates the given columns and merges attributes (`unset` names are removed) in one statement. */
