@@ -31,6 +31,19 @@ describe.each(dbKinds())('contact attribute writes on %s', (kind) => {
     expect(await attrs(lead)).toMatchObject({ plan: 'Free', trial: true });
   });
 
+  /** Waits until `n` statements of this database wait for a lock. */
+  async function waitingForLocks(n: number): Promise<void> {
+    for (let i = 0; i < 300; i++) {
+      const waiting = await h.platform.db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+         WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+      );
+      if ((waiting.rows[0]?.n ?? 0) >= n) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`fewer than ${n} statements waited for a lock`);
+  }
+
   it.runIf(kind === 'postgres')(
     'keeps both changes when another transaction changes the contact meanwhile',
     async () => {
@@ -49,14 +62,7 @@ describe.each(dbKinds())('contact attribute writes on %s', (kind) => {
           { id: user, set: { from_batch: 2 }, unset: [] },
           { id: lead, set: { from_batch: 2 }, unset: [] },
         ]);
-        for (let i = 0; i < 200; i++) {
-          const waiting = await h.platform.db.query<{ n: number }>(
-            `SELECT count(*)::int AS n FROM pg_stat_activity
-             WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-          );
-          if ((waiting.rows[0]?.n ?? 0) > 0) break;
-          await new Promise((r) => setTimeout(r, 10));
-        }
+        await waitingForLocks(1);
         await other.query('COMMIT');
         expect(await write).toBe(2);
       } finally {
@@ -64,6 +70,38 @@ describe.each(dbKinds())('contact attribute writes on %s', (kind) => {
       }
       expect(await attrs(user)).toMatchObject({ from_other: 1, from_batch: 2 });
       expect(await attrs(lead)).toMatchObject({ from_batch: 2 });
+    },
+  );
+
+  it.runIf(kind === 'postgres')(
+    'two batches naming the same contacts in opposite orders both land (they wait, not deadlock)',
+    async () => {
+      const { userContactId: user, leadContactId: lead } = h.ids;
+      const other = new pg.Client({ connectionString: h.testDb.url });
+      await other.connect();
+      try {
+        // Both rows locked (not changed), so that both batches are under way before either can write.
+        await other.query('BEGIN');
+        await other.query(
+          `SELECT id FROM contacts WHERE workspace_id = $1 AND id = ANY($2::text[]) FOR UPDATE`,
+          [h.workspace.id, [user, lead]],
+        );
+        const first = contactRepository.updateAttributesMany(h.platform.db, h.workspace.id, [
+          { id: user, set: { first: 1 }, unset: [] },
+          { id: lead, set: { first: 1 }, unset: [] },
+        ]);
+        const second = contactRepository.updateAttributesMany(h.platform.db, h.workspace.id, [
+          { id: lead, set: { second: 2 }, unset: [] },
+          { id: user, set: { second: 2 }, unset: [] },
+        ]);
+        // Written in the order given, each batch would hold the row the other waits for (deadlock detected).
+        await waitingForLocks(2);
+        await other.query('COMMIT');
+        expect(await Promise.all([first, second])).toEqual([2, 2]);
+      } finally {
+        await other.end();
+      }
+      for (const id of [user, lead]) expect(await attrs(id)).toMatchObject({ first: 1, second: 2 });
     },
   );
 });
