@@ -117,8 +117,12 @@ describe.each(dbKinds())('stripe backfill ranges on %s', (kind) => {
       payload: { api_key: emu.key, api_base: proxy.url },
     });
     expect(res.statusCode).toBe(200);
-    for (let i = 0; i < 200 && (await connection())?.sync.state !== 'error'; i++)
+    // The run reports the error once the fetches and stores in flight have ended: seconds on a loaded CI machine
+    // (5 s was once not enough). The retry's 1.5 s backoff keeps the state at `error` long enough to see it.
+    for (const until = Date.now() + 30_000; Date.now() < until;) {
+      if ((await connection())?.sync.state === 'error') break;
       await new Promise((r) => setTimeout(r, 25));
+    }
     expect(backfillFaults.failAfterPages).toBeNull();
     expect(await status()).toMatchObject({ state: 'error', complete: false });
 
