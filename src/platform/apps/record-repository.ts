@@ -1,4 +1,5 @@
 import type { Queryable } from '../../db/client.ts';
+import { byCodeUnits } from '../../shared/order.ts';
 
 export interface RecordRow {
   key: string;
@@ -140,7 +141,7 @@ export const recordRepository = {
     // they queue instead of deadlocking. Parallel columns zipped by ROWS FROM: the documents go as one JSON array,
     // which PostgreSQL parses once into jsonb and splits without parsing again (not jsonb_to_recordset, which
     // goes through text), and which needs none of the escaping a text[] of JSON strings costs on both sides.
-    const sorted = [...recs].sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
+    const sorted = [...recs].sort((x, y) => byCodeUnits(x.key, y.key));
     const res = await db.query<{ key: string }>(
       `INSERT INTO app_records (workspace_id, app_id, collection, key, data, version, index_a, index_b, deleted)
        SELECT $1, $2, $3, r.k, r.d, r.v, r.a, r.b, false

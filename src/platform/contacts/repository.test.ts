@@ -44,30 +44,43 @@ describe.each(dbKinds())('contact attribute writes on %s', (kind) => {
     throw new Error(`fewer than ${n} statements waited for a lock`);
   }
 
+  /**
+   * Takes row locks in another transaction with `lock`, starts `writes` (which wait for them), lets `waiters`
+   * statements queue, then commits and answers what the writes answered.
+   */
+  async function behindLock<T>(lock: string, params: unknown[], waiters: number, writes: () => Promise<T>) {
+    const other = new pg.Client({ connectionString: h.testDb.url });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query(lock, params);
+      const written = writes();
+      written.catch(() => undefined); // awaited below, after the commit
+      await waitingForLocks(waiters);
+      await other.query('COMMIT');
+      return await written;
+    } finally {
+      await other.end();
+    }
+  }
+
   it.runIf(kind === 'postgres')(
     'keeps both changes when another transaction changes the contact meanwhile',
     async () => {
       const { userContactId: user, leadContactId: lead } = h.ids;
-      const other = new pg.Client({ connectionString: h.testDb.url });
-      await other.connect();
-      try {
-        await other.query('BEGIN');
-        await other.query(
-          `UPDATE contacts SET custom_attributes = custom_attributes || '{"from_other": 1}'
-           WHERE workspace_id = $1 AND id = $2`,
-          [h.workspace.id, user],
-        );
-        // Blocks on the row the other transaction holds; the row then has a new version.
-        const write = contactRepository.updateAttributesMany(h.platform.db, h.workspace.id, [
-          { id: user, set: { from_batch: 2 }, unset: [] },
-          { id: lead, set: { from_batch: 2 }, unset: [] },
-        ]);
-        await waitingForLocks(1);
-        await other.query('COMMIT');
-        expect(await write).toBe(2);
-      } finally {
-        await other.end();
-      }
+      // The batch blocks on the row the other transaction holds; the row then has a new version.
+      const written = await behindLock(
+        `UPDATE contacts SET custom_attributes = custom_attributes || '{"from_other": 1}'
+         WHERE workspace_id = $1 AND id = $2`,
+        [h.workspace.id, user],
+        1,
+        () =>
+          contactRepository.updateAttributesMany(h.platform.db, h.workspace.id, [
+            { id: user, set: { from_batch: 2 }, unset: [] },
+            { id: lead, set: { from_batch: 2 }, unset: [] },
+          ]),
+      );
+      expect(written).toBe(2);
       expect(await attrs(user)).toMatchObject({ from_other: 1, from_batch: 2 });
       expect(await attrs(lead)).toMatchObject({ from_batch: 2 });
     },
@@ -77,30 +90,25 @@ describe.each(dbKinds())('contact attribute writes on %s', (kind) => {
     'two batches naming the same contacts in opposite orders both land (they wait, not deadlock)',
     async () => {
       const { userContactId: user, leadContactId: lead } = h.ids;
-      const other = new pg.Client({ connectionString: h.testDb.url });
-      await other.connect();
-      try {
-        // Both rows locked (not changed), so that both batches are under way before either can write.
-        await other.query('BEGIN');
-        await other.query(
-          `SELECT id FROM contacts WHERE workspace_id = $1 AND id = ANY($2::text[]) FOR UPDATE`,
-          [h.workspace.id, [user, lead]],
-        );
-        const first = contactRepository.updateAttributesMany(h.platform.db, h.workspace.id, [
-          { id: user, set: { first: 1 }, unset: [] },
-          { id: lead, set: { first: 1 }, unset: [] },
-        ]);
-        const second = contactRepository.updateAttributesMany(h.platform.db, h.workspace.id, [
-          { id: lead, set: { second: 2 }, unset: [] },
-          { id: user, set: { second: 2 }, unset: [] },
-        ]);
-        // Written in the order given, each batch would hold the row the other waits for (deadlock detected).
-        await waitingForLocks(2);
-        await other.query('COMMIT');
-        expect(await Promise.all([first, second])).toEqual([2, 2]);
-      } finally {
-        await other.end();
-      }
+      // Both rows locked (not changed), so that both batches are under way before either can write. Written in
+      // the order given, each batch would hold the row the other waits for (deadlock detected).
+      const written = await behindLock(
+        `SELECT id FROM contacts WHERE workspace_id = $1 AND id = ANY($2::text[]) FOR UPDATE`,
+        [h.workspace.id, [user, lead]],
+        2,
+        () =>
+          Promise.all([
+            contactRepository.updateAttributesMany(h.platform.db, h.workspace.id, [
+              { id: user, set: { first: 1 }, unset: [] },
+              { id: lead, set: { first: 1 }, unset: [] },
+            ]),
+            contactRepository.updateAttributesMany(h.platform.db, h.workspace.id, [
+              { id: lead, set: { second: 2 }, unset: [] },
+              { id: user, set: { second: 2 }, unset: [] },
+            ]),
+          ]),
+      );
+      expect(written).toEqual([2, 2]);
       for (const id of [user, lead]) expect(await attrs(id)).toMatchObject({ first: 1, second: 2 });
     },
   );

@@ -1,5 +1,6 @@
 import type { Queryable } from '../../db/client.ts';
 import type { TypedValue } from '../attributes/service.ts';
+import { byCodeUnits } from '../../shared/order.ts';
 
 export interface ContactRow {
   workspace_id: string;
@@ -208,7 +209,7 @@ export const contactRepository = {
     // version and skips it (READ COMMITTED). Those rows are answered and written again, so no merge is lost.
     // Written in id order (the plan visits them in the array's order), as every batch writes them: two batches
     // sharing contacts wait for each other rather than deadlock.
-    let pending = [...updates].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    let pending = [...updates].sort((a, b) => byCodeUnits(a.id, b.id));
     let written = 0;
     for (let round = 1; pending.length > 0; round++) {
       if (round > UPDATE_ROUNDS)
