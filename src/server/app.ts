@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
+import type { Logger } from 'pino';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -10,6 +11,7 @@ import Fastify, {
   type FastifyReply,
 } from 'fastify';
 import { registerAppWebhooks } from '../platform/apps/routes.ts';
+import { lazyChild } from '../shared/lazy-logger.ts';
 import { installErrorHandler } from './error-handler.ts';
 import type { Platform } from './platform.ts';
 import { registerRoute } from './route.ts';
@@ -27,6 +29,9 @@ const webDir = join(dirname(fileURLToPath(import.meta.url)), '../../web');
 export async function buildServer(platform: Platform): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: platform.log as unknown as FastifyBaseLogger,
+    // Each request's child logger is made only if the request logs (lazy-logger.ts).
+    childLoggerFactory: (logger, bindings, opts) =>
+      lazyChild(logger as unknown as Logger, bindings, opts) as unknown as FastifyBaseLogger,
     bodyLimit: 256 * 1024,
     trustProxy: false,
     // Malformed URLs (bad percent-encoding, over-long ids) are answered by the router before any route runs:

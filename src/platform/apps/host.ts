@@ -21,6 +21,7 @@ import type { EndpointDirectory } from './endpoints.ts';
 import type { InstallationCache } from './installations.ts';
 import { secretRepository } from './repository.ts';
 import { newId } from '../../shared/ids.ts';
+import { lazyChild } from '../../shared/lazy-logger.ts';
 
 export interface HostDeps {
   publicUrl: string;
@@ -68,7 +69,8 @@ export function createHost(deps: HostDeps, manifest: AppManifest, workspaceId: s
   const { db, box } = deps;
   const appId = manifest.id;
   const declared = new Set(manifest.attributes.map((a) => a.name));
-  const log = deps.log.child({ app: appId, workspace: workspaceId });
+  // A host is made per request and per job run; most never log (lazy-logger.ts).
+  const log = lazyChild(deps.log, { app: appId, workspace: workspaceId });
   /** An app writes only the attributes it declared, with values their definitions accept. */
   const checkWrites = (writes: readonly Record<string, AttributeValue>[]) => {
     for (const values of writes) {
