@@ -74,6 +74,36 @@ describe.each(dbKinds())('Stripe catch-up from /v1/events after downtime, on %s'
     const runs = cluster.applies();
     for (const id of new Set(lost)) expectAppliedOnce(runs, id);
   }, 240_000);
+
+  it('keeps in step a connection none of whose webhooks ever arrive, from its first sync on', async () => {
+    // A wrong public URL or a proxy in the way: Stripe's deliveries never reach Settle, not even the first one.
+    await emu.control('webhook_faults', { drop: 1, max_attempts: 1, seed: 8 });
+    const alone = new SettleCluster(kind);
+    try {
+      await alone.setUp({ apiKey: emu.key, apiBase: emu.url, settings: { catch_up_interval_seconds: 2 } });
+      const worker = alone.spawn();
+      await worker.ready;
+      const unseen = await emu.stripe.customers.create({ email: 'unseen@example.com', balance: 4200 });
+      await alone.quiesce({ idle: () => emu.webhooksIdle(), catchUpRounds: 2, timeoutMs: 60_000 });
+      await alone.stop(worker);
+      const mine = emu.emulator.webhooks.log.filter((d) => d.url.includes(`:${alone.port}/`));
+      expect(mine.length).toBeGreaterThan(0);
+      expect(mine.filter((d) => d.outcome !== 'dropped')).toEqual([]);
+
+      const report = await compare(emu, alone);
+      expect(report.mismatches).toEqual([]);
+      const contact = await alone.withDb(async (db) => {
+        const r = await db.query<{ custom_attributes: Record<string, unknown> }>(
+          'SELECT custom_attributes FROM contacts WHERE workspace_id = $1 AND email = $2',
+          [alone.workspaceId, 'unseen@example.com'],
+        );
+        return r.rows[0];
+      });
+      expect(contact?.custom_attributes).toMatchObject({ stripe_id: unseen.id, stripe_account_balance: 42 });
+    } finally {
+      await alone.close();
+    }
+  }, 240_000);
 });
 
 const TWO_WORKER_CHANGES = Number(process.env.CONVERGENCE_TWO_WORKER_CHANGES ?? 600);

@@ -14,6 +14,7 @@
 import type Stripe from 'stripe';
 import type { AppHost } from '../../app-sdk/index.ts';
 import { isNotFound, type StripeHandle } from './client.ts';
+import { ensureCatchUp } from './catch-up.ts';
 import { clientFor, getConnection, saveConnection } from './connections.ts';
 import { planRanges, splitLargest, STRIPE_EPOCH, type RangeCursor } from './ranges.ts';
 import { customerIdOf, loadCatalog, type Catalog } from './bundle.ts';
@@ -357,6 +358,9 @@ export async function runBackfill(
     conn,
   );
   const settings = await host.settings<{ metadata_key: string; backfill_ranges?: number }>();
+  // The events catch-up starts with the first sync, not with the first webhook: if Stripe's deliveries never reach
+  // Settle (a wrong public URL, a proxy), it alone keeps the contacts in step after the backfill.
+  await ensureCatchUp(host, conn.id);
   const handle = await clientFor(host, conn);
   try {
     let lo = STRIPE_EPOCH;

@@ -9,8 +9,10 @@
  * Scheduling: runs are numbered by time slot (`floor(now / interval)`), and the dedupe key holds the slot, so any
  * number of processes asking for "the current run" make one job. Each run schedules the next slot before it
  * works, so the chain survives a worker killed mid-run; a run that comes due while Settle is down runs as soon as
- * a worker starts (the job is overdue), which is the catch-up "on start". Every `apply_event` also makes sure the
- * current slot's run exists (once per process and slot), which starts the chain for a new connection.
+ * a worker starts (the job is overdue), which is the catch-up "on start". A backfill run starts the chain (so a
+ * connection whose webhooks never reach Settle is still kept in step), and every `apply_event` makes sure the
+ * current slot's run exists too (once per process and slot). While sync is off the chain keeps going without
+ * listing, so turning sync back on needs nothing else to restart it.
  */
 import type Stripe from 'stripe';
 import type { AppHost } from '../../app-sdk/index.ts';
@@ -67,9 +69,18 @@ export async function readEventCursor(host: AppHost, connectionId: string) {
   return rec && !rec.deleted ? rec : undefined;
 }
 
-export async function runCatchUp(host: AppHost, payload: { connectionId: string; slot: number }) {
+export interface CatchUpPayload {
+  connectionId: string;
+  slot: number;
+}
+
+/**
+ * Enqueues the run after this one, before this one works (a worker killed mid-run leaves the chain whole). Answers
+ * the connection, or undefined once it is disconnected: the chain ends there.
+ */
+export async function scheduleNextCatchUp(host: AppHost, payload: CatchUpPayload) {
   const conn = await getConnection(host, payload.connectionId);
-  if (!conn) return; // disconnected: the chain ends here
+  if (!conn) return undefined;
   const every = await intervalMs(host);
   const next = Math.max(payload.slot + 1, Math.floor(Date.now() / every) + 1);
   await host.jobs.enqueue(
@@ -77,6 +88,12 @@ export async function runCatchUp(host: AppHost, payload: { connectionId: string;
     { connectionId: conn.id, slot: next },
     { dedupeKey: `catchup:${conn.id}:${next}`, runAt: new Date(next * every) },
   );
+  return conn;
+}
+
+export async function runCatchUp(host: AppHost, payload: CatchUpPayload) {
+  const conn = await scheduleNextCatchUp(host, payload);
+  if (!conn) return;
 
   const rec = await readEventCursor(host, conn.id);
   const handle = await clientFor(host, conn);

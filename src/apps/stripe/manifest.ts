@@ -4,7 +4,12 @@ import { ActionError, defineApp } from '../../app-sdk/index.ts';
 import { APPLY_BATCH_MAX, applyEvent, applyEvents } from './apply.ts';
 import { stripeAttributes } from './attributes.ts';
 import { runBackfill, runRecompute, startSync } from './backfill.ts';
-import { DEFAULT_CATCH_UP_INTERVAL_SECONDS, runCatchUp } from './catch-up.ts';
+import {
+  DEFAULT_CATCH_UP_INTERVAL_SECONDS,
+  runCatchUp,
+  scheduleNextCatchUp,
+  type CatchUpPayload,
+} from './catch-up.ts';
 import { stripeCard } from './card.ts';
 import { connect, deleteStripeEndpoint, disconnect, listConnections, setPrimary } from './connections.ts';
 import { linkCustomer, unlinkCustomer, type LinkInput } from './links.ts';
@@ -53,8 +58,11 @@ export const stripeApp = defineApp({
     create_contact: (host, payload) =>
       runCreateContact(host, payload as Parameters<typeof runCreateContact>[1]),
     catch_up: async (host, payload) => {
-      if (!(await host.settings<{ sync_enabled: boolean }>()).sync_enabled) return;
-      await runCatchUp(host, payload as { connectionId: string; slot: number });
+      if (!(await host.settings<{ sync_enabled: boolean }>()).sync_enabled) {
+        await scheduleNextCatchUp(host, payload as CatchUpPayload);
+        return;
+      }
+      await runCatchUp(host, payload as CatchUpPayload);
     },
     // `applyEvent` reads the settings itself (sync_enabled included): one query per event fewer.
     apply_event: (host, payload, ctx) =>
