@@ -307,6 +307,15 @@ describe.each(dbKinds())('stripe sync engine on %s', (kind) => {
     expect((await contact(ids.ada!)).custom_attributes).toMatchObject({ stripe_total_spend: 206 });
   }, 180_000);
 
+  it("a card's new expiry reaches the contact when Stripe announces the payment method's change", async () => {
+    const expiresAt = async () => (await contact(ids.ada!)).custom_attributes.stripe_card_expires_at;
+    expect(await expiresAt()).toBe(Date.UTC(2027, 4, 1) / 1000 - 1); // pm_ada: 04/2027
+    // The card was renewed: its expiry changes, and nothing else does (the customer still names pm_ada).
+    await stripe.paymentMethods.update('pm_ada', { card: { exp_month: 1, exp_year: 2031 } });
+    await drain();
+    expect(await expiresAt()).toBe(Date.UTC(2031, 1, 1) / 1000 - 1);
+  }, 60_000);
+
   /** Apply-event jobs run here, as the worker runs them: a customer changed with no webhook, then announced. */
   const applying = async () => {
     const conn = (await status()).connections.find((c) => c.primary)!;

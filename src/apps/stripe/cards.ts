@@ -73,9 +73,13 @@ function resolve(
   ref: string | Stripe.PaymentMethod | Stripe.CustomerSource,
   input: DefaultCardInput,
 ): CardLike | undefined {
-  if (typeof ref !== 'string') return ref;
-  // A legacy card id (`card_…`) also works as a PaymentMethod id, so either list may hold it.
-  return input.paymentMethods.find((pm) => pm.id === ref) ?? input.sources?.find((s) => s.id === ref);
+  const id = typeof ref === 'string' ? ref : ref.id;
+  // The caller's lists come first, and a reference expanded inside the customer or subscription is used only when
+  // they lack its id: a payment method stored on its own was refetched when Stripe announced a change to it (a new
+  // expiry after the card was renewed), while the expanded copy dates from the customer's or subscription's last
+  // fetch. A legacy card id (`card_…`) also works as a PaymentMethod id, so either list may hold it.
+  const listed = input.paymentMethods.find((pm) => pm.id === id) ?? input.sources?.find((s) => s.id === id);
+  return listed ?? (typeof ref === 'string' ? undefined : ref);
 }
 
 /**

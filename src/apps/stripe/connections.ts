@@ -44,6 +44,8 @@ export const WEBHOOK_EVENTS = [
   'payment_method.attached',
   'payment_method.detached',
   'payment_method.updated',
+  // Sent when the card network gives Stripe a renewed card's new expiry or number (card account updater).
+  'payment_method.automatically_updated',
   'checkout.session.completed',
 ] as const satisfies readonly Stripe.WebhookEndpointCreateParams.EnabledEvent[];
 
