@@ -6,6 +6,7 @@ import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyFaults } from '../src/apps/stripe/apply.ts';
 import { backfillFaults } from '../src/apps/stripe/backfill.ts';
+import { requestStats } from '../src/apps/stripe/client.ts';
 import { stripeApp } from '../src/apps/stripe/manifest.ts';
 import { signPayload } from '../src/apps/stripe/signature.ts';
 import { CONTACT_CLAIM_HELD_MS } from '../src/apps/stripe/recompute.ts';
@@ -131,6 +132,9 @@ describe.each(dbKinds())('stripe sync engine on %s', (kind) => {
   });
 
   it('connects: webhook endpoint in Stripe, secrets sealed, backfill complete with hand-worked attributes', async () => {
+    const account = (await stripe.accounts.retrieveCurrent()).id;
+    const eventListings = () => requestStats.get(account)?.byEndpoint.events ?? 0;
+    const listedBefore = eventListings();
     const res = await h.request('admin', {
       method: 'POST',
       url: '/api/apps/stripe/actions/connect',
@@ -167,6 +171,8 @@ describe.each(dbKinds())('stripe sync engine on %s', (kind) => {
     await drain();
     const st = await status();
     expect(st.connections[0]?.sync).toMatchObject({ state: 'done', complete: true });
+    // The sync also started the events catch-up, whose listing goes through the account's request budget.
+    expect(eventListings()).toBeGreaterThan(listedBefore);
 
     const ada = await contact(ids.ada!);
     expect(ada.custom_attributes).toMatchObject({

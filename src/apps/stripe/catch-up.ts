@@ -104,12 +104,20 @@ export async function runCatchUp(host: AppHost, payload: CatchUpPayload) {
     : conn.created_at - CATCH_UP_OVERLAP_SECONDS;
   const floor = Math.floor(listedAt / 1000) - RETENTION_SECONDS;
   const events: Stripe.Event[] = [];
-  // Newest first, as Stripe lists them; collected whole, then enqueued oldest first.
-  for await (const e of handle.stripe.events.list({
-    created: { gte: Math.max(since, floor) },
-    limit: 100,
-  })) {
-    if (wanted.has(e.type)) events.push(e);
+  // Newest first, as Stripe lists them; collected whole, then enqueued oldest first. Page by page through the
+  // account's request budget, each page retried on a 429 or 5xx: after a long downtime this listing is many pages,
+  // and it must leave the merchant's share of the rate limit alone like every other call.
+  for (let after: string | undefined; ;) {
+    const page = await handle.call('events', (s) =>
+      s.events.list({
+        created: { gte: Math.max(since, floor) },
+        limit: 100,
+        ...(after ? { starting_after: after } : {}),
+      }),
+    );
+    for (const e of page.data) if (wanted.has(e.type)) events.push(e);
+    after = page.data.at(-1)?.id;
+    if (!page.has_more || !after) break;
   }
   events.sort((a, b) => a.created - b.created);
   // What Settle knew by the end of the listing: an event listed was created before its page came back, so a copy
