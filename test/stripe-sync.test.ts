@@ -322,6 +322,14 @@ describe.each(dbKinds())('stripe sync engine on %s', (kind) => {
     expect(await expiresAt()).toBe(Date.UTC(2031, 1, 1) / 1000 - 1);
   }, 60_000);
 
+  it('a coupon made after the backfill counts in stripe_mrr once a subscription uses it', async () => {
+    expect((await contact(ids.ada!)).custom_attributes).toMatchObject({ stripe_mrr: 49 });
+    const coupon = await stripe.coupons.create({ percent_off: 10, duration: 'forever' });
+    await stripe.subscriptions.update('sub_ada', { discounts: [{ coupon: coupon.id }] });
+    await drain();
+    expect((await contact(ids.ada!)).custom_attributes).toMatchObject({ stripe_mrr: 44.1 });
+  }, 60_000);
+
   /** Apply-event jobs run here, as the worker runs them: a customer changed with no webhook, then announced. */
   const applying = async () => {
     const conn = (await status()).connections.find((c) => c.primary)!;

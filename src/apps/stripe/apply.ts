@@ -147,7 +147,15 @@ async function storeFetched(
       if (f.kind === 'customers' && stored.has(`${f.kind}:${key}`))
         written.set(f.id, { key, version: f.version, deleted: false, data: f.fresh as Stripe.Customer });
       if (f.kind === 'subscriptions')
-        await fetchMissingProducts(host, handle, connectionId, f.fresh as Stripe.Subscription, f.version);
+        await fetchMissingCatalog(host, handle, connectionId, f.fresh as Stripe.Subscription, f.version);
+      if (f.kind === 'customers')
+        await fetchMissingCoupons(
+          host,
+          handle,
+          connectionId,
+          [(f.fresh as Stripe.Customer).discount],
+          f.version,
+        );
       const owner =
         f.kind === 'customers' ? f.fresh.id : customerIdOf(f.fresh as { customer?: string | null });
       if (owner) customers.push(owner);
@@ -157,8 +165,11 @@ async function storeFetched(
   return { customers, written };
 }
 
-/** Products a refetched subscription names but the store lacks (created after the backfill). */
-async function fetchMissingProducts(
+/**
+ * Products and coupons a refetched subscription names but the store lacks: made after the backfill listed the
+ * catalog, they would leave the plan name or the MRR's discounts unresolved.
+ */
+async function fetchMissingCatalog(
   host: AppHost,
   handle: StripeHandle,
   connectionId: string,
@@ -172,6 +183,33 @@ async function fetchMissingProducts(
     try {
       const product = await handle.call('products', (st) => st.products.retrieve(productId));
       await storeObject(host, connectionId, 'products', product, version);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+  const discounts = [...(sub.discounts ?? []), ...sub.items.data.flatMap((i) => i.discounts ?? [])];
+  await fetchMissingCoupons(host, handle, connectionId, discounts, version);
+}
+
+/** Coupons of expanded discounts (a discount held as an id names no coupon here) that the store lacks. */
+async function fetchMissingCoupons(
+  host: AppHost,
+  handle: StripeHandle,
+  connectionId: string,
+  discounts: readonly (string | Stripe.Discount | null | undefined)[],
+  version: number,
+) {
+  const s = stores(host);
+  const ids = new Set<string>();
+  for (const d of discounts) {
+    const coupon = d && typeof d === 'object' ? d.source?.coupon : null;
+    if (typeof coupon === 'string') ids.add(coupon);
+  }
+  for (const couponId of ids) {
+    if (await s.coupons.get(objectKey(connectionId, couponId))) continue;
+    try {
+      const coupon = await handle.call('coupons', (st) => st.coupons.retrieve(couponId));
+      await storeObject(host, connectionId, 'coupons', coupon, version);
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
