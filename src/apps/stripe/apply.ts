@@ -7,14 +7,15 @@
 import type Stripe from 'stripe';
 import type { AppHost } from '../../app-sdk/index.ts';
 import type { StoredRecord } from '../../app-sdk/index.ts';
-import { storeObject, storeObjects } from './pages.ts';
+import { storeObjects } from './pages.ts';
 import { isNotFound, type StripeHandle } from './client.ts';
 import { clientFor } from './connections.ts';
 import { ensureCatchUp } from './catch-up.ts';
 import { holdTimelineEntry } from './held-timeline.ts';
+import { fetchMissingCatalog, fetchMissingCoupons } from './missing-catalog.ts';
 import { customerIdOf, loadCatalog, type Catalog } from './bundle.ts';
 import { contactOf, recomputeCustomers, type JustWritten } from './recompute.ts';
-import { idOf, objectKey, stores, type Connection, type Stores } from './store.ts';
+import { objectKey, stores, type Connection, type Stores } from './store.ts';
 import { timelineEntryFor, timelineHandlers } from './timeline.ts';
 
 interface StripeSettings {
@@ -163,57 +164,6 @@ async function storeFetched(
     if (f.kind === 'customers') customers.push(f.id);
   }
   return { customers, written };
-}
-
-/**
- * Products and coupons a refetched subscription names but the store lacks: made after the backfill listed the
- * catalog, they would leave the plan name or the MRR's discounts unresolved.
- */
-async function fetchMissingCatalog(
-  host: AppHost,
-  handle: StripeHandle,
-  connectionId: string,
-  sub: Stripe.Subscription,
-  version: number,
-) {
-  const s = stores(host);
-  for (const item of sub.items.data) {
-    const productId = idOf(item.price.product as string | { id: string });
-    if (!productId || (await s.products.get(objectKey(connectionId, productId)))) continue;
-    try {
-      const product = await handle.call('products', (st) => st.products.retrieve(productId));
-      await storeObject(host, connectionId, 'products', product, version);
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
-  }
-  const discounts = [...(sub.discounts ?? []), ...sub.items.data.flatMap((i) => i.discounts ?? [])];
-  await fetchMissingCoupons(host, handle, connectionId, discounts, version);
-}
-
-/** Coupons of expanded discounts (a discount held as an id names no coupon here) that the store lacks. */
-async function fetchMissingCoupons(
-  host: AppHost,
-  handle: StripeHandle,
-  connectionId: string,
-  discounts: readonly (string | Stripe.Discount | null | undefined)[],
-  version: number,
-) {
-  const s = stores(host);
-  const ids = new Set<string>();
-  for (const d of discounts) {
-    const coupon = d && typeof d === 'object' ? d.source?.coupon : null;
-    if (typeof coupon === 'string') ids.add(coupon);
-  }
-  for (const couponId of ids) {
-    if (await s.coupons.get(objectKey(connectionId, couponId))) continue;
-    try {
-      const coupon = await handle.call('coupons', (st) => st.coupons.retrieve(couponId));
-      await storeObject(host, connectionId, 'coupons', coupon, version);
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
-  }
 }
 
 function targetOf(obj: { id: string; object: string; customer?: string | { id: string } | null }): {
