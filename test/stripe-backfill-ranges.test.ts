@@ -24,10 +24,14 @@ interface Logged {
 }
 
 /** Forwards to the emulator and remembers each request's path and list parameters. */
-async function loggingProxy(target: string): Promise<{ url: string; log: Logged[]; server: Server }> {
+async function loggingProxy(
+  target: string,
+): Promise<{ url: string; log: Logged[]; server: Server; delay: { ms: number } }> {
   const log: Logged[] = [];
+  const delay = { ms: 0 };
   const t = new URL(target);
-  const server = createServer((req, res) => {
+  const server = createServer(async (req, res) => {
+    if (delay.ms > 0) await new Promise((r) => setTimeout(r, delay.ms));
     const u = new URL(req.url ?? '/', target);
     log.push({
       at: log.length,
@@ -46,7 +50,7 @@ async function loggingProxy(target: string): Promise<{ url: string; log: Logged[
     req.pipe(out);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, log, server };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, log, server, delay };
 }
 
 describe.each(dbKinds())('stripe backfill ranges on %s', (kind) => {
@@ -177,5 +181,56 @@ describe.each(dbKinds())('stripe backfill ranges on %s', (kind) => {
       [h.workspace.id],
     );
     expect(contacts.rows[0]).toEqual({ n: gen.customers, subs: gen.customers });
+  }, 90_000);
+
+  it('a sync started while a run is listing replaces it: the old run stops and never reports for the new one', async () => {
+    const before = await connection();
+    const sync = async () => {
+      const res = await h.request('admin', {
+        method: 'POST',
+        url: '/api/apps/stripe/actions/sync',
+        payload: {},
+      });
+      expect(res.statusCode).toBe(200);
+    };
+    const customerPages = (from: number) =>
+      proxy.log.slice(from).filter((r) => r.path === '/v1/customers').length;
+    // Slow enough that a run lists for seconds.
+    proxy.delay.ms = 150;
+    const worker = h.platform.jobs.startWorker({ workspaceId: h.workspace.id, pollMs: 50 });
+    try {
+      const start = proxy.log.length;
+      await sync();
+      const replaced = (before?.sync.run ?? 0) + 1;
+      // The run to replace has listed some customers, far from all.
+      for (const until = Date.now() + 30_000; Date.now() < until && customerPages(start) < 2;)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(customerPages(start)).toBeGreaterThanOrEqual(2);
+      const mark = proxy.log.length;
+      await sync();
+      for (let i = 0; i < 1200 && (await connection())?.sync.state !== 'done'; i++) {
+        const st = await status();
+        expect(st?.complete && st.state !== 'done').toBeFalsy();
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      // Whatever the replaced run still does, it must not mark the new run done: wait a little longer and look.
+      await new Promise((r) => setTimeout(r, 1000));
+      const final = await connection();
+      expect(final?.sync).toMatchObject({ run: replaced + 1, state: 'done' });
+      expect(await status()).toMatchObject({ state: 'done', complete: true });
+      // The new run lists each customer page once (a range split while its page was in flight asks once more, for
+      // a page not counted); the replaced run adds at most the page each of its 4 cursors had in flight. Left to
+      // go on, it listed all its remaining pages (25 requests against a bound of 19 in one run).
+      const mine = (await ranges('customers')).filter((c) => c.run === replaced + 1);
+      const fullRun = mine.reduce((n, c) => n + c.pages, 0);
+      const splits = mine.filter((c) => c.id.startsWith('s')).length;
+      expect(fullRun).toBeGreaterThan(2);
+      expect(customerPages(mark), `full run ${fullRun} pages, ${splits} splits`).toBeLessThanOrEqual(
+        fullRun + splits + 4,
+      );
+    } finally {
+      proxy.delay.ms = 0;
+      await worker.stop();
+    }
   }, 90_000);
 });

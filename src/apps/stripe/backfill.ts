@@ -57,6 +57,9 @@ export async function readRanges(
     .filter((r) => r.cursor.run === run && typeof r.cursor.id === 'string');
 }
 
+/** A `sync` started a newer run of the connection while this one was listing: this one stops, quietly. */
+class SupersededRun extends Error {}
+
 /** One run of one connection: the cursors in memory, the write queue, the versions of cursor records. */
 class BackfillRun {
   private versions = new Map<string, number>();
@@ -80,6 +83,16 @@ class BackfillRun {
 
   private get hi() {
     return Math.floor(Date.now() / 1000) + 1;
+  }
+
+  /**
+   * Stops every cursor once the connection names a newer run (or is gone): two runs must not list side by side,
+   * share cursors or report for each other. One read by key before each page, small beside the page.
+   */
+  private async checkCurrent(): Promise<void> {
+    const latest = await getConnection(this.host, this.conn.id);
+    if (!latest || latest.sync.run !== this.run)
+      this.failure ??= new SupersededRun(`run ${this.run} of ${this.conn.id} was replaced`);
   }
 
   /** Runs `fn` after everything queued before it that shares a key; the first failure stops every cursor. */
@@ -211,6 +224,8 @@ class BackfillRun {
     if (!this.committed.has(c.id)) this.committed.set(c.id, { ...c });
     while (!c.done && this.failure === null) {
       await this.room();
+      await this.checkCurrent();
+      if (this.failure !== null) return;
       if (type === 'customers' && !this.sequential) await this.followSubscriptions(c);
       // The page's version: when its request was sent, after any wait for the budget (see refetchAndStore).
       let started = Date.now() / 1000;
@@ -340,8 +355,13 @@ class BackfillRun {
   }
 }
 
-async function setState(host: AppHost, id: string, patch: Partial<Connection['sync']>, fallback: Connection) {
-  const latest = (await getConnection(host, id)) ?? fallback;
+/**
+ * Patches the sync state of run `run`, and only of that run: a run a newer `sync` replaced must not mark the new
+ * one done (or failed). A gone connection is not written back.
+ */
+async function setState(host: AppHost, id: string, run: number, patch: Partial<Connection['sync']>) {
+  const latest = await getConnection(host, id);
+  if (!latest || latest.sync.run !== run) throw new SupersededRun(`run ${run} of ${id} was replaced`);
   await saveConnection(host, { ...latest, sync: { ...latest.sync, ...patch } });
 }
 
@@ -351,18 +371,14 @@ export async function runBackfill(
 ): Promise<void> {
   const conn = await getConnection(host, payload.connectionId);
   if (!conn || conn.sync.run !== payload.run) return; // disconnected, or a newer sync replaced this run
-  await setState(
-    host,
-    conn.id,
-    { state: 'running', started_at: conn.sync.started_at ?? Math.floor(Date.now() / 1000) },
-    conn,
-  );
-  const settings = await host.settings<{ metadata_key: string; backfill_ranges?: number }>();
-  // The events catch-up starts with the first sync, not with the first webhook: if Stripe's deliveries never reach
-  // Settle (a wrong public URL, a proxy), it alone keeps the contacts in step after the backfill.
-  await ensureCatchUp(host, conn.id);
-  const handle = await clientFor(host, conn);
+  const state = (patch: Partial<Connection['sync']>) => setState(host, conn.id, payload.run, patch);
   try {
+    await state({ state: 'running', started_at: conn.sync.started_at ?? Math.floor(Date.now() / 1000) });
+    const settings = await host.settings<{ metadata_key: string; backfill_ranges?: number }>();
+    // The events catch-up starts with the first sync, not with the first webhook: if Stripe's deliveries never
+    // reach Settle (a wrong public URL, a proxy), it alone keeps the contacts in step after the backfill.
+    await ensureCatchUp(host, conn.id);
+    const handle = await clientFor(host, conn);
     let lo = STRIPE_EPOCH;
     const planned = await readRanges(host, conn.id, 'customers', payload.run);
     if (planned.length === 0) {
@@ -385,59 +401,21 @@ export async function runBackfill(
       const latest = (await getConnection(host, conn.id)) ?? conn;
       const times = { ...latest.sync.phase_times };
       times[name] = [times[name]?.[0] ?? Date.now(), null];
-      await setState(host, conn.id, { phase: name, phase_times: times }, conn);
+      await state({ phase: name, phase_times: times });
       await run.phase(types);
       times[name] = [times[name][0], Date.now()];
-      await setState(host, conn.id, { phase_times: times }, conn);
+      await state({ phase_times: times });
     }
-    await setState(
-      host,
-      conn.id,
-      { state: 'done', finished_at: Math.floor(Date.now() / 1000), last_error: null },
-      conn,
-    );
+    await state({ state: 'done', finished_at: Math.floor(Date.now() / 1000), last_error: null });
   } catch (err) {
-    await setState(
-      host,
-      conn.id,
-      { state: 'error', last_error: err instanceof Error ? err.message : String(err) },
-      conn,
-    );
+    // A newer run (or a disconnect) took over: it reports for the connection now, and this job is over.
+    if (err instanceof SupersededRun) return;
+    try {
+      await state({ state: 'error', last_error: err instanceof Error ? err.message : String(err) });
+    } catch (stateErr) {
+      if (stateErr instanceof SupersededRun) return;
+      throw stateErr;
+    }
     throw err; // the queue retries with backoff; the cursors say where to resume
   }
-}
-
-/** The `recompute` job: every customer of a connection (after it became primary), 200 at a time. */
-export async function runRecompute(host: AppHost, payload: { connectionId: string }): Promise<void> {
-  const conn = await getConnection(host, payload.connectionId);
-  if (!conn) return;
-  const s = stores(host);
-  const { metadata_key: userIdKey } = await host.settings<{ metadata_key: string }>();
-  const catalog = await loadCatalog(host, payload.connectionId);
-  let after: string | undefined;
-  for (;;) {
-    const page = await s.customers.list({ after, limit: 200 });
-    const ids = page.filter((r) => r.key.startsWith(`${payload.connectionId}:`)).map((r) => r.data.id);
-    await settleCustomers(host, conn, ids, catalog, userIdKey);
-    const last = page.at(-1);
-    if (!last || page.length < 200) return;
-    after = last.key;
-  }
-}
-
-/** Starts a new run: cursors of older runs count as not started. */
-export async function startSync(host: AppHost, connectionId: string): Promise<{ run: number }> {
-  const conn = await getConnection(host, connectionId);
-  if (!conn) throw new Error(`no connection ${connectionId}`);
-  const run = conn.sync.run + 1;
-  await saveConnection(host, {
-    ...conn,
-    sync: { run, state: 'pending', started_at: null, finished_at: null, last_error: null },
-  });
-  await host.jobs.enqueue(
-    'backfill',
-    { connectionId, run },
-    { dedupeKey: `backfill:${connectionId}:${run}` },
-  );
-  return { run };
 }

@@ -242,3 +242,20 @@ export async function setPrimary(host: AppHost, connectionId: string) {
   );
   return { primary: connectionId };
 }
+
+/** Starts a new run: cursors of older runs count as not started. */
+export async function startSync(host: AppHost, connectionId: string): Promise<{ run: number }> {
+  const conn = await getConnection(host, connectionId);
+  if (!conn) throw new Error(`no connection ${connectionId}`);
+  const run = conn.sync.run + 1;
+  await saveConnection(host, {
+    ...conn,
+    sync: { run, state: 'pending', started_at: null, finished_at: null, last_error: null },
+  });
+  await host.jobs.enqueue(
+    'backfill',
+    { connectionId, run },
+    { dedupeKey: `backfill:${connectionId}:${run}` },
+  );
+  return { run };
+}

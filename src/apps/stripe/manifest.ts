@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { ActionError, defineApp } from '../../app-sdk/index.ts';
 import { APPLY_BATCH_MAX, applyEvent, applyEvents } from './apply.ts';
 import { stripeAttributes } from './attributes.ts';
-import { runBackfill, runRecompute, startSync } from './backfill.ts';
+import { runBackfill } from './backfill.ts';
+import { runRecompute } from './settle-batch.ts';
 import {
   DEFAULT_CATCH_UP_INTERVAL_SECONDS,
   runCatchUp,
@@ -11,7 +12,14 @@ import {
   type CatchUpPayload,
 } from './catch-up.ts';
 import { stripeCard } from './card.ts';
-import { connect, deleteStripeEndpoint, disconnect, listConnections, setPrimary } from './connections.ts';
+import {
+  connect,
+  deleteStripeEndpoint,
+  disconnect,
+  listConnections,
+  setPrimary,
+  startSync,
+} from './connections.ts';
 import { linkCustomer, unlinkCustomer, type LinkInput } from './links.ts';
 import { runCreateContact } from './recompute.ts';
 import { timelineEventNames } from './timeline.ts';

@@ -14,7 +14,8 @@ import type Stripe from 'stripe';
 import type { AppHost, AttributeValue, HostContact } from '../../app-sdk/index.ts';
 import { releaseTimelineEntries } from './held-timeline.ts';
 import { customerFacts, normaliseEmail, resolveAccountMatches } from './matching.ts';
-import { attributesFor, type Catalog, type CustomerBundle } from './bundle.ts';
+import { attributesFor, loadCatalog, type Catalog, type CustomerBundle } from './bundle.ts';
+import { getConnection } from './connections.ts';
 import { recomputeCustomers } from './recompute.ts';
 import { customerIndex, emailIndex, objectKey, stores, type Connection, type Link } from './store.ts';
 
@@ -208,4 +209,22 @@ export async function settleCustomers(
     stats.slow += slowIds.length;
   }
   return stats;
+}
+
+/** The `recompute` job: every customer of a connection (after it became primary), 200 at a time. */
+export async function runRecompute(host: AppHost, payload: { connectionId: string }): Promise<void> {
+  const conn = await getConnection(host, payload.connectionId);
+  if (!conn) return;
+  const s = stores(host);
+  const { metadata_key: userIdKey } = await host.settings<{ metadata_key: string }>();
+  const catalog = await loadCatalog(host, payload.connectionId);
+  let after: string | undefined;
+  for (;;) {
+    const page = await s.customers.list({ after, limit: 200 });
+    const ids = page.filter((r) => r.key.startsWith(`${payload.connectionId}:`)).map((r) => r.data.id);
+    await settleCustomers(host, conn, ids, catalog, userIdKey);
+    const last = page.at(-1);
+    if (!last || page.length < 200) return;
+    after = last.key;
+  }
 }
