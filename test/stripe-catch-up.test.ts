@@ -83,6 +83,9 @@ describe.each(dbKinds())('Stripe catch-up from /v1/events after downtime, on %s'
       await alone.setUp({ apiKey: emu.key, apiBase: emu.url, settings: { catch_up_interval_seconds: 2 } });
       const worker = alone.spawn();
       await worker.ready;
+      // The backfill is over (and the catch-up has run once) before the customer exists: only the catch-up can
+      // bring it.
+      await alone.quiesce({ idle: () => emu.webhooksIdle(), catchUpRounds: 1, timeoutMs: 60_000 });
       const unseen = await emu.stripe.customers.create({ email: 'unseen@example.com', balance: 4200 });
       await alone.quiesce({ idle: () => emu.webhooksIdle(), catchUpRounds: 2, timeoutMs: 60_000 });
       await alone.stop(worker);

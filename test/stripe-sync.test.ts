@@ -614,6 +614,41 @@ describe.each(dbKinds())('stripe sync engine on %s', (kind) => {
     }
   }, 120_000);
 
+  it('while sync is off the catch-up keeps its chain without listing, so turning sync on needs no webhook', async () => {
+    const conn = (await status()).connections.find((c) => c.primary)!;
+    const account = (await stripe.accounts.retrieveCurrent()).id;
+    const listings = () => requestStats.get(account)?.byEndpoint.events ?? 0;
+    const settingsUrl = '/api/apps/stripe/settings';
+    const current = (await h.request('admin', { method: 'GET', url: settingsUrl })).json() as {
+      settings: Record<string, unknown>;
+    };
+    const put = (settings: Record<string, unknown>) =>
+      h.request('admin', { method: 'PUT', url: settingsUrl, payload: { settings } });
+    const queued = async () =>
+      (
+        await h.platform.db.query<{ slot: number }>(
+          "SELECT (payload->>'slot')::bigint AS slot FROM jobs WHERE workspace_id = $1 AND queue = 'app:stripe:catch_up' AND status = 'queued'",
+          [h.workspace.id],
+        )
+      ).rows;
+    expect((await put({ ...current.settings, sync_enabled: false })).statusCode).toBe(200);
+    try {
+      // This run is the chain's only link: the next one exists only if this run makes it.
+      await h.platform.db.query(
+        "DELETE FROM jobs WHERE workspace_id = $1 AND queue = 'app:stripe:catch_up' AND status = 'queued'",
+        [h.workspace.id],
+      );
+      const before = listings();
+      const host = h.platform.apps.host(h.workspace.id, 'stripe');
+      const ctx = { attempt: 1, signal: new AbortController().signal, rerun: false };
+      await stripeApp.jobs.catch_up!(host, { connectionId: conn.id, slot: 1 }, ctx);
+      expect(listings()).toBe(before);
+      expect((await queued()).map((j) => Number(j.slot) > 1)).toEqual([true]);
+    } finally {
+      await put(current.settings);
+    }
+  }, 60_000);
+
   it("the card's Refresh refetches what changed in Stripe when no webhook said so", async () => {
     // The endpoint is disabled while the account changes, so nothing is delivered.
     const endpoint = (await stripe.webhookEndpoints.list()).data[0] as Stripe.WebhookEndpoint;

@@ -375,9 +375,6 @@ export async function runBackfill(
   try {
     await state({ state: 'running', started_at: conn.sync.started_at ?? Math.floor(Date.now() / 1000) });
     const settings = await host.settings<{ metadata_key: string; backfill_ranges?: number }>();
-    // The events catch-up starts with the first sync, not with the first webhook: if Stripe's deliveries never
-    // reach Settle (a wrong public URL, a proxy), it alone keeps the contacts in step after the backfill.
-    await ensureCatchUp(host, conn.id);
     const handle = await clientFor(host, conn);
     let lo = STRIPE_EPOCH;
     const planned = await readRanges(host, conn.id, 'customers', payload.run);
@@ -407,6 +404,11 @@ export async function runBackfill(
       await state({ phase_times: times });
     }
     await state({ state: 'done', finished_at: Math.floor(Date.now() / 1000), last_error: null });
+    // The events catch-up starts once the backfill is done, not with the first webhook: if Stripe's deliveries
+    // never reach Settle (a wrong public URL, a proxy), it alone keeps the contacts in step from then on. Its first
+    // run lists everything since the connection was made. Not before the end: its applies would then run beside
+    // the backfill's page settles, whose contact creation does not take the per-address claim (docs/stripe-app.md).
+    await ensureCatchUp(host, conn.id);
   } catch (err) {
     // A newer run (or a disconnect) took over: it reports for the connection now, and this job is over.
     if (err instanceof SupersededRun) return;

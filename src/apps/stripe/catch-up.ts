@@ -9,9 +9,9 @@
  * Scheduling: runs are numbered by time slot (`floor(now / interval)`), and the dedupe key holds the slot, so any
  * number of processes asking for "the current run" make one job. Each run schedules the next slot before it
  * works, so the chain survives a worker killed mid-run; a run that comes due while Settle is down runs as soon as
- * a worker starts (the job is overdue), which is the catch-up "on start". A backfill run starts the chain (so a
- * connection whose webhooks never reach Settle is still kept in step), and every `apply_event` makes sure the
- * current slot's run exists too (once per process and slot). While sync is off the chain keeps going without
+ * a worker starts (the job is overdue), which is the catch-up "on start". A finished backfill starts the chain
+ * (so a connection whose webhooks never reach Settle is still kept in step), and every `apply_event` makes sure
+ * the current slot's run exists too (once per process and slot). While sync is off the chain keeps going without
  * listing, so turning sync back on needs nothing else to restart it.
  */
 import type Stripe from 'stripe';
