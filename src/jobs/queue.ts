@@ -340,14 +340,13 @@ export class Worker {
     }
   }
 
-  private context(job: JobRow, signal: AbortSignal, afterBatch = false): JobContext {
+  private context(job: JobRow, afterBatch = false): Omit<JobContext, 'signal'> {
     return {
       workspaceId: job.workspace_id,
       jobId: job.id,
       attempt: job.attempts,
       rerun: afterBatch || job.attempts > 1,
       payload: job.payload,
-      signal,
     };
   }
 
@@ -356,7 +355,7 @@ export class Worker {
       const handler = this.queue.handler(job.queue);
       if (!handler) throw new PermanentJobError(`no handler for queue ${job.queue}`);
       if (job.attempts > job.max_attempts) throw spent(job);
-      await handler(this.context(job, signal, afterBatch));
+      await handler({ ...this.context(job, afterBatch), signal });
       const token = job.lease_token;
       // If this worker took its own job back meanwhile, the lease token changed under us: complete with the new one.
       if (!(await jobRepository.complete(this.queue.db, job)) && job.lease_token !== token) {
@@ -375,7 +374,7 @@ export class Worker {
     }
     let outcomes: (unknown | undefined)[];
     try {
-      outcomes = await run(jobs.map((job) => this.context(job, signal)));
+      outcomes = await run(jobs.map((job) => ({ ...this.context(job), signal })));
       if (outcomes.length !== jobs.length)
         throw new Error(`batch of ${jobs.length} jobs answered ${outcomes.length} outcomes`);
     } catch (err) {
@@ -414,16 +413,7 @@ export class Worker {
       .catch(() => false);
     const onDead = this.queue.queueOptions(job.queue).onDead;
     if (permanent && failed && onDead) {
-      await onDead(
-        {
-          workspaceId: job.workspace_id,
-          jobId: job.id,
-          attempt: job.attempts,
-          rerun: job.attempts > 1,
-          payload: job.payload,
-        },
-        message,
-      ).catch((e: unknown) => this.opts.onError?.(e, job));
+      await onDead(this.context(job), message).catch((e: unknown) => this.opts.onError?.(e, job));
     }
   }
 }

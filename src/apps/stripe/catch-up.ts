@@ -75,25 +75,21 @@ export interface CatchUpPayload {
 }
 
 /**
- * Enqueues the run after this one, before this one works (a worker killed mid-run leaves the chain whole). Answers
- * the connection, or undefined once it is disconnected: the chain ends there.
+ * The `catch_up` job. It enqueues the run after it before it works (a worker killed mid-run leaves the chain
+ * whole); a disconnected connection ends the chain, and while sync is off a run only keeps the chain going.
  */
-export async function scheduleNextCatchUp(host: AppHost, payload: CatchUpPayload) {
+export async function runCatchUp(host: AppHost, payload: CatchUpPayload) {
   const conn = await getConnection(host, payload.connectionId);
-  if (!conn) return undefined;
-  const every = await intervalMs(host);
+  if (!conn) return;
+  const settings = await host.settings<{ sync_enabled: boolean; catch_up_interval_seconds?: number }>();
+  const every = Math.max(1, settings.catch_up_interval_seconds ?? DEFAULT_CATCH_UP_INTERVAL_SECONDS) * 1000;
   const next = Math.max(payload.slot + 1, Math.floor(Date.now() / every) + 1);
   await host.jobs.enqueue(
     'catch_up',
     { connectionId: conn.id, slot: next },
     { dedupeKey: `catchup:${conn.id}:${next}`, runAt: new Date(next * every) },
   );
-  return conn;
-}
-
-export async function runCatchUp(host: AppHost, payload: CatchUpPayload) {
-  const conn = await scheduleNextCatchUp(host, payload);
-  if (!conn) return;
+  if (!settings.sync_enabled) return;
 
   const rec = await readEventCursor(host, conn.id);
   const handle = await clientFor(host, conn);

@@ -5,12 +5,7 @@ import { APPLY_BATCH_MAX, applyEvent, applyEvents } from './apply.ts';
 import { stripeAttributes } from './attributes.ts';
 import { runBackfill } from './backfill.ts';
 import { runRecompute } from './settle-batch.ts';
-import {
-  DEFAULT_CATCH_UP_INTERVAL_SECONDS,
-  runCatchUp,
-  scheduleNextCatchUp,
-  type CatchUpPayload,
-} from './catch-up.ts';
+import { DEFAULT_CATCH_UP_INTERVAL_SECONDS, runCatchUp, type CatchUpPayload } from './catch-up.ts';
 import { stripeCard } from './card.ts';
 import {
   connect,
@@ -65,13 +60,7 @@ export const stripeApp = defineApp({
     recompute: (host, payload) => runRecompute(host, payload as { connectionId: string }),
     create_contact: (host, payload) =>
       runCreateContact(host, payload as Parameters<typeof runCreateContact>[1]),
-    catch_up: async (host, payload) => {
-      if (!(await host.settings<{ sync_enabled: boolean }>()).sync_enabled) {
-        await scheduleNextCatchUp(host, payload as CatchUpPayload);
-        return;
-      }
-      await runCatchUp(host, payload as CatchUpPayload);
-    },
+    catch_up: (host, payload) => runCatchUp(host, payload as CatchUpPayload),
     // `applyEvent` reads the settings itself (sync_enabled included): one query per event fewer.
     apply_event: (host, payload, ctx) =>
       applyEvent(host, payload as Parameters<typeof applyEvent>[1], ctx.rerun),

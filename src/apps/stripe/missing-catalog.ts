@@ -5,6 +5,29 @@ import { isNotFound, type StripeHandle } from './client.ts';
 import { storeObject } from './pages.ts';
 import { idOf, objectKey, stores } from './store.ts';
 
+/** Fetches and stores each id of a catalog type that the store lacks; one Stripe no longer has is skipped. */
+async function fetchMissing(
+  host: AppHost,
+  handle: StripeHandle,
+  connectionId: string,
+  type: 'products' | 'coupons',
+  ids: Iterable<string>,
+  version: number,
+) {
+  const collection = stores(host)[type];
+  for (const id of new Set(ids)) {
+    if (await collection.get(objectKey(connectionId, id))) continue;
+    try {
+      const obj = await handle.call<{ id: string }>(type, (st) =>
+        type === 'products' ? st.products.retrieve(id) : st.coupons.retrieve(id),
+      );
+      await storeObject(host, connectionId, type, obj, version);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+}
+
 /**
  * Products and coupons a refetched subscription names but the store lacks: made after the backfill listed the
  * catalog, they would leave the plan name or the MRR's discounts unresolved.
@@ -16,17 +39,9 @@ export async function fetchMissingCatalog(
   sub: Stripe.Subscription,
   version: number,
 ) {
-  const s = stores(host);
-  for (const item of sub.items.data) {
-    const productId = idOf(item.price.product as string | { id: string });
-    if (!productId || (await s.products.get(objectKey(connectionId, productId)))) continue;
-    try {
-      const product = await handle.call('products', (st) => st.products.retrieve(productId));
-      await storeObject(host, connectionId, 'products', product, version);
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
-  }
+  const products = sub.items.data.map((item) => idOf(item.price.product as string | { id: string }));
+  const present = products.filter((id): id is string => id !== null);
+  await fetchMissing(host, handle, connectionId, 'products', present, version);
   const discounts = [...(sub.discounts ?? []), ...sub.items.data.flatMap((i) => i.discounts ?? [])];
   await fetchMissingCoupons(host, handle, connectionId, discounts, version);
 }
@@ -39,19 +54,7 @@ export async function fetchMissingCoupons(
   discounts: readonly (string | Stripe.Discount | null | undefined)[],
   version: number,
 ) {
-  const s = stores(host);
-  const ids = new Set<string>();
-  for (const d of discounts) {
-    const coupon = d && typeof d === 'object' ? d.source?.coupon : null;
-    if (typeof coupon === 'string') ids.add(coupon);
-  }
-  for (const couponId of ids) {
-    if (await s.coupons.get(objectKey(connectionId, couponId))) continue;
-    try {
-      const coupon = await handle.call('coupons', (st) => st.coupons.retrieve(couponId));
-      await storeObject(host, connectionId, 'coupons', coupon, version);
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
-  }
+  const ids = discounts.map((d) => (d && typeof d === 'object' ? d.source?.coupon : null));
+  const named = ids.filter((c): c is string => typeof c === 'string');
+  await fetchMissing(host, handle, connectionId, 'coupons', named, version);
 }
