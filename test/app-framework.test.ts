@@ -234,6 +234,36 @@ describe.each(dbKinds())('the app framework on %s', (kind) => {
     expect(ok.statusCode).toBe(200);
   });
 
+  it('creates one user per address however many writers create it at once; a lead does not hold the address', async () => {
+    const lead = await h.request('token', {
+      method: 'POST',
+      url: '/api/contacts',
+      payload: { role: 'lead', email: 'both.ways@example.com' },
+    });
+    expect(lead.statusCode).toBe(201);
+    // Three writers at once (on PostgreSQL, three connections), the addresses spelled differently.
+    const answers = await Promise.all([
+      host().contacts.createUsers([
+        { email: 'One.Race@Example.com', name: 'First', attributes: { example_score: 1 } },
+        { email: 'both.ways@example.com' },
+      ]),
+      host().contacts.createUsers([{ email: ' one.race@example.com ' }]),
+      host().contacts.createUsers([{ email: 'BOTH.WAYS@example.com' }, { email: 'both.ways@example.com' }]),
+    ]);
+    for (const address of ['one.race@example.com', 'both.ways@example.com']) {
+      const users = (await host().contacts.findByEmail(address)).filter((c) => c.role === 'user');
+      expect(users).toHaveLength(1);
+      const mine = answers.flat().filter((a) => a.email?.trim().toLowerCase() === address);
+      // Every answer for the address names that one user; exactly one of them made it.
+      expect(new Set(mine.map((a) => a.id))).toEqual(new Set([users[0]!.id]));
+      expect(mine.filter((a) => a.created)).toHaveLength(1);
+    }
+    expect((await host().contacts.findByEmail('both.ways@example.com')).map((c) => c.role).sort()).toEqual([
+      'lead',
+      'user',
+    ]);
+  });
+
   it('records a timeline event once per idempotency key, and only declared events', async () => {
     const event = { name: 'example_happened', createdAt: new Date(1_700_000_000_000), metadata: { n: 1 } };
     expect(await host().timeline.record(h.ids.userContactId, { ...event, idempotencyKey: 'k1' })).toBe(true);

@@ -231,10 +231,14 @@ export interface AppHost {
       external_id?: string;
       name?: string;
     }): Promise<HostContact>;
-    /** Creates user contacts identified by email (with this app's attributes), in one statement; in input order. */
+    /**
+     * Creates user contacts identified by email (with this app's attributes), in one statement; answers in input
+     * order. An address that a user contact already holds, or that another writer creates at the same moment, is
+     * not created again: its answer is that contact with `created: false` (the attributes were not written).
+     */
     createUsers(
       inputs: readonly { email: string; name?: string; attributes?: Record<string, AttributeValue | null> }[],
-    ): Promise<HostContact[]>;
+    ): Promise<(HostContact & { created: boolean })[]>;
     /** Sets this app's attributes; `null` removes a value. Only attributes the app declared may be written. */
     setAttributes(contactId: string, values: Record<string, AttributeValue | null>): Promise<void>;
     /** `setAttributes` for many contacts in one statement. */

@@ -129,12 +129,12 @@ export interface RecomputeResult {
   pendingContacts: string[];
 }
 
-function createContactFor(host: AppHost, customer: Stripe.Customer, email: string) {
-  return host.contacts.create({
-    role: 'user',
-    email: customer.email ?? email,
-    name: customer.name ?? undefined,
-  });
+/** The address's user contact: made now, or the one another writer made first (createUsers never makes two). */
+async function createContactFor(host: AppHost, customer: Stripe.Customer, email: string) {
+  const [contact] = await host.contacts.createUsers([
+    { email: customer.email ?? email, ...(customer.name ? { name: customer.name } : {}) },
+  ]);
+  return contact as HostContact;
 }
 
 /**

@@ -155,9 +155,15 @@ export async function settleCustomers(
     );
     creating.forEach((id, i) => {
       const contact = made[i];
-      if (contact) target.set(id, { contactId: contact.id, method: 'created' });
+      if (contact?.created) target.set(id, { contactId: contact.id, method: 'created' });
+      else {
+        // Another writer (an apply job for a webhook of the same new customer) made the address's contact since
+        // the lookup above: the careful path links to it and writes its attributes.
+        createdWith.delete(id);
+        slow.add(id);
+      }
     });
-    stats.created += made.length;
+    stats.created += made.filter((c) => c.created).length;
   }
 
   const now = Math.floor(Date.now() / 1000);

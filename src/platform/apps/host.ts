@@ -129,23 +129,36 @@ export function createHost(deps: HostDeps, manifest: AppManifest, workspaceId: s
         const checked = inputs.some((i) => i.attributes)
           ? await checkWrites(inputs.map((i) => i.attributes ?? {}))
           : [];
-        const rows = inputs.map((i, n) => {
-          const attrs = checked[n]?.set ?? {};
-          const email = i.email.trim() || null;
-          if (!email) throw new Error(`app ${appId} created a user with no email`);
+        const wanted = inputs.map((i, n) => {
+          const email = i.email.trim();
+          const normalised = normalizeEmail(email);
+          if (!normalised) throw new Error(`app ${appId} created a user with no email`);
           return {
             id: newId(),
-            role: 'user' as const,
             email,
-            email_normalized: normalizeEmail(email),
+            email_normalized: normalised,
             name: i.name ?? null,
-            custom_attributes: attrs,
+            custom_attributes: checked[n]?.set ?? {},
           };
         });
-        const created = new Map(
-          (await contactRepository.insertMany(db, workspaceId, rows)).map((r) => [r.id, r]),
-        );
-        return rows.map((r) => toHostContact(created.get(r.id) as ContactRow));
+        // One new contact per address: the first input of an address makes it, later ones answer it.
+        const first = new Map<string, (typeof wanted)[number]>();
+        for (const w of wanted) if (!first.has(w.email_normalized)) first.set(w.email_normalized, w);
+        const made = await db.transaction(async (tx) => {
+          const inserted = await contactRepository.insertUsersIfAbsent(tx, workspaceId, [...first.values()]);
+          const byAddress = new Map(inserted.map((r) => [r.email_normalized as string, r]));
+          const lost = [...first.keys()].filter((a) => !byAddress.has(a));
+          // An address another writer created first: its oldest user, as findByEmail orders them.
+          for (const r of await contactRepository.findByEmails(tx, workspaceId, lost)) {
+            const a = r.email_normalized as string;
+            if (r.role === 'user' && !byAddress.has(a)) byAddress.set(a, r);
+          }
+          return { byAddress, inserted: new Set(inserted.map((r) => r.id)) };
+        });
+        return wanted.map((w) => {
+          const row = made.byAddress.get(w.email_normalized) as ContactRow;
+          return { ...toHostContact(row), created: made.inserted.has(row.id) && row.id === w.id };
+        });
       },
       async create(input) {
         return toHostContact(await createContact(db, workspaceId, input, appId));

@@ -198,6 +198,50 @@ export const contactRepository = {
     return res.rows;
   },
 
+  /**
+   * Inserts the user rows whose `email_normalized` no user contact holds yet; answers the inserted rows. Must run
+   * in a transaction: each address is locked first (a transaction-scoped advisory lock, taken in sorted order so
+   * two callers never deadlock), and the insert is a later statement, whose snapshot sees a contact another
+   * locker committed while this one waited. Two writers creating a contact for one new address at the same moment
+   * (a backfill page and a webhook's apply) therefore make one contact, not two. Rows must have distinct addresses.
+   */
+  async insertUsersIfAbsent(
+    tx: Queryable,
+    workspaceId: string,
+    rows: readonly (ContactWrite & {
+      id: string;
+      email_normalized: string;
+      custom_attributes?: Record<string, TypedValue>;
+    })[],
+  ): Promise<ContactRow[]> {
+    if (rows.length === 0) return [];
+    const addresses = rows.map((r) => r.email_normalized).sort(byCodeUnits);
+    await tx.query(
+      `SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(1) || a, 0)) FROM unnest($2::text[]) AS a`,
+      [workspaceId, addresses],
+    );
+    const payload = rows.map((r) => ({
+      id: r.id,
+      email: r.email ?? null,
+      email_normalized: r.email_normalized,
+      name: r.name ?? null,
+      custom_attributes: r.custom_attributes ?? {},
+    }));
+    const res = await tx.query<ContactRow>(
+      // OFFSET 0 keeps NOT EXISTS a per-row index probe (not an anti-join that could scan the table).
+      `INSERT INTO contacts (workspace_id, id, role, email, email_normalized, name, custom_attributes)
+       SELECT $1, r.id, 'user', r.email, r.email_normalized, r.name, r.custom_attributes
+       FROM jsonb_to_recordset($2::jsonb) AS r(id text, email text, email_normalized text, name text,
+         custom_attributes jsonb)
+       WHERE NOT EXISTS (
+         SELECT 1 FROM contacts c
+         WHERE c.workspace_id = $1 AND c.email_normalized = r.email_normalized AND c.role = 'user' OFFSET 0)
+       RETURNING *`,
+      [workspaceId, JSON.stringify(payload)],
+    );
+    return res.rows;
+  },
+
   /** Merges attributes (`unset` names removed) into many contacts in one statement. */
   async updateAttributesMany(
     db: Queryable,
