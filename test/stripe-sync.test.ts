@@ -4,7 +4,13 @@
 import { readFileSync } from 'node:fs';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AppHost } from '../src/app-sdk/index.ts';
 import { applyFaults } from '../src/apps/stripe/apply.ts';
+import { loadCatalog } from '../src/apps/stripe/bundle.ts';
+import { getConnection } from '../src/apps/stripe/connections.ts';
+import { storeObject } from '../src/apps/stripe/pages.ts';
+import { settleCustomers } from '../src/apps/stripe/settle-batch.ts';
+import type { Connection } from '../src/apps/stripe/store.ts';
 import { backfillFaults } from '../src/apps/stripe/backfill.ts';
 import { requestStats } from '../src/apps/stripe/client.ts';
 import { stripeApp } from '../src/apps/stripe/manifest.ts';
@@ -330,6 +336,63 @@ describe.each(dbKinds())('stripe sync engine on %s', (kind) => {
     expect((await contact(ids.ada!)).custom_attributes).toMatchObject({ stripe_mrr: 44.1 });
   }, 60_000);
 
+  it('a tiered price counts from its tiers in stripe_plan_price and stripe_mrr, by webhook and by a new sync', async () => {
+    const account = (await stripe.accounts.retrieveCurrent()).id;
+    const priceFetches = () => requestStats.get(account)?.byEndpoint.prices ?? 0;
+    const product = await stripe.products.create({ name: 'Seats' });
+    // Graduated, per month: a $20 flat fee and $10 a seat for seats 1–5, $8 a seat from the 6th.
+    const price = await stripe.prices.create({
+      product: product.id,
+      currency: 'usd',
+      recurring: { interval: 'month' },
+      billing_scheme: 'tiered',
+      tiers_mode: 'graduated',
+      tiers: [
+        { up_to: 5, unit_amount: 1000, flat_amount: 2000 },
+        { up_to: 'inf', unit_amount: 800 },
+      ],
+    });
+    const customer = await stripe.customers.create({ email: 'tiered@example.com' });
+    const pm = await stripe.paymentMethods.attach('pm_card_visa', { customer: customer.id });
+    await stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: pm.id } });
+    const sub = await stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: price.id, quantity: 12 }],
+    });
+    expect(sub.items.data[0]?.price.tiers).toBeUndefined(); // Stripe sends tiers only when expanded
+    const fetchesBefore = priceFetches();
+    await drain();
+    const found = await h.platform.db.query<{ id: string }>(
+      "SELECT id FROM contacts WHERE workspace_id = $1 AND email_normalized = 'tiered@example.com'",
+      [h.workspace.id],
+    );
+    expect(found.rows).toHaveLength(1);
+    // 12 seats: 20 + 5 × 10 + 7 × 8 = 126.
+    const expected = { stripe_plan: 'Seats', stripe_plan_price: 126, stripe_mrr: 126 };
+    expect((await contact(found.rows[0]!.id)).custom_attributes).toMatchObject(expected);
+    // Fetched once, then kept: later events of the subscription ask Stripe for the price no more.
+    expect(priceFetches() - fetchesBefore).toBe(1);
+    await stripe.subscriptions.update(sub.id, { metadata: { touched: 'yes' } });
+    await drain();
+    expect(priceFetches() - fetchesBefore).toBe(1);
+
+    // A new sync lists the subscription without tiers (too deep to expand in a list) and fills them in too.
+    await h.platform.db.query(
+      "DELETE FROM app_records WHERE workspace_id = $1 AND app_id = 'stripe' AND collection = 'prices'",
+      [h.workspace.id],
+    );
+    const sync = await h.request('admin', {
+      method: 'POST',
+      url: '/api/apps/stripe/actions/sync',
+      payload: {},
+    });
+    expect(sync.statusCode).toBe(200);
+    await drain();
+    expect((await status()).connections[0]?.sync).toMatchObject({ state: 'done', complete: true });
+    expect(priceFetches() - fetchesBefore).toBe(2);
+    expect((await contact(found.rows[0]!.id)).custom_attributes).toMatchObject(expected);
+  }, 120_000);
+
   /** Apply-event jobs run here, as the worker runs them: a customer changed with no webhook, then announced. */
   const applying = async () => {
     const conn = (await status()).connections.find((c) => c.primary)!;
@@ -483,6 +546,44 @@ describe.each(dbKinds())('stripe sync engine on %s', (kind) => {
     );
     expect(made.rows).toHaveLength(1);
   }, 120_000);
+
+  it('a backfill page that finds its new address taken since its lookup links that contact, and makes no second', async () => {
+    // The page settle looked the address up, found nobody, and is about to create the contact; meanwhile another
+    // writer (an apply job for the same new customer's webhook, a teammate) creates it. Before, the settle's
+    // insert made a second contact for the address.
+    const host = h.platform.apps.host(h.workspace.id, 'stripe');
+    const conn = (await getConnection(host, ids.conn as string)) as Connection;
+    const template = await stripe.customers.retrieve('cus_bob01');
+    const customer = { ...template, id: 'cus_settle_race', email: 'Race@Example.com', name: 'Race' };
+    await storeObject(host, conn.id, 'customers', customer, Date.now());
+    const racing: AppHost = {
+      ...host,
+      contacts: {
+        ...host.contacts,
+        async createUsers(inputs) {
+          await createContact(h.platform.db, h.workspace.id, { role: 'user', email: 'race@example.com' });
+          return host.contacts.createUsers(inputs);
+        },
+      },
+    };
+    const stats = await settleCustomers(
+      racing,
+      conn,
+      [customer.id],
+      await loadCatalog(host, conn.id),
+      'user_id',
+      new Map([[customer.id, customer as Stripe.Customer]]),
+    );
+    expect(stats).toMatchObject({ created: 0, slow: 1 });
+    const made = await h.platform.db.query<{ id: string }>(
+      "SELECT id FROM contacts WHERE workspace_id = $1 AND email_normalized = 'race@example.com'",
+      [h.workspace.id],
+    );
+    expect(made.rows).toHaveLength(1);
+    expect((await contact(made.rows[0]!.id)).custom_attributes).toMatchObject({
+      stripe_id: 'cus_settle_race',
+    });
+  }, 60_000);
 
   it("a teammate's link outranks the email match and stays through changes; unlinking gives the customer back", async () => {
     const act = (

@@ -82,6 +82,9 @@ export class Account {
   readonly discounts = new Map<string, Stripe.Discount>();
   /** Prorations waiting for the subscription's next invoice (Stripe's pending invoice items). */
   readonly pendingProrations = new Map<string, PendingProration[]>();
+  /** Tiers of tiered prices (and of their `plan` views) by price id, served only when `tiers` is expanded. A
+   * price's tiers never change once it exists. */
+  readonly priceTiers = new Map<string, Stripe.Price.Tier[]>();
   /** Checkout line items, served when `line_items` is expanded or listed. */
   readonly checkoutLineItems = new Map<string, Stripe.LineItem[]>();
   /** Deleted customers still answer retrieve with `{ id, object, deleted: true }`, as on Stripe. */
@@ -202,6 +205,7 @@ export class Account {
     for (const ix of Object.values(this.byCustomer)) ix.clear();
     this.byEmail.clear();
     this.discounts.clear();
+    this.priceTiers.clear();
     this.pendingProrations.clear();
     this.checkoutLineItems.clear();
     this.deletedCustomers.clear();

@@ -262,6 +262,17 @@ describe('lists', () => {
       }),
     );
     expect(tooDeep.param).toBe('expand');
+    // On a list the leading `data` counts as a level too: four in all, as on Stripe.
+    const four = await stripe.subscriptions.list({ customer: c.id, expand: ['data.items.data.price'] });
+    expect(four.data[0]?.items.data[0]?.price.id).toBe(price.id);
+    for (const path of [
+      'data.items.data.price.product',
+      'data.latest_invoice.customer.invoice_settings.default_payment_method',
+    ]) {
+      const err = await catchErr(stripe.subscriptions.list({ customer: c.id, expand: [path] }));
+      const message = `You cannot expand more than 4 levels of a property. Property: ${path}`;
+      expect([err.type, err.param, err.message]).toEqual(['StripeInvalidRequestError', 'expand', message]);
+    }
   });
 });
 

@@ -1,5 +1,5 @@
-// `expand[]`: replace ids by objects along dotted paths (up to 4 levels, as Stripe allows), copying only what is
-// on the path so stored objects are never modified.
+// `expand[]`: replace ids by objects along dotted paths (up to 4 levels, as Stripe allows, counting a list's leading
+// `data`), copying only what is on the path so stored objects are never modified.
 import type { Account } from './account.ts';
 import { invalid } from './errors.ts';
 import type { Index, Slot } from './store.ts';
@@ -57,6 +57,18 @@ export function virtualField(
       url: `/v1/customers/${obj.id}/subscriptions`,
     };
   }
+  // A tiered price's tiers (and its legacy `plan` view's): includable, kept on the account (price-tiers.ts). They
+  // never change once the price exists; the price's own write counter is read anyway.
+  if ((obj.object === 'price' || obj.object === 'plan') && field === 'tiers' && typeof obj.id === 'string') {
+    const tiers = obj.billing_scheme === 'tiered' ? acct.priceTiers.get(obj.id) : undefined;
+    if (!tiers) return undefined;
+    if (trace) {
+      const slot = acct.prices.slot(obj.id);
+      if (slot) trace.deps.push({ slot, version: slot.version });
+      else trace.cacheable = false;
+    }
+    return tiers;
+  }
   if (obj.object === 'checkout.session' && field === 'line_items' && typeof obj.id === 'string') {
     if (trace) trace.cacheable = false;
     const data = acct.checkoutLineItems.get(obj.id) ?? [];
@@ -91,11 +103,11 @@ function expandPath(acct: Account, value: unknown, segs: string[]): unknown {
   return copy;
 }
 
+/** Every segment is a level, a list's leading `data` too: listing subscriptions, `data.items.data.price` (4) is
+ * allowed and `data.items.data.price.tiers` (5) is refused, as on Stripe. */
 export function checkDepth(paths: string[]): void {
   for (const path of paths) {
-    const segs = path.split('.');
-    const levels = segs[0] === 'data' ? segs.length - 1 : segs.length;
-    if (levels > MAX_LEVELS) {
+    if (path.split('.').length > MAX_LEVELS) {
       throw invalid(
         `You cannot expand more than ${MAX_LEVELS} levels of a property. Property: ${path}`,
         'expand',

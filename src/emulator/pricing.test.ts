@@ -1,7 +1,14 @@
 // Golden cases. Each expected number is worked out here from Stripe's documented rules (see pricing.ts), not
 // copied from the function's output.
 import { describe, expect, it } from 'vitest';
-import { addMonths, priceInvoice, type PricingCoupon, type PricingInput } from './pricing.ts';
+import {
+  addMonths,
+  priceInvoice,
+  tieredAmount,
+  type PricingCoupon,
+  type PricingInput,
+  type PricingTier,
+} from './pricing.ts';
 
 const JAN_15_2026 = Date.UTC(2026, 0, 15) / 1000;
 const DAY = 86_400;
@@ -237,6 +244,61 @@ describe('priceInvoice golden cases', () => {
   it('17. an amount_off coupon in another currency does not apply', () => {
     const d = [{ coupon: coupon({ amount_off: 500, currency: 'eur' }), start: 0 }];
     expect(priceInvoice(input({ lines: [pro], discounts: d })).total).toBe(4900);
+  });
+});
+
+// Stripe's tiered-pricing example (https://docs.stripe.com/subscriptions/pricing-models/tiered-pricing): 1–5 at
+// 7.00, 6–10 at 6.50, 11+ at 6.00; here with flat amounts on the second and third tiers.
+const tier = (up_to: number | null, unit: string | null, flat: string | null = null): PricingTier => ({
+  up_to,
+  unit_amount_decimal: unit,
+  flat_amount_decimal: flat,
+});
+const TIERS = [tier(5, '700'), tier(10, '650', '100'), tier(null, '600', '500')];
+
+describe('tieredAmount', () => {
+  it('volume: every unit at the tier the quantity falls in, plus that tier flat amount', () => {
+    const volume = (q: number): number => tieredAmount({ mode: 'volume', tiers: TIERS }, q);
+    expect(volume(5)).toBe(5 * 700);
+    expect(volume(6)).toBe(6 * 650 + 100);
+    expect(volume(10)).toBe(10 * 650 + 100);
+    expect(volume(11)).toBe(11 * 600 + 500);
+    expect(volume(0)).toBe(0);
+  });
+
+  it('graduated: each tier prices its own units, and adds its flat amount once a unit reaches it', () => {
+    const graduated = (q: number): number => tieredAmount({ mode: 'graduated', tiers: TIERS }, q);
+    expect(graduated(0)).toBe(0);
+    expect(graduated(5)).toBe(5 * 700);
+    expect(graduated(6)).toBe(5 * 700 + 650 + 100);
+    expect(graduated(12)).toBe(5 * 700 + (5 * 650 + 100) + (2 * 600 + 500));
+  });
+
+  it('decimal amounts are exact until the total, rounded once (halves up)', () => {
+    const tiers = [tier(1000, '0.5'), tier(null, '0.125', '0.5')];
+    // 1000 × 0.5 + 4 × 0.125 + 0.5 = 501 exactly; 1 × 0.5 = 0.5 → 1; 3 × 0.5 = 1.5 → 2.
+    expect(tieredAmount({ mode: 'graduated', tiers }, 1004)).toBe(501);
+    expect(tieredAmount({ mode: 'graduated', tiers }, 1)).toBe(1);
+    expect(tieredAmount({ mode: 'graduated', tiers }, 3)).toBe(2);
+    expect(tieredAmount({ mode: 'volume', tiers: [tier(null, '0.000000000001')] }, 10 ** 9)).toBe(0);
+  });
+
+  it('a tiered line is prorated like any other', () => {
+    const r = priceInvoice(
+      input({
+        lines: [
+          {
+            key: 't',
+            unitAmount: 0,
+            quantity: 12,
+            tiers: { mode: 'graduated', tiers: TIERS },
+            proration: { seconds: 1, periodSeconds: 4 },
+          },
+        ],
+      }),
+    );
+    // 12 units graduated = 3500 + 3350 + 1700 = 8550; a quarter of it is 2137.5 → 2138.
+    expect(r.subtotal).toBe(2138);
   });
 });
 

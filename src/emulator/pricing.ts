@@ -9,10 +9,24 @@
 // discountable amount to zero and no further (https://docs.stripe.com/billing/subscriptions/coupons). The
 // customer's balance then moves `amount_due` (negative balance = credit, https://docs.stripe.com/billing/customer/balance).
 
+/** One tier of a tiered price. Amounts are Stripe's `_decimal` strings (minor units, up to 12 decimal places). */
+export interface PricingTier {
+  up_to: number | null;
+  unit_amount_decimal: string | null;
+  flat_amount_decimal: string | null;
+}
+
+export interface PricingTiers {
+  mode: 'graduated' | 'volume';
+  tiers: PricingTier[];
+}
+
 export interface PricingLine {
   key: string;
   unitAmount: number;
   quantity: number;
+  /** A tiered price: the amount for `quantity` comes from its tiers (`unitAmount` is not used). */
+  tiers?: PricingTiers;
   /** Charge only `seconds` of a `periodSeconds` period (prorations). */
   proration?: { seconds: number; periodSeconds: number };
   /** -1 for credits (unused time on a replaced price). */
@@ -105,8 +119,39 @@ export function couponApplies(d: PricingDiscount, at: number, firstInvoiceOfDisc
   }
 }
 
+const SCALE = 10n ** 12n;
+
+/** A `_decimal` string (non-negative, at most 12 decimal places) in units of 10^-12. */
+function scaled(d: string | null): bigint {
+  if (!d) return 0n;
+  const [whole = '0', frac = ''] = d.split('.');
+  return BigInt(whole) * SCALE + BigInt(frac.padEnd(12, '0').slice(0, 12));
+}
+
+/** The amount of a tiered price for `quantity` (https://docs.stripe.com/subscriptions/pricing-models/tiered-pricing):
+ * graduated, each tier's units at its unit amount plus its flat amount for every tier reached (a tier is reached
+ * when a unit falls in it); volume, every unit at the unit amount of the one tier the quantity falls in (0 falls
+ * in the first) plus that tier's flat amount. Exact in decimals, rounded once, halves up. */
+export function tieredAmount(t: PricingTiers, quantity: number): number {
+  let total = 0n;
+  if (t.mode === 'volume') {
+    const tier = t.tiers.find((x) => x.up_to === null || quantity <= x.up_to) ?? t.tiers[t.tiers.length - 1];
+    if (tier) total = BigInt(quantity) * scaled(tier.unit_amount_decimal) + scaled(tier.flat_amount_decimal);
+  } else {
+    let below = 0;
+    for (const tier of t.tiers) {
+      const upTo = tier.up_to ?? Infinity;
+      const units = Math.min(quantity, upTo) - below;
+      if (units <= 0) break;
+      total += BigInt(units) * scaled(tier.unit_amount_decimal) + scaled(tier.flat_amount_decimal);
+      below = upTo;
+    }
+  }
+  return Number((total + SCALE / 2n) / SCALE);
+}
+
 export function lineAmount(line: PricingLine): number {
-  const full = line.unitAmount * line.quantity;
+  const full = line.tiers ? tieredAmount(line.tiers, line.quantity) : line.unitAmount * line.quantity;
   const amount = line.proration
     ? roundRatio(full, line.proration.seconds, line.proration.periodSeconds)
     : full;

@@ -9,6 +9,7 @@ import { buildCoupon, buildPrice, buildProduct } from './resources/catalog.ts';
 import { buildCustomer } from './resources/customers.ts';
 import { buildCardPaymentMethod } from './resources/payment-methods.ts';
 import { buildCharge, buildPaymentIntent, buildRefund } from './resources/payment-objects.ts';
+import { takeTiers } from './resources/price-tiers.ts';
 import { buildSubscription, buildSubscriptionItem } from './resources/subscription-builders.ts';
 import { buildDiscount, nextPeriodEnd } from './resources/billing.ts';
 import { buildSnapshotInvoice } from './snapshot-invoice.ts';
@@ -90,7 +91,7 @@ function buildFromSnapshot(
     case 'product':
       return buildProduct(env, raw as Partial<Stripe.Product>);
     case 'price':
-      return buildPrice(env, raw as Partial<Stripe.Price>);
+      return buildPrice(env, takeTiers(acct, raw) as Partial<Stripe.Price>);
     case 'coupon':
       return buildCoupon(env, raw as Partial<Stripe.Coupon>);
     case 'customer':
@@ -163,7 +164,10 @@ function subscriptionFromSnapshot(
     Record<string, unknown>
   >;
   const items = rawItems.map((it) => {
-    const priceRef = it.price;
+    const priceRef =
+      it.price && typeof it.price === 'object'
+        ? takeTiers(acct, it.price as Record<string, unknown>)
+        : it.price;
     const priceId = typeof priceRef === 'string' ? priceRef : (priceRef as { id?: string } | undefined)?.id;
     const price =
       (priceId ? acct.prices.get(priceId) : undefined) ??

@@ -13,6 +13,7 @@ interface AccountState {
   key: string;
   objects: AnyObject[];
   discounts: Stripe.Discount[];
+  priceTiers?: Array<[string, Stripe.Price.Tier[]]>;
   pending: Array<[string, PendingProration[]]>;
   secrets: Array<[string, string]>;
   lineItems: Array<[string, Stripe.LineItem[]]>;
@@ -36,6 +37,7 @@ export function saveState(emu: Emulator, path: string): void {
       key: a.key,
       objects: KINDS.flatMap((k) => [...(a.collection(k)?.values() ?? [])]),
       discounts: [...a.discounts.values()],
+      priceTiers: [...a.priceTiers.entries()],
       pending: [...a.pendingProrations.entries()],
       secrets: [...a.endpointSecrets.entries()],
       lineItems: [...a.checkoutLineItems.entries()],
@@ -59,6 +61,7 @@ export function loadState(emu: Emulator, path: string): boolean {
     const a = emu.account(s.key);
     for (const o of s.objects) a.save(o);
     for (const d of s.discounts) a.discounts.set(d.id, d);
+    for (const [k, v] of s.priceTiers ?? []) a.priceTiers.set(k, v);
     for (const [k, v] of s.pending) a.pendingProrations.set(k, v);
     for (const [k, v] of s.secrets) a.endpointSecrets.set(k, v);
     for (const [k, v] of s.lineItems ?? []) a.checkoutLineItems.set(k, v);

@@ -13,6 +13,7 @@ import { clientFor } from './connections.ts';
 import { ensureCatchUp } from './catch-up.ts';
 import { holdTimelineEntry } from './held-timeline.ts';
 import { fetchMissingCatalog, fetchMissingCoupons } from './missing-catalog.ts';
+import { withPriceTiers } from './price-tiers.ts';
 import { customerIdOf, loadCatalog, type Catalog } from './bundle.ts';
 import { contactOf, recomputeCustomers, type JustWritten } from './recompute.ts';
 import { objectKey, stores, type Connection, type Stores } from './store.ts';
@@ -128,6 +129,17 @@ async function storeFetched(
   const stored = new Set<string>();
   for (const kind of new Set(alive.map((f) => f.kind))) {
     const some = alive.filter((f) => f.kind === kind);
+    if (kind === 'subscriptions')
+      for (const f of some) {
+        const [filled] = await withPriceTiers(
+          host,
+          handle,
+          connectionId,
+          [f.fresh as Stripe.Subscription],
+          f.version,
+        );
+        if (filled) f.fresh = filled;
+      }
     const keys = await storeObjects(
       host,
       connectionId,

@@ -19,6 +19,7 @@ import { clientFor, getConnection, saveConnection } from './connections.ts';
 import { planRanges, splitLargest, STRIPE_EPOCH, type RangeCursor } from './ranges.ts';
 import { customerIdOf, loadCatalog, type Catalog } from './bundle.ts';
 import { listPage, storePage, type Page } from './pages.ts';
+import { withPriceTiers } from './price-tiers.ts';
 import { settleCustomers } from './settle-batch.ts';
 import { stores, type BackfillType, type Connection } from './store.ts';
 import { fetchVersion } from './versions.ts';
@@ -301,7 +302,17 @@ class BackfillRun {
       while (this.storing >= STORE_LANES) await new Promise<void>((r) => this.storeWaiters.push(r));
       this.storing++;
       try {
-        return await storePage(this.host, this.conn.id, type, page, version);
+        const data =
+          type === 'subscriptions'
+            ? ((await withPriceTiers(
+                this.host,
+                this.handle,
+                this.conn.id,
+                page.data as unknown as Stripe.Subscription[],
+                version,
+              )) as unknown as Page['data'])
+            : page.data;
+        return await storePage(this.host, this.conn.id, type, { ...page, data }, version);
       } finally {
         this.storing--;
         this.storeWaiters.shift()?.();

@@ -8,6 +8,7 @@ import { storeObject } from './pages.ts';
 import { clientFor, listConnections } from './connections.ts';
 import type { StripeHandle } from './client.ts';
 import { toMajorUnits } from './currency.ts';
+import { withPriceTiers } from './price-tiers.ts';
 import { pickPrimaryItem } from './pricing.ts';
 import { loadBundle, loadCatalog } from './bundle.ts';
 import { recomputeCustomers } from './recompute.ts';
@@ -186,7 +187,8 @@ export async function refreshCard(host: AppHost, contact: HostContact): Promise<
         ...(after ? { starting_after: after } : {}),
       }),
     ))
-      for (const sub of page.data) await storeObject(host, conn.id, 'subscriptions', sub, page.version);
+      for (const sub of await withPriceTiers(host, handle, conn.id, page.data, page.version))
+        await storeObject(host, conn.id, 'subscriptions', sub, page.version);
     for await (const page of listPages(handle, 'charges', (st, after) =>
       st.charges.list({ customer: customer.id, limit: 100, ...(after ? { starting_after: after } : {}) }),
     ))

@@ -91,7 +91,8 @@ function tieredAmount(price: Stripe.Price, quantity: number): number {
 /**
  * An item's amount per its own interval, in minor units, before discounts: §3.3's `unit_amount × quantity`.
  * Metered items bill usage nobody knows in advance, so they count as 0 (not as a guess). A tiered price is
- * computed from its tiers, which the sync engine must expand (`data.items.data.price.tiers`); without them it is 0.
+ * computed from its tiers, which the sync engine puts into stored subscriptions (price-tiers.ts); without them it
+ * is 0.
  */
 export function itemAmount(item: Stripe.SubscriptionItem): number {
   const price = item.price;

@@ -74,6 +74,8 @@ export function stores(host: AppHost) {
     charges: host.records<Stripe.Charge>('charges'),
     products: host.records<Stripe.Product>('products'),
     coupons: host.records<Stripe.Coupon>('coupons'),
+    /** Tiered prices with their tiers (price-tiers.ts); other prices live inside their subscriptions. */
+    prices: host.records<Stripe.Price>('prices'),
     paymentMethods: host.records<Stripe.PaymentMethod>('payment_methods'),
     links: host.records<Link>('links'),
   };

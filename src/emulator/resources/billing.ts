@@ -1,7 +1,7 @@
 // Invoices for subscriptions: build from priced lines, finalize, pay. Shared by subscription create/update,
 // renewals, invoice previews and Checkout.
 import type Stripe from 'stripe';
-import type { PendingProration } from '../account.ts';
+import type { Account, PendingProration } from '../account.ts';
 import { fill, type BuildEnv } from '../build-env.ts';
 import { previousAttributes } from '../events.ts';
 import {
@@ -14,6 +14,7 @@ import {
 import type { Ctx } from '../router.ts';
 import { decimal } from './catalog.ts';
 import { buildEnv } from './customers.ts';
+import { pricingOf } from './price-tiers.ts';
 import { defaultPaymentMethod, payWithCard, type PaymentResult } from './payments.ts';
 
 export function nextPeriodEnd(start: number, recurring: Stripe.Price.Recurring | null): number {
@@ -101,7 +102,10 @@ function productName(ctx: Ctx, price: Stripe.Price): string {
 }
 
 export function lineDescription(ctx: Ctx, price: Stripe.Price, quantity: number): string {
-  return `${quantity} × ${productName(ctx, price)} (at $${((price.unit_amount ?? 0) / 100).toFixed(2)} / ${price.recurring?.interval ?? 'one-time'})`;
+  const per = price.recurring?.interval ?? 'one-time';
+  if (price.billing_scheme === 'tiered')
+    return `${quantity} × ${productName(ctx, price)} (${price.tiers_mode ?? 'tiered'} tiers / ${per})`;
+  return `${quantity} × ${productName(ctx, price)} (at $${((price.unit_amount ?? 0) / 100).toFixed(2)} / ${per})`;
 }
 
 export function prorationLines(ctx: Ctx, pending: PendingProration[]): InvoiceLineSpec[] {
@@ -116,13 +120,14 @@ export function prorationLines(ctx: Ctx, pending: PendingProration[]): InvoiceLi
 }
 
 export function priceSpec(
+  acct: Account,
   spec: InvoiceSpec,
   pricingDiscountList: PricingDiscount[],
   at: number,
 ): PricingResult {
   const lines: PricingLine[] = spec.lines.map((l, i) => ({
     key: String(i),
-    unitAmount: l.price.unit_amount ?? 0,
+    ...pricingOf(acct, l.price),
     quantity: l.quantity,
     ...(l.proration
       ? {
@@ -149,7 +154,7 @@ export function buildInvoice(
 ): { invoice: Stripe.Invoice; pricing: PricingResult } {
   const env = buildEnv(ctx);
   const discounts = pricingDiscounts(ctx, spec.discounts);
-  const pricing = priceSpec(spec, discounts, spec.periodStart);
+  const pricing = priceSpec(ctx.acct, spec, discounts, spec.periodStart);
   const id = spec.preview ? `upcoming_${env.ids('in', 24)}` : env.ids('in', 24);
   const appliedDiscountIds = spec.discounts
     .map((d) => (typeof d === 'string' ? d : d.id))

@@ -7,6 +7,7 @@ import { envelope, listParams } from '../list.ts';
 import { applyMetadata, bool, int, nullableStr, num, obj, oneOf, str, type Params } from '../params.ts';
 import type { Ctx, Router } from '../router.ts';
 import { buildEnv } from './customers.ts';
+import { rejectTierParams, tieredFromParams } from './price-tiers.ts';
 
 export function buildProduct(env: BuildEnv, partial: Partial<Stripe.Product> = {}): Stripe.Product {
   const base: Stripe.Product = {
@@ -77,6 +78,8 @@ export function buildPrice(env: BuildEnv, partial: Partial<Stripe.Price> = {}): 
   };
   const price = fill(base, { ...partial, recurring });
   price.type = price.recurring ? 'recurring' : 'one_time';
+  // A tiered price's amounts are in its tiers (price-tiers.ts): its own unit amount is null.
+  if (price.billing_scheme === 'tiered') price.unit_amount = null;
   price.unit_amount_decimal = decimal(price.unit_amount);
   return price;
 }
@@ -99,7 +102,7 @@ export function planOf(price: Stripe.Price): Stripe.Plan {
     meter: null,
     nickname: price.nickname,
     product: typeof price.product === 'string' ? price.product : price.product.id,
-    tiers_mode: null,
+    tiers_mode: price.tiers_mode,
     transform_usage: null,
     trial_period_days: price.recurring?.trial_period_days ?? null,
     usage_type: price.recurring?.usage_type ?? 'licensed',
@@ -146,12 +149,17 @@ function getProduct(ctx: Ctx, id: string, param = 'id'): Stripe.Product {
   return p;
 }
 
-function priceFromParams(ctx: Ctx, p: Params, productId: string, paramPrefix = ''): Stripe.Price {
+/** A new price from `POST /v1/prices` params, or from `default_price_data` (`within` names it in errors). A tiered
+ * price's tiers are kept on the account (price-tiers.ts). */
+function priceFromParams(ctx: Ctx, p: Params, productId: string, within?: string): Stripe.Price {
+  const param = (k: string): string => (within ? `${within}[${k}]` : k);
   const currency = (str(p, 'currency', true) as string).toLowerCase();
-  const unitAmount = int(p, 'unit_amount');
-  if (unitAmount === undefined) throw missingParam(`${paramPrefix}unit_amount`);
-  if (unitAmount < 0)
-    throw invalid('Invalid integer: unit_amount must be at least 0.', `${paramPrefix}unit_amount`);
+  if (within) rejectTierParams(p, within);
+  const tiered = within ? null : tieredFromParams(p);
+  const unitAmount = tiered ? null : int(p, 'unit_amount');
+  if (unitAmount === undefined) throw missingParam(param('unit_amount'));
+  if (unitAmount !== null && unitAmount < 0)
+    throw invalid('Invalid integer: unit_amount must be at least 0.', param('unit_amount'));
   const rec = obj(p, 'recurring');
   let recurring: Stripe.Price.Recurring | null = null;
   if (rec) {
@@ -169,15 +177,19 @@ function priceFromParams(ctx: Ctx, p: Params, productId: string, paramPrefix = '
       usage_type: 'licensed',
     };
   }
-  return buildPrice(buildEnv(ctx), {
+  const price = buildPrice(buildEnv(ctx), {
     currency,
     unit_amount: unitAmount,
+    billing_scheme: tiered ? 'tiered' : 'per_unit',
+    tiers_mode: tiered?.tiers_mode ?? null,
     recurring,
     product: productId,
     nickname: str(p, 'nickname') ?? null,
     lookup_key: str(p, 'lookup_key') ?? null,
     metadata: applyMetadata({}, p),
   });
+  if (tiered) ctx.acct.priceTiers.set(price.id, tiered.tiers);
+  return price;
 }
 
 export function registerCatalog(r: Router): void {
@@ -196,7 +208,7 @@ export function registerCatalog(r: Router): void {
     ctx.emit('product.created', prod);
     const dp = obj(p, 'default_price_data');
     if (dp) {
-      const price = priceFromParams(ctx, dp, prod.id, 'default_price_data[');
+      const price = priceFromParams(ctx, dp, prod.id, 'default_price_data');
       ctx.acct.save(price);
       ctx.emit('price.created', price);
       const withDefault = { ...prod, default_price: price.id };

@@ -13,6 +13,7 @@ import { lineDescription } from './billing.ts';
 import { buildCustomer, buildEnv, getCustomer } from './customers.ts';
 import { attachPaymentMethod, buildCardPaymentMethod } from './payment-methods.ts';
 import { payWithCard } from './payments.ts';
+import { pricingOf } from './price-tiers.ts';
 import { itemRequests } from './subscription-items.ts';
 import { createSubscription } from './subscriptions.ts';
 import { redeemableCoupon } from './catalog.ts';
@@ -52,7 +53,7 @@ export function registerCheckout(r: Router): void {
       currency,
       lines: items.map((it, i) => ({
         key: String(i),
-        unitAmount: trialDays ? 0 : (it.price.unit_amount ?? 0),
+        ...(trialDays ? { unitAmount: 0 } : pricingOf(ctx.acct, it.price)),
         quantity: it.quantity,
       })),
       discounts: coupons.map((c) => ({ coupon: c, start: ctx.now })),

@@ -92,7 +92,8 @@ export function createSubscription(ctx: Ctx, input: CreateSubscriptionInput): St
             .replace(/ \(.*$/, '')}`
         : lineDescription(ctx, it.price, it.quantity),
       subscriptionItem: items[i]?.id ?? null,
-      ...(trialing ? { price: { ...it.price, unit_amount: 0 } } : {}),
+      // A trial bills nothing, whatever the price's scheme (a tiered price's tiers are not read then).
+      ...(trialing ? { price: { ...it.price, billing_scheme: 'per_unit' as const, unit_amount: 0 } } : {}),
     })),
     discounts,
     reason: 'subscription_create',
