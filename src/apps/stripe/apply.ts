@@ -331,11 +331,9 @@ async function applyForConnection(
   }
 
   let catalog: Catalog | undefined;
-  const pending = new Set<string>();
   if (customers.size > 0) {
     const r = await recomputeCustomers(host, conn.id, [...customers], undefined, known);
     catalog = r?.catalog;
-    for (const c of r?.pendingContacts ?? []) pending.add(c);
   }
 
   const entries = items.flatMap((it, i) => (timelineHandlers[it.p.event.type] ? [{ ...it, i }] : []));
@@ -345,7 +343,7 @@ async function applyForConnection(
     catalog = await loadCatalog(host, conn.id);
   for (const { p, i } of entries) {
     try {
-      await recordTimeline(host, conn.id, p.event, catalog, known, customers, pending);
+      await recordTimeline(host, conn.id, p.event, catalog, known, customers);
     } catch (err) {
       errors[i] = err;
     }
@@ -361,20 +359,15 @@ async function recordTimeline(
   known: Parameters<typeof recomputeCustomers>[4],
   /** Customers recomputed already (by this batch). */
   customers: Set<string>,
-  pending: Set<string>,
 ): Promise<void> {
   const timeline = timelineEntryFor(event, { products: catalog.products });
   if (!timeline?.customerId) return;
   let contactId = await contactOf(host, connectionId, timeline.customerId);
   if (!contactId && !customers.has(timeline.customerId)) {
-    const r = await recomputeCustomers(host, connectionId, [timeline.customerId], catalog, known);
+    await recomputeCustomers(host, connectionId, [timeline.customerId], catalog, known);
     customers.add(timeline.customerId);
-    for (const c of r?.pendingContacts ?? []) pending.add(c);
     contactId = await contactOf(host, connectionId, timeline.customerId);
   }
-  // Another job is creating this customer's contact: try again shortly rather than lose the entry.
-  if (!contactId && pending.has(timeline.customerId))
-    throw new Error(`contact of ${timeline.customerId} is being created; timeline entry retried`);
   if (contactId) await host.timeline.record(contactId, timeline.entry);
   // No contact holds this customer (no email, or its contact was deleted): kept for the next one that does.
   else await holdTimelineEntry(host, connectionId, timeline.customerId, event.id, timeline.entry);

@@ -417,8 +417,8 @@ export async function runBackfill(
     await state({ state: 'done', finished_at: Math.floor(Date.now() / 1000), last_error: null });
     // The events catch-up starts once the backfill is done, not with the first webhook: if Stripe's deliveries
     // never reach Settle (a wrong public URL, a proxy), it alone keeps the contacts in step from then on. Its first
-    // run lists everything since the connection was made. Not before the end: its applies would then run beside
-    // the backfill's page settles, whose contact creation does not take the per-address claim (docs/stripe-app.md).
+    // run lists everything since the connection was made, so starting earlier would gain nothing and would spend
+    // the backfill's request budget and database time on applies it is about to make anyway.
     await ensureCatchUp(host, conn.id);
   } catch (err) {
     // A newer run (or a disconnect) took over: it reports for the connection now, and this job is over.

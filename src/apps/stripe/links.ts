@@ -90,7 +90,6 @@ export async function linkCustomer(host: AppHost, input: LinkInput) {
     [input.customer_id, ...holders.map((l) => l.customer_id)],
     undefined,
     undefined,
-    false,
     before && before.contact_id !== input.contact_id ? [before.contact_id] : [],
   );
   return { link: publicLink(link) };
@@ -126,7 +125,6 @@ export async function unlinkCustomer(host: AppHost, input: LinkInput) {
     [input.customer_id, ...sharing.map((r) => r.data.id)],
     undefined,
     undefined,
-    false,
     [input.contact_id],
   );
   return { unlinked: publicLink(current.data) };

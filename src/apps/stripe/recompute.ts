@@ -71,8 +71,6 @@ export async function recomputeCustomers(
    * (their `put` answered true) are not read again in the first round.
    */
   known?: { conn: Connection; userIdKey: string; customers?: ReadonlyMap<string, JustWritten> },
-  /** The `create_contact` job itself: creates a missing contact without claiming. */
-  creator = false,
   /** Contacts a teammate's link or unlink just took a customer from: cleared, or given to whoever holds them. */
   releasedBefore: readonly string[] = [],
 ): Promise<RecomputeResult | undefined> {
@@ -81,10 +79,8 @@ export async function recomputeCustomers(
   const userIdKey = known?.userIdKey ?? (await host.settings<{ metadata_key: string }>()).metadata_key;
   let ids = [...customerIds];
   const released = new Set<string>(releasedBefore);
-  const pending = new Set<string>();
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const log = new ReadLog(host);
-    pending.clear();
     const written = new Set<string>();
     const { more, catalog: used } = await recomputeRound(
       host,
@@ -94,12 +90,10 @@ export async function recomputeCustomers(
       ids,
       released,
       catalog,
-      pending,
-      creator,
       written,
       round === 0 ? known?.customers : undefined,
     );
-    if (more.length === 0 && (await log.unchanged())) return { catalog: used, pendingContacts: [...pending] };
+    if (more.length === 0 && (await log.unchanged())) return { catalog: used };
     // This round read data that changed meanwhile, so the contacts it wrote may no longer hold these customers
     // (another job moved the link): the next round checks them like released ones, clearing or recomputing them.
     for (const contactId of written) released.add(contactId);
@@ -110,10 +104,6 @@ export async function recomputeCustomers(
 }
 
 const MAX_ROUNDS = 8;
-/** How long a finished `create_contact` job still holds its address (see the claim in recomputeRound). */
-export const CONTACT_CLAIM_HELD_MS = 5_000;
-/** How long after the claim the `create_contact` job runs: far longer than a creator takes to make the contact. */
-export const CREATOR_GRACE_MS = 10_000;
 
 /** A customer record as the caller's `put` left it. */
 export interface JustWritten {
@@ -125,8 +115,6 @@ export interface JustWritten {
 
 export interface RecomputeResult {
   catalog: Catalog;
-  /** Customers left unlinked because another job is creating their contact. */
-  pendingContacts: string[];
 }
 
 /** The address's user contact: made now, or the one another writer made first (createUsers never makes two). */
@@ -138,8 +126,9 @@ async function createContactFor(host: AppHost, customer: Stripe.Customer, email:
 }
 
 /**
- * The `create_contact` job: the contact for an address whose creator died before making it (normally the job
- * finds the contact there and only recomputes). Then the customers with that address are linked.
+ * The `create_contact` job, which versions before session 12 enqueued as a per-address claim (createUsers now
+ * makes at most one user per address by itself). A job such a version left queued recomputes the address's
+ * customers if one of them has no live contact.
  */
 export async function runCreateContact(host: AppHost, payload: { connectionId: string; email: string }) {
   const s = stores(host);
@@ -155,9 +144,6 @@ export async function runCreateContact(host: AppHost, payload: { connectionId: s
     host,
     payload.connectionId,
     owners.map((r) => r.data.id),
-    undefined,
-    undefined,
-    true,
   );
 }
 
@@ -173,8 +159,6 @@ async function recomputeRound(
   customerIds: readonly string[],
   released: Set<string>,
   catalog: Catalog | undefined,
-  pendingContacts: Set<string>,
-  creator: boolean,
   /** Contacts whose attributes this round wrote. */
   written: Set<string>,
   justWritten: ReadonlyMap<string, JustWritten> | undefined,
@@ -298,29 +282,8 @@ async function recomputeRound(
       target.set(customerId, { contactId: existing.id, method: 'created' });
       continue;
     }
-    // Two jobs must not both create a contact for one address (they would, on PostgreSQL, under load). The job
-    // queue's dedupe key is the lock: the one job whose `create_contact` enqueue is new creates the contact now;
-    // the others leave the customer unlinked this time (the creator's recompute links it, and their own read check
-    // sees the new contact). If the creator dies before creating, the `create_contact` job does it: it runs
-    // CREATOR_GRACE_MS later, so that it never races a creator still at work (run at once, it could find no
-    // contact yet and make a second one). Once that job has finished, the contact exists or was deleted since:
-    // after CONTACT_CLAIM_HELD_MS (far longer than the gap between our read of the address and this claim) the
-    // key is free again, so a deleted contact is created anew.
-    const claim = creator
-      ? { created: true }
-      : await host.jobs.enqueue(
-          'create_contact',
-          { connectionId, email },
-          {
-            dedupeKey: `contact:${email}`,
-            releaseKeyAfterMs: CONTACT_CLAIM_HELD_MS,
-            runAt: new Date(Date.now() + CREATOR_GRACE_MS),
-          },
-        );
-    if (!claim.created) {
-      pendingContacts.add(customerId);
-      continue;
-    }
+    // Two jobs creating a contact for one new address at once (a webhook's apply and a backfill page, or two
+    // applies) get the same one: createUsers locks the address and answers the contact the first one made.
     const contact = await createContactFor(host, customer, email);
     target.set(customerId, { contactId: contact.id, method: 'created' });
   }
