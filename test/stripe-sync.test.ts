@@ -369,6 +369,12 @@ describe.each(dbKinds())('stripe sync engine on %s', (kind) => {
     // 12 seats: 20 + 5 × 10 + 7 × 8 = 126.
     const expected = { stripe_plan: 'Seats', stripe_plan_price: 126, stripe_mrr: 126 };
     expect((await contact(found.rows[0]!.id)).custom_attributes).toMatchObject(expected);
+    const card = JSON.stringify(
+      (
+        await h.request('teammate', { method: 'GET', url: `/api/contacts/${found.rows[0]!.id}/cards` })
+      ).json(),
+    );
+    expect(card).toContain('"value":"126 USD/month');
     // Fetched once, then kept: later events of the subscription ask Stripe for the price no more.
     expect(priceFetches() - fetchesBefore).toBe(1);
     await stripe.subscriptions.update(sub.id, { metadata: { touched: 'yes' } });

@@ -9,7 +9,7 @@ import { clientFor, listConnections } from './connections.ts';
 import type { StripeHandle } from './client.ts';
 import { toMajorUnits } from './currency.ts';
 import { withPriceTiers } from './price-tiers.ts';
-import { pickPrimaryItem } from './pricing.ts';
+import { itemAmount, pickPrimaryItem } from './pricing.ts';
 import { loadBundle, loadCatalog } from './bundle.ts';
 import { recomputeCustomers } from './recompute.ts';
 import { stores, type Connection, type Link } from './store.ts';
@@ -112,9 +112,8 @@ export async function loadCard(host: AppHost, contact: HostContact): Promise<Car
         rows: subs.map((sub) => {
           const item = pickPrimaryItem(sub);
           const interval = item?.price.recurring?.interval ?? '';
-          const amount = item
-            ? money((item.price.unit_amount ?? 0) * (item.quantity ?? 1), sub.currency)
-            : '';
+          // As the attributes count it: tiers, transform_quantity and metered usage included (pricing.ts).
+          const amount = item ? money(itemAmount(item), sub.currency) : '';
           const trial = sub.status === 'trialing' ? `, trial ends ${day(sub.trial_end)}` : '';
           return {
             label: planName(sub),
