@@ -5,7 +5,7 @@
 import type Stripe from 'stripe';
 import type { AppHost, CardView, HostContact, SidebarCardSpec } from '../../app-sdk/index.ts';
 import { storeObject } from './pages.ts';
-import { clientFor, listConnections } from './connections.ts';
+import { clientFor, listConnections, rankConnections } from './connections.ts';
 import type { StripeHandle } from './client.ts';
 import { toMajorUnits } from './currency.ts';
 import { withPriceTiers } from './price-tiers.ts';
@@ -48,11 +48,7 @@ async function ownLink(
 }
 
 async function linkFor(host: AppHost, contact: HostContact): Promise<CardLink | undefined> {
-  const conns = await listConnections(host);
-  // The primary account first (§3.1), then the oldest connection.
-  const ordered = [...conns].sort(
-    (a, b) => Number(b.primary) - Number(a.primary) || a.created_at - b.created_at,
-  );
+  const ordered = rankConnections(await listConnections(host));
   const own = await ownLink(host, contact.id, ordered);
   if (own || contact.role !== 'lead' || !contact.email) return own;
   // §3.2: leads with the same email are matched too. A customer links to one contact (a user before a lead), which

@@ -56,6 +56,19 @@ export async function listConnections(host: AppHost): Promise<Connection[]> {
   return (await stores(host).connections.list({ limit: 1000 })).map((r) => r.data);
 }
 
+/**
+ * §3.1's order of accounts: the primary first, then the oldest connection. A contact linked in several accounts
+ * takes its `stripe_*` attributes from the first of them that links it, and its card shows that one first.
+ */
+export function rankConnections(conns: readonly Connection[]): Connection[] {
+  return [...conns].sort(
+    (a, b) =>
+      Number(b.primary) - Number(a.primary) ||
+      a.created_at - b.created_at ||
+      (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  );
+}
+
 export async function getConnection(host: AppHost, id: string): Promise<Connection | undefined> {
   const r = await stores(host).connections.get(id);
   return r && !r.deleted ? r.data : undefined;

@@ -15,6 +15,7 @@ import {
   type Catalog,
   type CustomerBundle,
 } from './bundle.ts';
+import { connectionRanks, linksByContact, sourceLinks } from './attribute-source.ts';
 import { getConnection } from './connections.ts';
 import {
   customerFacts,
@@ -73,6 +74,8 @@ export async function recomputeCustomers(
   known?: { conn: Connection; userIdKey: string; customers?: ReadonlyMap<string, JustWritten> },
   /** Contacts a teammate's link or unlink just took a customer from: cleared, or given to whoever holds them. */
   releasedBefore: readonly string[] = [],
+  /** How many recomputes of other connections led here (a contact whose source account changed). */
+  depth = 0,
 ): Promise<RecomputeResult | undefined> {
   const conn = known?.conn ?? (await getConnection(host, connectionId));
   if (!conn) return undefined;
@@ -92,6 +95,7 @@ export async function recomputeCustomers(
       catalog,
       written,
       round === 0 ? known?.customers : undefined,
+      depth,
     );
     if (more.length === 0 && (await log.unchanged())) return { catalog: used };
     // This round read data that changed meanwhile, so the contacts it wrote may no longer hold these customers
@@ -162,6 +166,7 @@ async function recomputeRound(
   /** Contacts whose attributes this round wrote. */
   written: Set<string>,
   justWritten: ReadonlyMap<string, JustWritten> | undefined,
+  depth: number,
 ): Promise<{ more: string[]; catalog: Catalog }> {
   const connectionId = conn.id;
   const raw = stores(host);
@@ -289,6 +294,18 @@ async function recomputeRound(
   }
 
   const catalogNow = catalog ?? (await catalogFor(s, conn, bundles.values()));
+  // §3.1: a contact that a better-ranked account (the primary, or an older connection) links takes its attributes
+  // from there; this connection writes only the others'. The primary outranks everyone: nothing to read.
+  const ranks = conn.primary ? undefined : await connectionRanks(host);
+  const outranked = new Set<string>();
+  if (ranks) {
+    const targets = [...target.values()].map((t) => t.contactId);
+    for (const [contactId, links] of await linksByContact(log, raw.links.name, targets)) {
+      const source = sourceLinks(links, ranks)[0];
+      if (source && (ranks.get(source.connection_id) ?? 0) < (ranks.get(connectionId) ?? 0))
+        outranked.add(contactId);
+    }
+  }
   /** Attribute writes, by contact, all in one statement after the links. */
   const attributes = new Map<string, Record<string, AttributeValue | null>>();
   for (const customerId of [...customers.keys(), ...gone]) {
@@ -314,7 +331,7 @@ async function recomputeRound(
         await releaseTimelineEntries(host, connectionId, [customerId]);
       }
       const bundle = bundles.get(customerId);
-      if (conn.primary && bundle) {
+      if (bundle && !outranked.has(after.contactId)) {
         const values = attributesFor(bundle, catalogNow, conn);
         // Unchanged values are not written again (most events change one or two attributes, or none). Safe with
         // the read check: a job that wrote other values after our read had older inputs, and fixes itself.
@@ -334,20 +351,31 @@ async function recomputeRound(
   await host.contacts.setAttributesMany(
     [...attributes].map(([contactId, values]) => ({ contactId, values })),
   );
-  // A contact that no customer of the primary account links to any more keeps no stale billing data; one that a
-  // customer outside this set links to now gets its attributes from that customer (next round).
+  // A contact this connection's customer left (or that an earlier round wrote) gets its attributes from whoever links
+  // it now (§3.1's order): another customer of this connection (next round), another account's customer (recomputed
+  // there, so that account writes last), or nobody (cleared: no stale billing data).
   const more: string[] = [];
-  if (conn.primary) {
+  if (released.size > 0) {
+    const order = ranks ?? (await connectionRanks(host));
+    const byContact = await linksByContact(log, raw.links.name, [...released]);
+    const elsewhere = new Map<string, Set<string>>();
     for (const contactId of released) {
-      const holders = (await s.links.find('a', contactId, { limit: 100 })).filter(
-        (l) => l.data.connection_id === connectionId,
-      );
-      if (holders.length === 0) {
+      const source = sourceLinks(byContact.get(contactId) ?? [], order);
+      const from = source[0]?.connection_id;
+      if (!from) {
         if (await contactsApi.get(contactId)) await host.contacts.setAttributes(contactId, cleared());
+      } else if (from === connectionId) {
+        for (const l of source) if (!customers.has(l.customer_id)) more.push(l.customer_id);
       } else {
-        for (const l of holders) if (!customers.has(l.data.customer_id)) more.push(l.data.customer_id);
+        const ids = elsewhere.get(from) ?? new Set<string>();
+        for (const l of source) ids.add(l.customer_id);
+        elsewhere.set(from, ids);
       }
     }
+    // Bounded: two accounts whose recomputes kept handing a contact back and forth would otherwise never end.
+    if (depth < 2)
+      for (const [other, ids] of elsewhere)
+        await recomputeCustomers(host, other, [...ids], undefined, undefined, [], depth + 1);
   }
   return { more, catalog: catalogNow };
 }

@@ -145,11 +145,12 @@ export async function settleCustomers(
     const made = await host.contacts.createUsers(
       creating.map((id) => {
         const c = customers.get(id) as Stripe.Customer;
-        if (conn.primary) createdWith.add(id);
+        createdWith.add(id);
+        // A new contact has no other account's customer yet: its attributes come from this one (§3.1).
         return {
           email: c.email ?? (normaliseEmail(c.email) as string),
           ...(c.name ? { name: c.name } : {}),
-          ...(conn.primary ? { attributes: attrsOf(id) } : {}),
+          attributes: attrsOf(id),
         };
       }),
     );
@@ -165,6 +166,10 @@ export async function settleCustomers(
     });
     stats.created += made.filter((c) => c.created).length;
   }
+
+  // Outside the primary account, whether an existing contact takes this account's attributes depends on the other
+  // accounts' links to it (§3.1): the careful path reads them, and rechecks them after writing.
+  if (!conn.primary) for (const id of fast) if (target.has(id) && !createdWith.has(id)) slow.add(id);
 
   const now = Math.floor(Date.now() / 1000);
   const linkWrites: { key: string; data: Link; version: number; a: string; b: string }[] = [];
@@ -190,7 +195,7 @@ export async function settleCustomers(
         b: cid,
       });
     }
-    if (conn.primary && !createdWith.has(id)) {
+    if (!createdWith.has(id)) {
       const values = attrsOf(id);
       // An unchanged contact is not written again (each write maintains every attribute index).
       const current = candidates.get(after.contactId)?.custom_attributes;

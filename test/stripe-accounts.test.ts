@@ -1,0 +1,145 @@
+// Several Stripe accounts connected at once (DESIGN §3.1): exactly one is primary; a contact takes its stripe_*
+// attributes from the primary account's customer where it has several, and from its only account's customer
+// otherwise; losing a customer hands the attributes to the next account that links the contact.
+import Stripe from 'stripe';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stripeApp } from '../src/apps/stripe/manifest.ts';
+import { dbKinds } from '../src/db/test-db.ts';
+import { startEmulator, type RunningEmulator } from '../src/emulator/index.ts';
+import { createHarness, type Harness } from './helpers/harness.ts';
+
+const SECOND_KEY = 'sk_test_second_account_0001';
+
+describe.each(dbKinds())('several Stripe accounts on %s', (kind) => {
+  let h: Harness;
+  let emu: RunningEmulator;
+  let first: Stripe;
+  let second: Stripe;
+  const acct: Record<'first' | 'second', string> = { first: '', second: '' };
+  const conn: Record<'first' | 'second', string> = { first: '', second: '' };
+
+  const sdk = (key: string) =>
+    new Stripe(key, {
+      host: '127.0.0.1',
+      port: emu.port,
+      protocol: 'http',
+      maxNetworkRetries: 0,
+      telemetry: false,
+    });
+  async function drain(): Promise<void> {
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline) {
+      await emu.webhooksIdle();
+      const due = await h.platform.db.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM jobs WHERE workspace_id = $1 AND status IN ('queued', 'running') AND (queue <> 'app:stripe:catch_up' OR run_at <= now())",
+        [h.workspace.id],
+      );
+      if (due.rows[0]?.n === 0) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error('jobs did not drain');
+  }
+  const attributesOf = async (email: string) => {
+    const found = await h.platform.db.query<{ custom_attributes: Record<string, unknown> }>(
+      'SELECT custom_attributes FROM contacts WHERE workspace_id = $1 AND email_normalized = $2',
+      [h.workspace.id, email],
+    );
+    expect(found.rows).toHaveLength(1);
+    return found.rows[0]!.custom_attributes;
+  };
+  const connect = async (key: string) => {
+    const res = await h.request('admin', {
+      method: 'POST',
+      url: '/api/apps/stripe/actions/connect',
+      payload: { api_key: key, api_base: emu.url },
+    });
+    expect(res.statusCode).toBe(200);
+    return (res.json() as { connection: { id: string; primary: boolean } }).connection;
+  };
+
+  beforeAll(async () => {
+    h = await createHarness(kind, { registry: { stripe: stripeApp } });
+    h.platform.config.publicUrl = await h.server.listen({ port: 0, host: '127.0.0.1' });
+    emu = await startEmulator({ port: 0 });
+    first = sdk(emu.key);
+    second = sdk(SECOND_KEY);
+    acct.first = (await first.accounts.retrieveCurrent()).id;
+    acct.second = (await second.accounts.retrieveCurrent()).id;
+    expect(acct.first).not.toBe(acct.second);
+    const install = await h.request('admin', {
+      method: 'POST',
+      url: '/api/apps/stripe/install',
+      payload: { settings: {} },
+    });
+    expect(install.statusCode).toBe(200);
+    h.platform.jobs.startWorker({
+      workspaceId: h.workspace.id,
+      pollMs: 50,
+      backoffMs: 50,
+      maxBackoffMs: 200,
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await emu?.close();
+    await h?.close();
+  });
+
+  it('gives a contact the primary account’s values where both accounts have its customer, its only account’s otherwise', async () => {
+    await first.customers.create({ email: 'both@example.com', balance: 1000 });
+    await second.customers.create({ email: 'Both@Example.com', balance: 2000 });
+    await second.customers.create({ email: 'only-second@example.com', balance: 3000 });
+    const a = await connect(emu.key);
+    const b = await connect(SECOND_KEY);
+    expect([a.primary, b.primary]).toEqual([true, false]);
+    conn.first = a.id;
+    conn.second = b.id;
+    await drain();
+    expect(await attributesOf('both@example.com')).toMatchObject({
+      stripe_account: acct.first,
+      stripe_account_balance: 10,
+    });
+    // Before session 12 this contact was created without any stripe_* attribute.
+    expect(await attributesOf('only-second@example.com')).toMatchObject({
+      stripe_account: acct.second,
+      stripe_account_balance: 30,
+    });
+  }, 120_000);
+
+  it('hands the attributes to the other account when the primary’s customer goes, and back when one comes', async () => {
+    const [gone] = (await first.customers.list({ email: 'both@example.com' })).data;
+    await first.customers.del(gone!.id);
+    await drain();
+    expect(await attributesOf('both@example.com')).toMatchObject({
+      stripe_account: acct.second,
+      stripe_account_balance: 20,
+    });
+
+    const [only] = (await second.customers.list({ email: 'only-second@example.com' })).data;
+    await second.customers.update(only!.id, { balance: 4000 });
+    await drain();
+    expect(await attributesOf('only-second@example.com')).toMatchObject({ stripe_account_balance: 40 });
+
+    // The primary account gets a customer with that address: its values win from then on.
+    await first.customers.create({ email: 'only-second@example.com', balance: 5000 });
+    await drain();
+    expect(await attributesOf('only-second@example.com')).toMatchObject({
+      stripe_account: acct.first,
+      stripe_account_balance: 50,
+    });
+  }, 120_000);
+
+  it('follows a change of primary account', async () => {
+    const res = await h.request('admin', {
+      method: 'POST',
+      url: '/api/apps/stripe/actions/set_primary',
+      payload: { connection_id: conn.second },
+    });
+    expect(res.statusCode).toBe(200);
+    await drain();
+    expect(await attributesOf('only-second@example.com')).toMatchObject({
+      stripe_account: acct.second,
+      stripe_account_balance: 40,
+    });
+    expect(await attributesOf('both@example.com')).toMatchObject({ stripe_account: acct.second });
+  }, 120_000);
+});
