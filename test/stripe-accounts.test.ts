@@ -98,6 +98,22 @@ describe.each(dbKinds())('several Stripe accounts on %s', (kind) => {
       stripe_account: acct.first,
       stripe_account_balance: 10,
     });
+    // The card shows the primary account's customer, then the same contact's customer in the other account.
+    const both = await h.platform.db.query<{ id: string }>(
+      "SELECT id FROM contacts WHERE workspace_id = $1 AND email_normalized = 'both@example.com'",
+      [h.workspace.id],
+    );
+    const cards = await h.request('teammate', {
+      method: 'GET',
+      url: `/api/contacts/${both.rows[0]!.id}/cards`,
+    });
+    const view = (cards.json() as { data: { view: { sections: { title: string; rows: unknown[] }[] } }[] })
+      .data[0]!.view;
+    const titles = view.sections.map((x) => x.title);
+    expect(titles[0]).toBe('Customer');
+    expect(JSON.stringify(view.sections[0])).toContain(`${acct.first} (test)`);
+    expect(titles).toContain(`Also in ${acct.second} (test)`);
+    expect(JSON.stringify(view.sections.find((x) => x.title.startsWith('Also in')))).toContain('20 USD');
     // Before session 12 this contact was created without any stripe_* attribute.
     expect(await attributesOf('only-second@example.com')).toMatchObject({
       stripe_account: acct.second,

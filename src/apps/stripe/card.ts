@@ -32,6 +32,8 @@ interface CardLink {
   conn: Connection;
   /** A lead shown the card of the contact its address is linked through. */
   throughLead?: boolean;
+  /** The same contact's customers in the other accounts, in §3.1's order. */
+  others: { link: Link; conn: Connection }[];
 }
 
 async function ownLink(
@@ -40,11 +42,12 @@ async function ownLink(
   ordered: Connection[],
 ): Promise<CardLink | undefined> {
   const links = (await stores(host).links.find('a', contactId)).map((r) => r.data);
-  for (const conn of ordered) {
+  const all = ordered.flatMap((conn) => {
     const link = links.find((l) => l.connection_id === conn.id);
-    if (link) return { link, conn };
-  }
-  return undefined;
+    return link ? [{ link, conn }] : [];
+  });
+  const [first, ...others] = all;
+  return first ? { ...first, others } : undefined;
 }
 
 async function linkFor(host: AppHost, contact: HostContact): Promise<CardLink | undefined> {
@@ -117,6 +120,7 @@ export async function loadCard(host: AppHost, contact: HostContact): Promise<Car
           };
         }),
       },
+      ...(await otherAccounts(host, found.others)),
       {
         title: 'Recent payments',
         rows: payments.map((ch) => {
@@ -128,6 +132,33 @@ export async function loadCard(host: AppHost, contact: HostContact): Promise<Car
     ],
     actions: [{ id: 'refresh', label: 'Refresh from Stripe' }],
   };
+}
+
+/**
+ * §3.1: the card shows the primary account's customer (the one the attributes come from) and, below, the
+ * contact's customers in the other connected accounts, so a teammate sees each account's billing.
+ */
+async function otherAccounts(host: AppHost, others: CardLink['others']) {
+  const s = stores(host);
+  const sections: CardView['sections'] = [];
+  for (const { link, conn } of others) {
+    const bundle = await loadBundle(s, conn.id, link.customer_id, undefined, (p) => host.readRecords(p));
+    if (!bundle) continue;
+    const { customer } = bundle;
+    const currency = customer.currency ?? bundle.subscriptions[0]?.currency ?? 'usd';
+    const live = bundle.subscriptions.filter(
+      (sub) => !['canceled', 'incomplete_expired'].includes(sub.status),
+    );
+    sections.push({
+      title: `Also in ${conn.account_id} (${conn.livemode ? 'live' : 'test'})`,
+      rows: [
+        { label: 'ID', value: customer.id },
+        { label: 'Balance', value: money(customer.balance ?? 0, currency) },
+        { label: 'Subscriptions', value: live.map((sub) => sub.status).join(', ') || 'none' },
+      ],
+    });
+  }
+  return sections;
 }
 
 /** Every page of a list, each one call through the budget, with the version of what it shows: when its request
