@@ -156,7 +156,10 @@ export function createHost(deps: HostDeps, manifest: AppManifest, workspaceId: s
           return { byAddress, inserted: new Set(inserted.map((r) => r.id)) };
         });
         return wanted.map((w) => {
-          const row = made.byAddress.get(w.email_normalized) as ContactRow;
+          const row = made.byAddress.get(w.email_normalized);
+          // The user that held the address was deleted between our insert and our read (deletions take no lock):
+          // the caller's job fails and is retried, and then creates the contact.
+          if (!row) throw new Error(`the user contact for an address ${appId} created vanished meanwhile`);
           return { ...toHostContact(row), created: made.inserted.has(row.id) && row.id === w.id };
         });
       },
