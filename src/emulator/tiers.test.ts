@@ -186,6 +186,8 @@ describe('creating tiered prices', () => {
       }),
     );
     expect(unknown.param).toBe('default_price_data[tiers_mode]');
+    // A refused `default_price_data` leaves no product behind.
+    expect((await stripe.products.list({ limit: 100 })).data.map((x) => x.name)).not.toContain('Nope');
   });
 });
 

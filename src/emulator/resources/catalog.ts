@@ -204,11 +204,12 @@ export function registerCatalog(r: Router): void {
       active: bool(p, 'active') ?? true,
       metadata: applyMetadata({}, p),
     });
+    // The price is built (and its params checked) before anything is saved: a 400 leaves no product behind.
+    const dp = obj(p, 'default_price_data');
+    const price = dp ? priceFromParams(ctx, dp, prod.id, 'default_price_data') : undefined;
     ctx.acct.save(prod);
     ctx.emit('product.created', prod);
-    const dp = obj(p, 'default_price_data');
-    if (dp) {
-      const price = priceFromParams(ctx, dp, prod.id, 'default_price_data');
+    if (price) {
       ctx.acct.save(price);
       ctx.emit('price.created', price);
       const withDefault = { ...prod, default_price: price.id };
