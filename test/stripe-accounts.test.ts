@@ -1,44 +1,25 @@
 // Several Stripe accounts connected at once (DESIGN §3.1): exactly one is primary; a contact takes its stripe_*
 // attributes from the primary account's customer where it has several, and from its only account's customer
 // otherwise; losing a customer hands the attributes to the next account that links the contact.
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stripeApp } from '../src/apps/stripe/manifest.ts';
 import { dbKinds } from '../src/db/test-db.ts';
-import { startEmulator, type RunningEmulator } from '../src/emulator/index.ts';
+import { startTestEmulator, type TestEmulator } from '../src/emulator/test-support.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
+import { drainStripeJobs, installStripeApp } from './helpers/stripe-app.ts';
 
 const SECOND_KEY = 'sk_test_second_account_0001';
 
 describe.each(dbKinds())('several Stripe accounts on %s', (kind) => {
   let h: Harness;
-  let emu: RunningEmulator;
+  let emu: TestEmulator;
   let first: Stripe;
   let second: Stripe;
   const acct: Record<'first' | 'second', string> = { first: '', second: '' };
   const conn: Record<'first' | 'second', string> = { first: '', second: '' };
 
-  const sdk = (key: string) =>
-    new Stripe(key, {
-      host: '127.0.0.1',
-      port: emu.port,
-      protocol: 'http',
-      maxNetworkRetries: 0,
-      telemetry: false,
-    });
-  async function drain(): Promise<void> {
-    const deadline = Date.now() + 120_000;
-    while (Date.now() < deadline) {
-      await emu.webhooksIdle();
-      const due = await h.platform.db.query<{ n: number }>(
-        "SELECT count(*)::int AS n FROM jobs WHERE workspace_id = $1 AND status IN ('queued', 'running') AND (queue <> 'app:stripe:catch_up' OR run_at <= now())",
-        [h.workspace.id],
-      );
-      if (due.rows[0]?.n === 0) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error('jobs did not drain');
-  }
+  const drain = () => drainStripeJobs(h, emu);
   const attributesOf = async (email: string) => {
     const found = await h.platform.db.query<{ custom_attributes: Record<string, unknown> }>(
       'SELECT custom_attributes FROM contacts WHERE workspace_id = $1 AND email_normalized = $2',
@@ -60,24 +41,13 @@ describe.each(dbKinds())('several Stripe accounts on %s', (kind) => {
   beforeAll(async () => {
     h = await createHarness(kind, { registry: { stripe: stripeApp } });
     h.platform.config.publicUrl = await h.server.listen({ port: 0, host: '127.0.0.1' });
-    emu = await startEmulator({ port: 0 });
-    first = sdk(emu.key);
-    second = sdk(SECOND_KEY);
+    emu = await startTestEmulator({ port: 0 });
+    first = emu.stripe;
+    second = emu.client(SECOND_KEY);
     acct.first = (await first.accounts.retrieveCurrent()).id;
     acct.second = (await second.accounts.retrieveCurrent()).id;
     expect(acct.first).not.toBe(acct.second);
-    const install = await h.request('admin', {
-      method: 'POST',
-      url: '/api/apps/stripe/install',
-      payload: { settings: {} },
-    });
-    expect(install.statusCode).toBe(200);
-    h.platform.jobs.startWorker({
-      workspaceId: h.workspace.id,
-      pollMs: 50,
-      backoffMs: 50,
-      maxBackoffMs: 200,
-    });
+    await installStripeApp(h);
   }, 120_000);
   afterAll(async () => {
     await emu?.close();

@@ -19,7 +19,9 @@ import { dbKinds } from '../src/db/test-db.ts';
 import { startEmulator, type RunningEmulator } from '../src/emulator/index.ts';
 import { jobRepository } from '../src/jobs/repository.ts';
 import { createContact } from '../src/platform/contacts/service.ts';
+import { customerWithCard } from '../src/emulator/test-support.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
+import { drainStripeJobs, installStripeApp } from './helpers/stripe-app.ts';
 
 const fixture = JSON.parse(
   readFileSync(new URL('./fixtures/stripe/agent-eval-fixture.json', import.meta.url), 'utf8'),
@@ -48,21 +50,7 @@ describe.each(dbKinds())('stripe sync engine on %s', (kind) => {
         sync: { complete: boolean; state: string };
       }[];
     };
-  async function drain(): Promise<void> {
-    // Generous: a loaded CI machine once needed more than 20 s here; a real hang still fails after two minutes.
-    const deadline = Date.now() + 120_000;
-    while (Date.now() < deadline) {
-      await emu.webhooksIdle();
-      // Due work only: the periodic `/v1/events` catch-up always has its next run scheduled.
-      const due = await h.platform.db.query<{ n: number }>(
-        "SELECT count(*)::int AS n FROM jobs WHERE workspace_id = $1 AND status IN ('queued', 'running') AND (queue <> 'app:stripe:catch_up' OR run_at <= now())",
-        [h.workspace.id],
-      );
-      if (due.rows[0]?.n === 0) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error('jobs did not drain');
-  }
+  const drain = () => drainStripeJobs(h, emu);
   const timeline = async (contactId: string) => {
     const r = await h.platform.db.query<{ name: string; metadata: Record<string, unknown> }>(
       'SELECT name, metadata FROM contact_events WHERE workspace_id = $1 AND contact_id = $2 ORDER BY created_at',
@@ -99,18 +87,7 @@ describe.each(dbKinds())('stripe sync engine on %s', (kind) => {
     ids.cy = (
       await createContact(h.platform.db, ws, { role: 'user', external_id: 'u_cy', email: 'cy@example.com' })
     ).id;
-    const inst = await h.request('admin', {
-      method: 'POST',
-      url: '/api/apps/stripe/install',
-      payload: { settings: {} },
-    });
-    expect(inst.statusCode).toBe(200);
-    h.platform.jobs.startWorker({
-      workspaceId: h.workspace.id,
-      pollMs: 50,
-      backoffMs: 50,
-      maxBackoffMs: 200,
-    });
+    await installStripeApp(h);
   }, 180_000);
   afterAll(async () => {
     await emu?.close();
@@ -351,9 +328,7 @@ describe.each(dbKinds())('stripe sync engine on %s', (kind) => {
         { up_to: 'inf', unit_amount: 800 },
       ],
     });
-    const customer = await stripe.customers.create({ email: 'tiered@example.com' });
-    const pm = await stripe.paymentMethods.attach('pm_card_visa', { customer: customer.id });
-    await stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: pm.id } });
+    const customer = await customerWithCard(stripe, 'tiered@example.com');
     const sub = await stripe.subscriptions.create({
       customer: customer.id,
       items: [{ price: price.id, quantity: 12 }],

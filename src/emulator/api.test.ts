@@ -1,7 +1,7 @@
 // Conformance through the official SDK: wire format, auth, errors, idempotency, lists, expand, core resources.
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestEmulator, type TestEmulator } from './test-support.ts';
+import { catchErr, startTestEmulator, type TestEmulator } from './test-support.ts';
 
 let emu: TestEmulator;
 let stripe: Stripe;
@@ -11,15 +11,6 @@ beforeAll(async () => {
   stripe = emu.stripe;
 });
 afterAll(() => emu.close());
-
-async function catchErr(p: Promise<unknown>): Promise<Stripe.errors.StripeError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Stripe.errors.StripeError;
-  }
-  throw new Error('expected an error');
-}
 
 describe('auth and accounts', () => {
   it('rejects a missing or malformed key with 401 as StripeAuthenticationError, masking the key', async () => {

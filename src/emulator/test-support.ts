@@ -35,6 +35,24 @@ export async function startTestEmulator(opts: StartOptions = {}): Promise<TestEm
   };
 }
 
+/** The error a call fails with (the test fails if it succeeds). */
+export async function catchErr(p: Promise<unknown>): Promise<Stripe.errors.StripeError> {
+  try {
+    await p;
+  } catch (e) {
+    return e as Stripe.errors.StripeError;
+  }
+  throw new Error('expected an error');
+}
+
+/** A customer whose default payment method is a Visa test card, so its subscriptions charge and turn active. */
+export async function customerWithCard(stripe: Stripe, email: string): Promise<Stripe.Customer> {
+  const c = await stripe.customers.create({ email });
+  const pm = await stripe.paymentMethods.attach('pm_card_visa', { customer: c.id });
+  await stripe.customers.update(c.id, { invoice_settings: { default_payment_method: pm.id } });
+  return c;
+}
+
 export interface Received {
   body: string;
   headers: IncomingMessage['headers'];

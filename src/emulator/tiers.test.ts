@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startTestEmulator, type TestEmulator } from './test-support.ts';
+import { catchErr, customerWithCard, startTestEmulator, type TestEmulator } from './test-support.ts';
 
 let emu: TestEmulator;
 let stripe: Stripe;
@@ -31,21 +31,7 @@ const dec = (s: string): Stripe.Decimal => s as unknown as Stripe.Decimal;
 /** The SDK turns `_decimal` strings into its Decimal objects; compare them as they are on the wire. */
 const wire = (v: unknown): unknown => JSON.parse(JSON.stringify(v)) as unknown;
 
-async function catchErr(p: Promise<unknown>): Promise<Stripe.errors.StripeError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Stripe.errors.StripeError;
-  }
-  throw new Error('expected an error');
-}
-
-async function customerWithCard(): Promise<Stripe.Customer> {
-  const c = await stripe.customers.create({ email: `t${Math.random()}@example.com` });
-  const pm = await stripe.paymentMethods.attach('pm_card_visa', { customer: c.id });
-  await stripe.customers.update(c.id, { invoice_settings: { default_payment_method: pm.id } });
-  return c;
-}
+const withCard = () => customerWithCard(stripe, `t${Math.random()}@example.com`);
 
 beforeAll(async () => {
   emu = await startTestEmulator({ seed: 31 });
@@ -130,7 +116,7 @@ describe('creating tiered prices', () => {
       },
     ]);
     // 1000 × 0.5 + 1 × 0.25 + 100 = 600.25, billed 600.
-    const c = await customerWithCard();
+    const c = await withCard();
     const preview = await stripe.invoices.createPreview({
       customer: c.id,
       subscription_details: { items: [{ price: p.id, quantity: 1001 }] },
@@ -215,7 +201,7 @@ describe('tiers only when expanded', () => {
   });
 
   it('nested through a subscription, whose plan carries the tiers mode', async () => {
-    const c = await customerWithCard();
+    const c = await withCard();
     const sub = await stripe.subscriptions.create({
       customer: c.id,
       items: [{ price: graduated.id, quantity: 12 }],
@@ -246,7 +232,7 @@ describe('tiers only when expanded', () => {
 
 describe('billing a tiered price', () => {
   it('graduated: the first invoice sums each tier, with the flat amount of each tier reached', async () => {
-    const c = await customerWithCard();
+    const c = await withCard();
     const sub = await stripe.subscriptions.create({
       customer: c.id,
       items: [{ price: graduated.id, quantity: 12 }],
@@ -259,7 +245,7 @@ describe('billing a tiered price', () => {
   });
 
   it('volume: every unit at the tier the quantity falls in; a preview agrees', async () => {
-    const c = await customerWithCard();
+    const c = await withCard();
     const preview = await stripe.invoices.createPreview({
       customer: c.id,
       subscription_details: { items: [{ price: volume.id, quantity: 12 }] },
@@ -274,7 +260,7 @@ describe('billing a tiered price', () => {
   });
 
   it('prorates a quantity change from the tiered amounts, and renews at the new quantity', async () => {
-    const c = await customerWithCard();
+    const c = await withCard();
     const sub = await stripe.subscriptions.create({
       customer: c.id,
       items: [{ price: graduated.id, quantity: 12 }],
@@ -298,7 +284,7 @@ describe('billing a tiered price', () => {
   });
 
   it('a trial bills nothing', async () => {
-    const c = await customerWithCard();
+    const c = await withCard();
     const sub = await stripe.subscriptions.create({
       customer: c.id,
       items: [{ price: volume.id, quantity: 12 }],
