@@ -9,7 +9,7 @@
 //      attributes are written inside the job, so this bounds "attributes updated"). p50/p99, and a check that every
 //      contact ends with its customer's last balance.
 // Usage: npm run bench:webhooks [-- --events N --concurrency C --rate R --seconds S --customers K
-//   --drain-seconds D --db postgres,pglite --job-slots J]   (J: the worker's job concurrency, default 2 as
+//   --drain-seconds D --db postgres,pglite --job-slots J --warm-events W]   (J: the worker's job concurrency, default 2 as
 //   `npm start` runs it, SETTLE_WORKERS; more slots in the process that answers webhooks starve the
 //   acknowledgements and lengthen the lag: see docs/benchmarks.md)
 // BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres) must allow CREATE DATABASE.
@@ -32,6 +32,7 @@ const CUSTOMERS = Number(arg('customers', '500'));
 const DRAIN_S = Number(arg('drain-seconds', '30'));
 const DBS = arg('db', 'postgres,pglite').split(',');
 const JOB_SLOTS = Number(arg('job-slots', '2'));
+const WARM = Number(arg('warm-events', '1000'));
 process.env.TEST_DATABASE_URL ??=
   process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -125,8 +126,13 @@ async function run(kind: 'postgres' | 'pglite') {
         data: { object: acct.customers.get(cus) },
       });
 
-    // Warm-up: connections, JIT, caches.
+    // Warm-up: connections, JIT, caches, and the webhook path itself (unwarmed, its first thousand requests ran
+    // unoptimised code and made the slowest acknowledgements of every run); those events are applied before timing.
     await blast(500, CONCURRENCY, healthz);
+    await blast(WARM, CONCURRENCY, (i) =>
+      post(eventBody(`evt_bench_warm_${kind}_${i}`, ids[i % ids.length]!)),
+    );
+    await cluster.drained(120_000);
     const health = await blast(EVENTS, CONCURRENCY, healthz);
     const loadBefore = load();
     const bodies = Array.from({ length: EVENTS }, (_, i) =>

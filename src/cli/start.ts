@@ -15,6 +15,7 @@ import { acquireLock } from './lock.ts';
 import { startEmulator, type RunningEmulator } from '../emulator/index.ts';
 import { randomBytes } from 'node:crypto';
 import { startJobRetention, type Retention } from '../jobs/retention.ts';
+import { trackPendingRequests } from '../server/pending-requests.ts';
 
 const credentialsFile = (config: Config) => join(config.dataDir, 'demo-admin.json');
 
@@ -83,11 +84,14 @@ export async function startCommand(config: Config): Promise<void> {
     notes.push(`Stripe emulator: ${emulator.url} (key ${emulator.key}, test mode)`);
   }
   const server = await buildServer(platform);
+  const pendingRequests = trackPendingRequests(server.server);
   let retention: Retention | undefined;
   if (config.workers > 0) {
     platform.jobs.startWorker({
       concurrency: config.workers,
       prefetch: Math.ceil(config.workers / 2),
+      // Jobs wait a moment while requests do (a burst of webhooks): docs/architecture.md, "Jobs".
+      yieldWhile: () => pendingRequests.busy(),
       onError: (err) => platform.log.warn({ err }, 'job failed'),
     });
     // A process without workers leaves maintenance to those with them.

@@ -403,6 +403,46 @@ describe.each(dbKinds())('job queue on %s', (kind) => {
     expect(done.last_error).toBeNull();
   });
 
+  it('starts no job while the process is busy with requests, and starts them once it is not', async () => {
+    const ran: number[] = [];
+    let busy = true;
+    const q = setup(
+      async (ctx) => {
+        ran.push(ctx.payload as number);
+      },
+      { yieldWhile: () => busy, yieldMaxMs: 60_000 },
+    );
+    const a = await q.queue.enqueue({ workspaceId: ws, queue: q.name, payload: 1 });
+    q.start();
+    const b = await q.queue.enqueue({ workspaceId: ws, queue: q.name, payload: 2 });
+    await sleep(400);
+    expect(ran).toEqual([]);
+    expect((await job(a.id)).status).toBe('queued');
+    busy = false;
+    await until(a.id, 'succeeded');
+    await until(b.id, 'succeeded');
+    expect(ran.sort()).toEqual([1, 2]);
+  });
+
+  it('still starts jobs under a load that never lets up, one round per yieldMaxMs', async () => {
+    const started: number[] = [];
+    const q = setup(
+      async () => {
+        started.push(Date.now());
+      },
+      { concurrency: 1, yieldWhile: () => true, yieldMaxMs: 300 },
+    );
+    const t0 = Date.now();
+    const ids: number[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await q.queue.enqueue({ workspaceId: ws, queue: q.name })).id);
+    q.start();
+    for (const id of ids) await until(id, 'succeeded');
+    // One job a round (one slot): each held back about 300 ms first.
+    expect(started).toHaveLength(3);
+    expect(started[0]! - t0).toBeGreaterThanOrEqual(250);
+    expect(started[2]! - started[0]!).toBeGreaterThanOrEqual(500);
+  });
+
   it('with prefetch, claims jobs ahead, runs each once, and hands back the unstarted ones when stopped', async () => {
     const ran: number[] = [];
     let release!: () => void;

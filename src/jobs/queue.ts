@@ -58,6 +58,13 @@ export interface WorkerOptions {
   prefetch?: number;
   /** Only this workspace's jobs (tests share a database between workspaces). */
   workspaceId?: string;
+  /**
+   * While this answers true (the process has requests waiting for an answer: src/server/pending-requests.ts), the
+   * worker starts no job, for at most `yieldMaxMs` (default 500) at a time: the thread goes to the requests, and
+   * work still moves under a load that never lets up. Jobs already running carry on.
+   */
+  yieldWhile?: () => boolean;
+  yieldMaxMs?: number;
   onError?: (err: unknown, job: JobRow) => void;
 }
 
@@ -193,6 +200,11 @@ export class Worker {
     const pollMs = this.opts.pollMs ?? 500;
     const prefetch = Math.max(0, Math.floor(this.opts.prefetch ?? 0));
     while (this.running) {
+      if (this.yielding()) {
+        await new Promise((resolve) => setTimeout(resolve, YIELD_TICK_MS));
+        this.woken = false;
+        continue;
+      }
       await this.startWaiting(concurrency);
       const free = concurrency - this.active.size;
       let claimed: JobRow[] = [];
@@ -229,6 +241,20 @@ export class Worker {
       this.inFlight.delete(`${job.workspace_id}:${job.id}`);
       await jobRepository.release(this.queue.db, job).catch(() => false);
     }
+  }
+
+  /** Since when the worker has held back for requests without starting a job. */
+  private yieldingSince: number | undefined;
+
+  private yielding(): boolean {
+    const busy = this.opts.yieldWhile;
+    if (!busy || !this.running || !busy()) {
+      this.yieldingSince = undefined;
+      return false;
+    }
+    const now = Date.now();
+    this.yieldingSince ??= now;
+    return now - this.yieldingSince < (this.opts.yieldMaxMs ?? 500);
   }
 
   /** The claimed jobs this worker does not hold already. */
@@ -306,6 +332,7 @@ export class Worker {
   }
 
   private begin(jobs: JobRow[]): void {
+    this.yieldingSince = undefined;
     const p = this.execute(jobs).finally(() => {
       for (const job of jobs) this.inFlight.delete(`${job.workspace_id}:${job.id}`);
       this.active.delete(p);
@@ -417,6 +444,9 @@ export class Worker {
     }
   }
 }
+
+/** How often a worker holding back for requests looks again (a check costs no query). */
+const YIELD_TICK_MS = 5;
 
 const spent = (job: JobRow) =>
   new PermanentJobError(`gave up after ${job.max_attempts} attempts (the last worker stopped mid-job)`);

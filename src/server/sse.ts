@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { LiveEvent } from './live-bus.ts';
+import { requestAnswered } from './pending-requests.ts';
 
 /** Streams events as server-sent events until the client goes away; a comment every 25 s keeps proxies open. */
 export function openEventStream(
@@ -16,6 +17,7 @@ export function openEventStream(
     'x-accel-buffering': 'no',
   });
   res.write(': connected\n\n');
+  requestAnswered(res);
   const unsubscribe = subscribe((e) => {
     res.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
   });
