@@ -128,4 +128,51 @@ describe.each(dbKinds())('several Stripe accounts on %s', (kind) => {
     });
     expect(await attributesOf('both@example.com')).toMatchObject({ stripe_account: acct.second });
   }, 120_000);
+
+  it('hands a disconnected account’s contacts to the account left, clears the others, and deletes its data', async () => {
+    // The second account is primary now; both@ is linked only there, only-second@ in both accounts.
+    await first.customers.create({ email: 'only-first@example.com', balance: 6000 });
+    await drain();
+    const storedOfSecond = async () =>
+      (
+        await h.platform.db.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM app_records WHERE workspace_id = $1 AND app_id = 'stripe' AND starts_with(key, $2)",
+          [h.workspace.id, `${conn.second}:`],
+        )
+      ).rows[0]!.n;
+    expect(await storedOfSecond()).toBeGreaterThan(0);
+
+    const res = await h.request('admin', {
+      method: 'POST',
+      url: '/api/apps/stripe/actions/disconnect',
+      payload: { connection_id: conn.second },
+    });
+    expect(res.statusCode).toBe(200);
+    await drain();
+    // The first account is primary again: its customer's values where it has one.
+    expect(await attributesOf('only-second@example.com')).toMatchObject({
+      stripe_account: acct.first,
+      stripe_account_balance: 50,
+    });
+    expect(await attributesOf('only-first@example.com')).toMatchObject({
+      stripe_account: acct.first,
+      stripe_account_balance: 60,
+    });
+    // No account left has both@'s customer: no billing values (before, it kept the second account's for good).
+    const both = await attributesOf('both@example.com');
+    expect(Object.entries(both).filter(([k, v]) => k.startsWith('stripe_') && v !== null)).toEqual([]);
+    // Nothing of the second account is kept: customers, subscriptions, links, cursors, tombstones.
+    expect(await storedOfSecond()).toBe(0);
+    const contact = await h.platform.db.query<{ id: string }>(
+      "SELECT id FROM contacts WHERE workspace_id = $1 AND email_normalized = 'only-second@example.com'",
+      [h.workspace.id],
+    );
+    const cards = await h.request('teammate', {
+      method: 'GET',
+      url: `/api/contacts/${contact.rows[0]!.id}/cards`,
+    });
+    expect(cards.statusCode).toBe(200);
+    expect(cards.body).toContain(acct.first);
+    expect(cards.body).not.toContain(acct.second);
+  }, 120_000);
 });

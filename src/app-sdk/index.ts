@@ -203,6 +203,11 @@ export interface RecordCollection<T> {
   find(index: 'a' | 'b', value: string, opts?: { limit?: number }): Promise<StoredRecord<T>[]>;
   list(opts?: { after?: string; limit?: number }): Promise<StoredRecord<T>[]>;
   count(): Promise<number>;
+  /**
+   * Deletes, for good, every record whose key starts with `prefix` (not empty), tombstones included: data the app
+   * must no longer hold (a disconnected account's). Returns how many went.
+   */
+  purge(prefix: string): Promise<number>;
 }
 
 export interface AppHost {

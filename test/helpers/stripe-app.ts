@@ -14,14 +14,17 @@ export async function installStripeApp(h: Harness): Promise<void> {
   h.platform.jobs.startWorker({ workspaceId: h.workspace.id, pollMs: 50, backoffMs: 50, maxBackoffMs: 200 });
 }
 
-/** Waits until every webhook is delivered and every due job has run (the periodic catch-up always has a next run). */
+/**
+ * Waits until every webhook is delivered and every due job has run (the periodic catch-up always has a next run,
+ * and a disconnect leaves a second release pass a minute later).
+ */
 export async function drainStripeJobs(h: Harness, emu: Pick<RunningEmulator, 'webhooksIdle'>): Promise<void> {
   // Generous: a loaded CI machine once needed more than 20 s here; a real hang still fails after two minutes.
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
     await emu.webhooksIdle();
     const due = await h.platform.db.query<{ n: number }>(
-      "SELECT count(*)::int AS n FROM jobs WHERE workspace_id = $1 AND status IN ('queued', 'running') AND (queue <> 'app:stripe:catch_up' OR run_at <= now())",
+      "SELECT count(*)::int AS n FROM jobs WHERE workspace_id = $1 AND status IN ('queued', 'running') AND (queue NOT IN ('app:stripe:catch_up', 'app:stripe:release_connection') OR run_at <= now())",
       [h.workspace.id],
     );
     if (due.rows[0]?.n === 0) return;

@@ -236,6 +236,18 @@ export async function disconnect(host: AppHost, connectionId: string): Promise<{
     const next = (await listConnections(host)).sort((a, b) => a.created_at - b.created_at)[0];
     if (next) await setPrimary(host, next.id);
   }
+  // Its contacts go to the accounts left (or lose their stripe_* values) and its records are deleted (release.ts).
+  // Once more a minute later: work of this account that was running meanwhile (a backfill page) may write after.
+  await host.jobs.enqueue(
+    'release_connection',
+    { connectionId: conn.id },
+    { dedupeKey: `release:${conn.id}` },
+  );
+  await host.jobs.enqueue(
+    'release_connection',
+    { connectionId: conn.id },
+    { dedupeKey: `release:${conn.id}:again`, runAt: new Date(Date.now() + 60_000) },
+  );
   return { disconnected: conn.id };
 }
 

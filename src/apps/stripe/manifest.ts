@@ -19,6 +19,7 @@ import { linkCustomer, unlinkCustomer, type LinkInput } from './links.ts';
 import { runCreateContact } from './recompute.ts';
 import { timelineEventNames } from './timeline.ts';
 import { conflictsView, statusView } from './views.ts';
+import { releaseConnection } from './release.ts';
 import { handleWebhook } from './webhook.ts';
 
 const settings = z.object({
@@ -61,6 +62,7 @@ export const stripeApp = defineApp({
     create_contact: (host, payload) =>
       runCreateContact(host, payload as Parameters<typeof runCreateContact>[1]),
     catch_up: (host, payload) => runCatchUp(host, payload as CatchUpPayload),
+    release_connection: (host, payload) => releaseConnection(host, payload as { connectionId: string }),
     // `applyEvent` reads the settings itself (sync_enabled included): one query per event fewer.
     apply_event: (host, payload, ctx) =>
       applyEvent(host, payload as Parameters<typeof applyEvent>[1], ctx.rerun),
@@ -83,7 +85,8 @@ export const stripeApp = defineApp({
     },
     disconnect: {
       access: 'admin',
-      summary: 'Disconnect a Stripe account (deletes its webhook endpoint in Stripe)',
+      summary:
+        'Disconnect a Stripe account (deletes its webhook endpoint in Stripe; its contacts keep only other accounts’ values)',
       input: connectionId,
       run: (host, input: { connection_id: string }) => disconnect(host, input.connection_id),
     },

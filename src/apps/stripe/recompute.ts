@@ -29,7 +29,8 @@ import { emailIndex, objectKey, stores, type Connection, type Link, type Stores 
 import { ReadLog } from './read-log.ts';
 import { releaseTimelineEntries } from './held-timeline.ts';
 
-const cleared = (): Record<string, null> => Object.fromEntries(stripeAttributes.map((a) => [a.name, null]));
+export const clearedAttributes = (): Record<string, null> =>
+  Object.fromEntries(stripeAttributes.map((a) => [a.name, null]));
 
 async function candidatesFor(
   contactsApi: AppHost['contacts'],
@@ -363,7 +364,8 @@ async function recomputeRound(
       const source = sourceLinks(byContact.get(contactId) ?? [], order);
       const from = source[0]?.connection_id;
       if (!from) {
-        if (await contactsApi.get(contactId)) await host.contacts.setAttributes(contactId, cleared());
+        if (await contactsApi.get(contactId))
+          await host.contacts.setAttributes(contactId, clearedAttributes());
       } else if (from === connectionId) {
         for (const l of source) if (!customers.has(l.customer_id)) more.push(l.customer_id);
       } else {

@@ -298,6 +298,10 @@ export function createHost(deps: HostDeps, manifest: AppManifest, workspaceId: s
         count() {
           return recordRepository.count(db, scope);
         },
+        async purge(prefix) {
+          if (prefix.length === 0) throw new Error('purge needs a key prefix');
+          return recordRepository.purgePrefix(db, scope, prefix);
+        },
       };
     },
     webhooks: {

@@ -277,6 +277,22 @@ export const recordRepository = {
     return res.rows[0]?.n ?? 0;
   },
 
+  /** Deletes every record of the collection whose key starts with the prefix, tombstones included. */
+  async purgePrefix(db: Queryable, s: RecordScope, prefix: string): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      // In steps, so a large account's records do not make one long transaction.
+      const res = await db.query(
+        `DELETE FROM app_records WHERE (workspace_id, app_id, collection, key) IN (
+           SELECT workspace_id, app_id, collection, key FROM app_records
+           WHERE workspace_id = $1 AND app_id = $2 AND collection = $3 AND starts_with(key, $4) LIMIT 1000)`,
+        [...scopeParams(s), prefix],
+      );
+      deleted += res.rowCount ?? 0;
+      if ((res.rowCount ?? 0) < 1000) return deleted;
+    }
+  },
+
   async purge(db: Queryable, workspaceId: string, appId: string): Promise<void> {
     await db.query('DELETE FROM app_records WHERE workspace_id = $1 AND app_id = $2', [workspaceId, appId]);
   },

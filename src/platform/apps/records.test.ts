@@ -46,6 +46,23 @@ describe.each(dbKinds())('app records on %s', (kind) => {
     expect(await c.count()).toBe(0);
   });
 
+  it('purges the records under a key prefix, tombstones included, and nothing else', async () => {
+    const c = host.records<{ n: number }>('purged');
+    const other = host.records<{ n: number }>('kept');
+    const rows = Array.from({ length: 1203 }, (_, i) => ({ key: `acct_a:${i}`, data: { n: i } }));
+    await c.putMany(rows);
+    await c.put('acct_ab:1', { n: 1 });
+    await c.put('acct_b:1', { n: 1 });
+    await c.remove('acct_a:0', { version: 9 });
+    await other.put('acct_a:1', { n: 1 });
+    // Steps of 1,000: more than one statement's worth.
+    expect(await c.purge('acct_a:')).toBe(1203);
+    expect(await c.get('acct_a:0')).toBeUndefined();
+    expect((await c.list()).map((r) => r.key).sort()).toEqual(['acct_ab:1', 'acct_b:1']);
+    expect(await other.get('acct_a:1')).toBeDefined();
+    await expect(c.purge('')).rejects.toThrow(/prefix/);
+  });
+
   it('finds by index and pages by key, within one workspace and app only', async () => {
     const c = host.records<{ n: number }>('paged');
     for (let i = 0; i < 7; i++) await c.put(`k${i}`, { n: i }, { a: i % 2 === 0 ? 'even' : 'odd' });
