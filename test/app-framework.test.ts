@@ -119,7 +119,7 @@ describe.each(dbKinds())('the app framework on %s', (kind) => {
         error: null,
         view: expect.objectContaining({
           title: 'Hello, User',
-          actions: [{ id: 'upgrade', label: 'Upgrade' }],
+          actions: [{ id: 'upgrade', label: 'Upgrade to gold', input: { plan: 'gold' } }],
         }) as unknown,
       },
       {

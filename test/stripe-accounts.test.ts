@@ -129,6 +129,58 @@ describe.each(dbKinds())('several Stripe accounts on %s', (kind) => {
     expect(await attributesOf('both@example.com')).toMatchObject({ stripe_account: acct.second });
   }, 120_000);
 
+  it('lets a teammate switch the card to the contact’s customer in another account', async () => {
+    const contact = await h.platform.db.query<{ id: string }>(
+      "SELECT id FROM contacts WHERE workspace_id = $1 AND email_normalized = 'only-second@example.com'",
+      [h.workspace.id],
+    );
+    const id = contact.rows[0]!.id;
+    type View = {
+      sections: { title: string; rows: { label: string; value: string }[] }[];
+      actions: { id: string; label: string; input?: unknown }[];
+    };
+    const cards = await h.request('teammate', { method: 'GET', url: `/api/contacts/${id}/cards` });
+    const view = (cards.json() as { data: { view: View }[] }).data[0]!.view;
+    // The primary (second) account's customer first, and a button for the first account's.
+    expect(JSON.stringify(view.sections[0])).toContain(acct.second);
+    const show = view.actions.find((a) => a.id === 'show_account');
+    expect(show).toEqual({
+      id: 'show_account',
+      label: `Show ${acct.first} (test)`,
+      input: { connection_id: conn.first },
+    });
+    const action = (name: string, input: unknown) =>
+      h.request('teammate', {
+        method: 'POST',
+        url: `/api/contacts/${id}/cards/stripe/stripe/actions/${name}`,
+        payload: input === undefined ? {} : { input },
+      });
+    const switched = await action('show_account', show!.input);
+    expect(switched.statusCode).toBe(200);
+    const other = switched.json() as View;
+    expect(JSON.stringify(other.sections[0])).toContain(acct.first);
+    expect(JSON.stringify(other.sections[0])).toContain('50 USD');
+    expect(other.sections.map((x) => x.title)).toContain(`Also in ${acct.second} (test)`);
+    expect(other.actions).toContainEqual({
+      id: 'show_account',
+      label: `Show ${acct.second} (test)`,
+      input: { connection_id: conn.second },
+    });
+    // Refresh stays on the account shown; the attributes still come from the primary.
+    const refresh = other.actions.find((a) => a.id === 'refresh')!;
+    const refreshed = await action('refresh', refresh.input);
+    expect(refreshed.statusCode).toBe(200);
+    expect(JSON.stringify((refreshed.json() as View).sections[0])).toContain(acct.first);
+    expect(await attributesOf('only-second@example.com')).toMatchObject({ stripe_account: acct.second });
+    // A connection that does not link this contact, or no choice at all: a clear error.
+    const unknown = await action('show_account', { connection_id: 'conn_nope' });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toMatchObject({ error: { code: 'connection_not_found', path: 'connection_id' } });
+    const missing = await action('show_account', undefined);
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json()).toMatchObject({ error: { code: 'invalid_input' } });
+  }, 120_000);
+
   it('hands a disconnected account’s contacts to the account left, clears the others, and deletes its data', async () => {
     // The second account is primary now; both@ is linked only there, only-second@ in both accounts.
     await first.customers.create({ email: 'only-first@example.com', balance: 6000 });

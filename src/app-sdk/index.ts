@@ -41,7 +41,8 @@ export interface CardView {
   subtitle?: string;
   badge?: string;
   sections: { title: string; rows: { label: string; value: string }[] }[];
-  actions?: { id: string; label: string }[];
+  /** Buttons; `input`, when given, is sent to the action as it is (a choice the view offers). */
+  actions?: { id: string; label: string; input?: unknown }[];
   refreshed_at?: number;
   empty_state?: string;
 }

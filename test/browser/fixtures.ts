@@ -1,6 +1,7 @@
 // Data and helpers for the browser tests: an inbox that looks like a real one (several contacts, attributes with
 // Stripe ones, timeline events, notes) on top of the API test harness.
 export { CHROMIUM, chromiumAvailable, launchChromium } from '../helpers/chromium.ts';
+import type { Page } from 'playwright-core';
 import { teammateRepository } from '../../src/platform/teammates/repository.ts';
 import type { Harness } from '../helpers/harness.ts';
 
@@ -10,6 +11,15 @@ export async function adminEmail(h: Harness): Promise<string> {
   const row = await teammateRepository.get(h.platform.db, h.workspace.id, h.ids.adminId);
   if (!row) throw new Error('harness admin not found');
   return row.email;
+}
+
+/** Signs in to the inbox at `base` and waits for the conversation list. */
+export async function signIn(page: Page, base: string, email: string, timeout: number): Promise<void> {
+  await page.goto(`${base}/inbox/`);
+  await page.fill('#login-email', email);
+  await page.fill('#login-password', PASSWORD);
+  await page.click('#login-submit');
+  await page.locator('.conv').first().waitFor({ timeout });
 }
 
 async function ok(res: { statusCode: number; body: string }, what: string): Promise<unknown> {

@@ -4,7 +4,15 @@ import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, signUserJwt, type Harness } from '../helpers/harness.ts';
-import { adminEmail, CHROMIUM, chromiumAvailable, launchChromium, PASSWORD, seedInbox } from './fixtures.ts';
+import {
+  adminEmail,
+  CHROMIUM,
+  chromiumAvailable,
+  launchChromium,
+  PASSWORD,
+  seedInbox,
+  signIn,
+} from './fixtures.ts';
 
 const SCREENSHOT = '/tmp/settle-inbox.png';
 const WIDGET_SCREENSHOT = '/tmp/settle-messenger.png';
@@ -52,13 +60,7 @@ if (!chromiumAvailable()) {
       return { page, problems };
     }
 
-    async function login(page: Page) {
-      await page.goto(`${base}/inbox/`);
-      await page.fill('#login-email', email);
-      await page.fill('#login-password', PASSWORD);
-      await page.click('#login-submit');
-      await page.locator('.conv').first().waitFor({ timeout: T });
-    }
+    const login = (page: Page) => signIn(page, base, email, T);
 
     /** Messages the messenger user sees, through the API. */
     async function messengerBodies(conversationId: string): Promise<string[]> {

@@ -42,7 +42,8 @@ export const exampleApp = defineApp({
           return {
             title: `${settings.greeting}, ${contact.name ?? contact.email ?? contact.id}`,
             sections: [{ title: 'Plan', rows: [{ label: 'Plan', value: String(plan ?? 'none') }] }],
-            actions: [{ id: 'upgrade', label: 'Upgrade' }],
+            // The button carries the choice it offers: the inbox sends `input` with the click.
+            actions: [{ id: 'upgrade', label: 'Upgrade to gold', input: { plan: 'gold' } }],
           };
         },
         actions: {

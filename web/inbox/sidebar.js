@@ -9,7 +9,7 @@ import { fullTime, h, hueOf, initials, replace, shortTime } from '../shared/dom.
  * @typedef {{ name: string, data_type: string, label: string }} AttributeDef
  * @typedef {{ title: string, subtitle?: string, badge?: string,
  *   sections: { title: string, rows: { label: string, value: string }[] }[],
- *   actions?: { id: string, label: string }[], empty_state?: string }} CardView
+ *   actions?: { id: string, label: string, input?: unknown }[], empty_state?: string }} CardView
  * @typedef {{ app_id: string, card_id: string, view: CardView|null, error: string|null }} Card
  * @typedef {{ id: string, event_name: string, created_at: number, metadata: Record<string, unknown> }} TimelineEvent
  */
@@ -233,7 +233,7 @@ function renderCard(card, contact) {
                         const out = await api(
                           'POST',
                           `/api/contacts/${encodeURIComponent(contact.id)}/cards/${encodeURIComponent(card.app_id)}/${encodeURIComponent(card.card_id)}/actions/${encodeURIComponent(a.id)}`,
-                          {},
+                          a.input === undefined ? {} : { input: a.input },
                         );
                         if (out && typeof out === 'object' && 'sections' in out) fill(out, null);
                         else fill(view, null, String(out?.message ?? 'Done.'));

@@ -3,7 +3,14 @@
  * recent payments, read from the record store so it opens without calling Stripe. `refresh` refetches them.
  */
 import type Stripe from 'stripe';
-import type { AppHost, CardView, HostContact, SidebarCardSpec } from '../../app-sdk/index.ts';
+import { z } from 'zod';
+import {
+  ActionError,
+  type AppHost,
+  type CardView,
+  type HostContact,
+  type SidebarCardSpec,
+} from '../../app-sdk/index.ts';
 import { storeObject } from './pages.ts';
 import { clientFor, listConnections, rankConnections } from './connections.ts';
 import type { StripeHandle } from './client.ts';
@@ -50,9 +57,27 @@ async function ownLink(
   return first ? { ...first, others } : undefined;
 }
 
-async function linkFor(host: AppHost, contact: HostContact): Promise<CardLink | undefined> {
+/**
+ * The contact's link in each account, §3.1's order, or with `main` (a connection id the teammate chose to see) first
+ * when it links the contact: the card then shows that account's customer, the others below.
+ */
+async function linkFor(host: AppHost, contact: HostContact, main?: string): Promise<CardLink | undefined> {
   const ordered = rankConnections(await listConnections(host));
   const own = await ownLink(host, contact.id, ordered);
+  if (own && main && own.conn.id !== main) {
+    const chosen = own.others.find((o) => o.conn.id === main);
+    if (!chosen)
+      throw new ActionError(
+        404,
+        'connection_not_found',
+        `no connected account links this contact through connection ${main}`,
+        'connection_id',
+      );
+    return {
+      ...chosen,
+      others: [{ link: own.link, conn: own.conn }, ...own.others.filter((o) => o !== chosen)],
+    };
+  }
   if (own || contact.role !== 'lead' || !contact.email) return own;
   // §3.2: leads with the same email are matched too. A customer links to one contact (a user before a lead), which
   // alone carries the stripe_* attributes, so a segment counts the customer once; the other leads with that
@@ -67,8 +92,8 @@ async function linkFor(host: AppHost, contact: HostContact): Promise<CardLink | 
   return undefined;
 }
 
-export async function loadCard(host: AppHost, contact: HostContact): Promise<CardView> {
-  const found = await linkFor(host, contact);
+export async function loadCard(host: AppHost, contact: HostContact, main?: string): Promise<CardView> {
+  const found = await linkFor(host, contact, main);
   if (!found)
     return { title: 'Stripe', sections: [], empty_state: 'No Stripe customer is linked to this contact.' };
   const { link, conn, throughLead } = found;
@@ -130,8 +155,27 @@ export async function loadCard(host: AppHost, contact: HostContact): Promise<Car
         }),
       },
     ],
-    actions: [{ id: 'refresh', label: 'Refresh from Stripe' }],
+    actions: [
+      // A switched view refreshes (and stays on) the account it shows.
+      main
+        ? { id: 'refresh', label: 'Refresh from Stripe', input: { connection_id: conn.id } }
+        : { id: 'refresh', label: 'Refresh from Stripe' },
+      ...found.others.map(({ conn: other }) => ({
+        id: 'show_account',
+        label: `Show ${other.account_id} (${other.livemode ? 'live' : 'test'})`,
+        input: { connection_id: other.id },
+      })),
+    ],
   };
+}
+
+const accountInput = z.object({ connection_id: z.string().min(1).max(200) }).optional();
+
+function chosenAccount(input: unknown): string | undefined {
+  const parsed = accountInput.safeParse(input ?? undefined);
+  if (!parsed.success)
+    throw new ActionError(400, 'invalid_input', 'input must be {connection_id: string}', 'input');
+  return parsed.data?.connection_id;
 }
 
 /**
@@ -184,8 +228,8 @@ async function* listPages<T extends { id: string }>(
 }
 
 /** Refetches the linked customer, its subscriptions and charges, then recomputes and reloads the card. */
-export async function refreshCard(host: AppHost, contact: HostContact): Promise<CardView> {
-  const found = await linkFor(host, contact);
+export async function refreshCard(host: AppHost, contact: HostContact, main?: string): Promise<CardView> {
+  const found = await linkFor(host, contact, main);
   if (!found) return loadCard(host, contact);
   const { link, conn } = found;
   const handle = await clientFor(host, conn);
@@ -221,12 +265,21 @@ export async function refreshCard(host: AppHost, contact: HostContact): Promise<
       for (const ch of page.data) await storeObject(host, conn.id, 'charges', ch, page.version);
   }
   await recomputeCustomers(host, conn.id, [link.customer_id]);
-  return loadCard(host, contact);
+  return loadCard(host, contact, main);
 }
 
 export const stripeCard: SidebarCardSpec = {
   id: 'stripe',
   title: 'Stripe',
   load: loadCard,
-  actions: { refresh: (host, contact) => refreshCard(host, contact) },
+  actions: {
+    refresh: (host, contact, input) => refreshCard(host, contact, chosenAccount(input)),
+    // §3.1: the teammate switches the card to another account's customer of the same contact.
+    show_account: (host, contact, input) => {
+      const main = chosenAccount(input);
+      if (!main)
+        throw new ActionError(400, 'invalid_input', 'connection_id is required', 'input.connection_id');
+      return loadCard(host, contact, main);
+    },
+  },
 };
