@@ -28,6 +28,22 @@ describe.each(dbKinds())('several Stripe accounts on %s', (kind) => {
     expect(found.rows).toHaveLength(1);
     return found.rows[0]!.custom_attributes;
   };
+  const contactIdOf = async (email: string) => {
+    const found = await h.platform.db.query<{ id: string }>(
+      'SELECT id FROM contacts WHERE workspace_id = $1 AND email_normalized = $2',
+      [h.workspace.id, email],
+    );
+    return found.rows[0]!.id;
+  };
+  /** An admin's connection action (`set_primary`, `disconnect`), which must succeed. */
+  const connectionAction = async (name: string, connectionId: string) => {
+    const res = await h.request('admin', {
+      method: 'POST',
+      url: `/api/apps/stripe/actions/${name}`,
+      payload: { connection_id: connectionId },
+    });
+    expect(res.statusCode).toBe(200);
+  };
   const connect = async (key: string) => {
     const res = await h.request('admin', {
       method: 'POST',
@@ -69,13 +85,10 @@ describe.each(dbKinds())('several Stripe accounts on %s', (kind) => {
       stripe_account_balance: 10,
     });
     // The card shows the primary account's customer, then the same contact's customer in the other account.
-    const both = await h.platform.db.query<{ id: string }>(
-      "SELECT id FROM contacts WHERE workspace_id = $1 AND email_normalized = 'both@example.com'",
-      [h.workspace.id],
-    );
+    const both = await contactIdOf('both@example.com');
     const cards = await h.request('teammate', {
       method: 'GET',
-      url: `/api/contacts/${both.rows[0]!.id}/cards`,
+      url: `/api/contacts/${both}/cards`,
     });
     const view = (cards.json() as { data: { view: { sections: { title: string; rows: unknown[] }[] } }[] })
       .data[0]!.view;
@@ -115,12 +128,7 @@ describe.each(dbKinds())('several Stripe accounts on %s', (kind) => {
   }, 120_000);
 
   it('follows a change of primary account', async () => {
-    const res = await h.request('admin', {
-      method: 'POST',
-      url: '/api/apps/stripe/actions/set_primary',
-      payload: { connection_id: conn.second },
-    });
-    expect(res.statusCode).toBe(200);
+    await connectionAction('set_primary', conn.second);
     await drain();
     expect(await attributesOf('only-second@example.com')).toMatchObject({
       stripe_account: acct.second,
@@ -130,11 +138,7 @@ describe.each(dbKinds())('several Stripe accounts on %s', (kind) => {
   }, 120_000);
 
   it('lets a teammate switch the card to the contact’s customer in another account', async () => {
-    const contact = await h.platform.db.query<{ id: string }>(
-      "SELECT id FROM contacts WHERE workspace_id = $1 AND email_normalized = 'only-second@example.com'",
-      [h.workspace.id],
-    );
-    const id = contact.rows[0]!.id;
+    const id = await contactIdOf('only-second@example.com');
     type View = {
       sections: { title: string; rows: { label: string; value: string }[] }[];
       actions: { id: string; label: string; input?: unknown }[];
@@ -194,12 +198,7 @@ describe.each(dbKinds())('several Stripe accounts on %s', (kind) => {
       ).rows[0]!.n;
     expect(await storedOfSecond()).toBeGreaterThan(0);
 
-    const res = await h.request('admin', {
-      method: 'POST',
-      url: '/api/apps/stripe/actions/disconnect',
-      payload: { connection_id: conn.second },
-    });
-    expect(res.statusCode).toBe(200);
+    await connectionAction('disconnect', conn.second);
     await drain();
     // The first account is primary again: its customer's values where it has one.
     expect(await attributesOf('only-second@example.com')).toMatchObject({
@@ -215,13 +214,10 @@ describe.each(dbKinds())('several Stripe accounts on %s', (kind) => {
     expect(Object.entries(both).filter(([k, v]) => k.startsWith('stripe_') && v !== null)).toEqual([]);
     // Nothing of the second account is kept: customers, subscriptions, links, cursors, tombstones.
     expect(await storedOfSecond()).toBe(0);
-    const contact = await h.platform.db.query<{ id: string }>(
-      "SELECT id FROM contacts WHERE workspace_id = $1 AND email_normalized = 'only-second@example.com'",
-      [h.workspace.id],
-    );
+    const contact = await contactIdOf('only-second@example.com');
     const cards = await h.request('teammate', {
       method: 'GET',
-      url: `/api/contacts/${contact.rows[0]!.id}/cards`,
+      url: `/api/contacts/${contact}/cards`,
     });
     expect(cards.statusCode).toBe(200);
     expect(cards.body).toContain(acct.first);
