@@ -211,6 +211,15 @@ export interface RecordCollection<T> {
   purge(prefix: string): Promise<number>;
 }
 
+/** One bucket of a request budget (`AppHost.budget`): its pace, and how many requests may go at once. */
+export interface BudgetBucket {
+  /** Names the bucket within the app and workspace: e.g. an account, or an account and an endpoint. */
+  key: string;
+  perSecond: number;
+  /** Requests that may go at once after a pause; 1 (the default) keeps strictly to the pace. */
+  burst?: number;
+}
+
 export interface AppHost {
   readonly workspaceId: string;
   readonly appId: string;
@@ -271,6 +280,14 @@ export interface AppHost {
     ): Promise<{ id: number; created: boolean }>;
   };
   records<T = unknown>(collection: string): RecordCollection<T>;
+  /**
+   * Request budgets shared by every Settle process: what an app calling a rate-limited API paces itself with.
+   * `reserve` takes the next slot free in all the buckets at once and resolves to the milliseconds to wait before
+   * sending (0: now); the slot is taken whether or not the request is then sent.
+   */
+  budget: {
+    reserve(buckets: readonly BudgetBucket[]): Promise<number>;
+  };
   webhooks: {
     /** A new public URL for this app in this workspace (e.g. one per Stripe connection). */
     createEndpoint(): Promise<{ id: string; url: string }>;

@@ -59,6 +59,8 @@ export function controlsHandler(emu: Emulator) {
         else emu.tick();
         return json(res, 200, { now: emu.clock.now(), frozen: emu.clock.isFrozen() });
       }
+      case 'GET /rate_limits':
+        return json(res, 200, { ...emu.rateLimiter.limits, refused: emu.rateLimiter.refused });
       case 'POST /rate_limits':
         emu.rateLimiter.limits = {
           global: num(input.global) ?? null,

@@ -57,6 +57,8 @@ export class Random {
 /** A one-second window counter per key: enough to produce real 429s at a configured rate. */
 export class RateLimiter {
   limits: RateLimits = { global: null, perEndpoint: null, endpoints: {} };
+  /** Requests answered 429 since the last reset, for tests that check a client stayed within the limits. */
+  refused = 0;
   private windows = new Map<string, { second: number; count: number }>();
 
   /** Returns the reason header value when the request is over a limit, else null. */
@@ -69,14 +71,19 @@ export class RateLimiter {
       w.count++;
       return w.count > limit;
     };
-    if (over(`${account}|*`, this.limits.global)) return 'global-rate';
     const specific = this.limits.endpoints[endpoint] ?? this.limits.perEndpoint;
-    if (over(`${account}|${endpoint}`, specific)) return 'endpoint-rate';
-    return null;
+    const reason = over(`${account}|*`, this.limits.global)
+      ? 'global-rate'
+      : over(`${account}|${endpoint}`, specific)
+        ? 'endpoint-rate'
+        : null;
+    if (reason) this.refused++;
+    return reason;
   }
 
   reset(): void {
     this.limits = { global: null, perEndpoint: null, endpoints: {} };
+    this.refused = 0;
     this.windows.clear();
   }
 }

@@ -1,6 +1,14 @@
 import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
-import { isRetryable, parseApiBase, retryDelay, stripeClient, TokenBucket } from './client.ts';
+import type { BudgetBucket } from '../../app-sdk/index.ts';
+import {
+  budgetOverride,
+  isRetryable,
+  parseApiBase,
+  retryDelay,
+  stripeClient,
+  TokenBucket,
+} from './client.ts';
 
 describe('client', () => {
   it('a token bucket allows one second of burst, then paces at its rate', () => {
@@ -75,6 +83,52 @@ describe('client', () => {
     );
     expect(retried).toHaveLength(2);
     expect((retried[1] as number) - (retried[0] as number)).toBeGreaterThan(0.1);
+  });
+
+  it('paces through the shared budget when given one, waiting the slot it names, every attempt included', async () => {
+    const asked: BudgetBucket[][] = [];
+    const handle = stripeClient({
+      apiKey: 'sk_test_shared',
+      account: 'acct_shared',
+      livemode: false,
+      budget: { global: 50, perEndpoint: 20, burstSeconds: 0 },
+      reserve: async (buckets) => {
+        asked.push([...buckets]);
+        return 150;
+      },
+      retry: { attempts: 2, baseMs: 1, maxMs: 1 },
+    });
+    const start = Date.now() / 1000;
+    let sentAt = 0;
+    let calls = 0;
+    await handle.call(
+      'subscriptions',
+      async () => {
+        if (calls++ === 0) throw new Stripe.errors.StripeAPIError({ message: 'x', statusCode: 503 } as never);
+        return 'ok';
+      },
+      (t) => (sentAt = t),
+    );
+    expect(asked).toEqual([
+      [
+        { key: 'acct_shared', perSecond: 50, burst: 1 },
+        { key: 'acct_shared|subscriptions', perSecond: 20, burst: 1 },
+      ],
+      [
+        { key: 'acct_shared', perSecond: 50, burst: 1 },
+        { key: 'acct_shared|subscriptions', perSecond: 20, burst: 1 },
+      ],
+    ]);
+    expect(sentAt - start).toBeGreaterThan(0.28); // two waits of 150 ms
+
+    // The tests' and benchmarks' override (an emulator without limits) keeps to this process's own buckets.
+    budgetOverride.budget = { global: 1000, perEndpoint: 1000 };
+    try {
+      await handle.call('customers', async () => 'ok');
+      expect(asked).toHaveLength(2);
+    } finally {
+      budgetOverride.budget = null;
+    }
   });
 
   it('backoff grows exponentially under a cap, with jitter', () => {

@@ -3,6 +3,7 @@
  * retries are off (`maxNetworkRetries: 0`) so that every attempt, retries included, passes through the budget.
  */
 import Stripe from 'stripe';
+import type { BudgetBucket } from '../../app-sdk/index.ts';
 
 /** The API version the SDK's types describe; requests pin it so shapes match the types. */
 export const STRIPE_API_VERSION = '2026-10-28.endive' as const;
@@ -28,16 +29,19 @@ export class TokenBucket {
     this.last = now();
   }
 
-  /** Milliseconds to wait before a token is free; takes it when the answer is 0. */
-  take(): number {
+  /** Milliseconds to wait before a token is free (0: one is), taking nothing. */
+  wait(): number {
     const t = this.now();
     this.tokens = Math.min(this.capacity, this.tokens + (Math.max(0, t - this.last) / 1000) * this.rate);
     this.last = t;
-    if (this.tokens >= 1) {
-      this.tokens -= 1;
-      return 0;
-    }
-    return Math.ceil(((1 - this.tokens) / this.rate) * 1000);
+    return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) / this.rate) * 1000);
+  }
+
+  /** Milliseconds to wait before a token is free; takes it when the answer is 0. */
+  take(): number {
+    const wait = this.wait();
+    if (wait === 0) this.tokens -= 1;
+    return wait;
   }
 }
 
@@ -111,13 +115,31 @@ function statsFor(account: string): RequestStats {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The buckets a request passes through: the account's, and the account's for this endpoint. */
+export function budgetBuckets(account: string, endpoint: string, budget: Budget): BudgetBucket[] {
+  const burst = (rate: number) => Math.max(1, rate * (budget.burstSeconds ?? 1));
+  return [
+    { key: account, perSecond: budget.global, burst: burst(budget.global) },
+    { key: `${account}|${endpoint}`, perSecond: budget.perEndpoint, burst: burst(budget.perEndpoint) },
+  ];
+}
+
+/** Reserves a request in buckets every process shares (AppHost.budget); resolves to the wait in milliseconds. */
+export type ReserveBudget = (buckets: readonly BudgetBucket[]) => Promise<number>;
+
 async function acquire(account: string, endpoint: string, budget: Budget): Promise<void> {
   for (;;) {
-    const wait = Math.max(
-      bucket(`${account}`, budget.global, budget.burstSeconds ?? 1).take(),
-      bucket(`${account}|${endpoint}`, budget.perEndpoint, budget.burstSeconds ?? 1).take(),
-    );
-    if (wait === 0) return;
+    const both = [
+      bucket(`${account}`, budget.global, budget.burstSeconds ?? 1),
+      bucket(`${account}|${endpoint}`, budget.perEndpoint, budget.burstSeconds ?? 1),
+    ];
+    // Both tokens or neither: a token taken from one bucket while the other makes the request wait is lost, and
+    // waiters that each lost one on every wake-up drained the account's bucket for every endpoint.
+    const wait = Math.max(...both.map((b) => b.wait()));
+    if (wait === 0) {
+      for (const b of both) b.take();
+      return;
+    }
     await sleep(wait);
   }
 }
@@ -182,6 +204,11 @@ export function stripeClient(opts: {
   account: string;
   livemode: boolean;
   budget?: Budget;
+  /**
+   * The budget every Settle process shares. Without it (a connect's one-off calls) or under `budgetOverride`
+   * (tests and benchmarks against the emulator, which has no limit), this process's own buckets pace the calls.
+   */
+  reserve?: ReserveBudget;
   retry?: RetryPolicy;
 }): StripeHandle {
   const stripe = new Stripe(opts.apiKey, {
@@ -199,7 +226,11 @@ export function stripeClient(opts: {
     async call(endpoint, fn, onAttempt) {
       const stats = statsFor(opts.account);
       for (let attempt = 0; ; attempt++) {
-        await acquire(opts.account, endpoint, budget());
+        const reserve = budgetOverride.budget ? undefined : opts.reserve;
+        if (reserve) {
+          const wait = await reserve(budgetBuckets(opts.account, endpoint, budget()));
+          if (wait > 0) await sleep(wait);
+        } else await acquire(opts.account, endpoint, budget());
         onAttempt?.(Date.now() / 1000);
         stats.requests++;
         stats.byEndpoint[endpoint] = (stats.byEndpoint[endpoint] ?? 0) + 1;

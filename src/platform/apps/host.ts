@@ -22,6 +22,7 @@ import type { InstallationCache } from './installations.ts';
 import { secretRepository } from './repository.ts';
 import { newId } from '../../shared/ids.ts';
 import { lazyChild } from '../../shared/lazy-logger.ts';
+import { reserveBudget } from '../rate-budgets/service.ts';
 
 export interface HostDeps {
   publicUrl: string;
@@ -303,6 +304,11 @@ export function createHost(deps: HostDeps, manifest: AppManifest, workspaceId: s
           return recordRepository.purgePrefix(db, scope, prefix);
         },
       };
+    },
+    budget: {
+      reserve(buckets) {
+        return reserveBudget(db, { workspaceId, scope: `app:${appId}` }, buckets);
+      },
     },
     webhooks: {
       async createEndpoint() {
