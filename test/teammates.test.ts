@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dbKinds } from '../src/db/test-db.ts';
+import { LoginService } from '../src/platform/teammates/service.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 
 const password = 'a long enough password';
@@ -134,6 +135,24 @@ describe.each(dbKinds())('teammates, sessions and tokens on %s', (kind) => {
       expect.objectContaining({ id, revoked: true }),
     );
     expect((await h.request('admin', { method: 'DELETE', url: `/api/tokens/${id}` })).statusCode).toBe(404);
+  });
+
+  it('counts failed logins across processes: a second process refuses an address the first saw fail 10 times', async () => {
+    const { email } = await invite();
+    // Each Settle process has its own LoginService; the count lives in the database they share.
+    const [first, second] = [new LoginService(h.testDb.db), new LoginService(h.testDb.db)];
+    const ip = '198.51.100.7';
+    for (let i = 0; i < 10; i++)
+      await expect(first.login({ email, password: `wrong ${i}` }, ip)).rejects.toMatchObject({
+        code: 'invalid_credentials',
+      });
+    await expect(second.login({ email, password }, ip)).rejects.toMatchObject({ code: 'login_rate_limited' });
+    // Nothing about the address or the IP is stored in the clear.
+    const rows = await h.testDb.db.query<{ key: string }>(
+      `SELECT key FROM rate_budgets WHERE scope = 'login'`,
+    );
+    expect(rows.rows.length).toBeGreaterThan(0);
+    for (const r of rows.rows) expect(r.key).not.toMatch(/@|198\.51/);
   });
 
   // Last: it spends failed logins from this IP.

@@ -3,7 +3,7 @@ import type { Db } from '../../db/client.ts';
 import { hashToken, newId, newSecretToken } from '../../shared/ids.ts';
 import { teammateError } from './errors.ts';
 import { dummyHash, hashPassword, verifyPassword } from './password.ts';
-import { FailureLimiter } from './rate-limit.ts';
+import { loginLimit } from './login-limit.ts';
 import {
   apiTokenRepository,
   sessionRepository,
@@ -71,15 +71,11 @@ export async function createTeammate(
 }
 
 export class LoginService {
-  // 10 failures per address and per IP within 15 minutes, then a wait.
-  private readonly byEmail = new FailureLimiter(10, 15 * 60_000);
-  private readonly byIp = new FailureLimiter(30, 15 * 60_000);
-
   constructor(private readonly db: Db) {}
 
   async login(input: { email: string; password: string; workspace_id?: string | undefined }, ip: string) {
     const emailKey = input.email.trim().toLowerCase();
-    const wait = Math.max(this.byEmail.blockedFor(emailKey), this.byIp.blockedFor(ip));
+    const wait = await loginLimit.blockedFor(this.db, emailKey, ip);
     if (wait > 0) {
       throw teammateError('login_rate_limited', `too many failed logins; try again in ${wait} seconds`);
     }
@@ -95,11 +91,10 @@ export class LoginService {
     const teammate = candidates[0];
     const ok = await verifyPassword(input.password, teammate?.password_hash ?? dummyHash);
     if (!teammate || !ok || teammate.disabled_at) {
-      this.byEmail.fail(emailKey);
-      this.byIp.fail(ip);
+      await loginLimit.fail(this.db, emailKey, ip);
       throw teammateError('invalid_credentials', 'email or password is wrong');
     }
-    this.byEmail.reset(emailKey);
+    await loginLimit.succeed(this.db, emailKey);
     const token = newSecretToken('sess');
     const csrfToken = randomBytes(24).toString('base64url');
     await sessionRepository.insert(this.db, {
