@@ -73,4 +73,22 @@ describe('settle stripe connect and sync', () => {
     const again = await cli(['stripe', 'sync', '--wait', '--url', url], { SETTLE_TOKEN: token });
     expect(again.stdout).toContain('Stripe sync complete.');
   });
+
+  it('stops waiting and says why when sync is turned off', async () => {
+    const current = (
+      await h.request('admin', { method: 'GET', url: '/api/apps/stripe/settings' })
+    ).json() as {
+      settings: Record<string, unknown>;
+    };
+    await h.request('admin', {
+      method: 'PUT',
+      url: '/api/apps/stripe/settings',
+      payload: { settings: { ...current.settings, sync_enabled: false } },
+    });
+    await expect(
+      cli(['stripe', 'sync', '--wait', '--url', url], { SETTLE_TOKEN: token }),
+    ).rejects.toMatchObject({
+      stderr: expect.stringMatching(/paused: sync_enabled is off/),
+    });
+  });
 });

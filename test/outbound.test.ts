@@ -150,6 +150,7 @@ describe.each(dbKinds())('outbound messages on %s', (kind: DbKind) => {
     )({
       workspaceId: h.workspace.id,
       jobId: 0,
+      lastAttempt: false,
       attempt: 2,
       rerun: true,
       payload: { id },
@@ -174,6 +175,7 @@ describe.each(dbKinds())('outbound messages on %s', (kind: DbKind) => {
     )({
       workspaceId: h.workspace.id,
       jobId: 0,
+      lastAttempt: false,
       attempt: 1,
       rerun: false,
       payload: { id },

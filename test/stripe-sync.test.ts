@@ -398,7 +398,7 @@ describe.each(dbKinds())('stripe sync engine on %s', (kind) => {
       run: (events: ReturnType<typeof event>[]) =>
         stripeApp.batches!.apply_event!.run(host, events, { signal, reruns: events.map(() => false) }),
       runAlone: (e: ReturnType<typeof event>, rerun: boolean) =>
-        stripeApp.jobs.apply_event!(host, e, { attempt: 1, signal, rerun }),
+        stripeApp.jobs.apply_event!(host, e, { attempt: 1, lastAttempt: false, signal, rerun }),
     };
   };
 
@@ -719,7 +719,7 @@ describe.each(dbKinds())('stripe sync engine on %s', (kind) => {
       );
       const before = listings();
       const host = h.platform.apps.host(h.workspace.id, 'stripe');
-      const ctx = { attempt: 1, signal: new AbortController().signal, rerun: false };
+      const ctx = { attempt: 1, lastAttempt: false, signal: new AbortController().signal, rerun: false };
       await stripeApp.jobs.catch_up!(host, { connectionId: conn.id, slot: 1 }, ctx);
       expect(listings()).toBe(before);
       expect((await queued()).map((j) => Number(j.slot) > 1)).toEqual([true]);

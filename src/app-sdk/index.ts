@@ -86,7 +86,7 @@ export type AppJobHandler = (
    * `rerun`: an earlier run of this job may have done part of its work and stopped (a retry, or a run alone after
    * its batch failed). Work a job skips because another run is doing it must not be skipped then.
    */
-  ctx: { attempt: number; signal: AbortSignal; rerun: boolean },
+  ctx: { attempt: number; lastAttempt: boolean; signal: AbortSignal; rerun: boolean },
 ) => Promise<void>;
 
 /**
@@ -150,6 +150,8 @@ export interface AppManifest<S extends z.ZodType = z.ZodType> {
   views?: Readonly<Record<string, ViewSpec>>;
   onInstall?(host: AppHost): Promise<void>;
   onUninstall?(host: AppHost, opts: { keepData: boolean }): Promise<void>;
+  /** After an admin saved new settings (both parsed by `settings`): e.g. work to start when a switch turns on. */
+  onSettingsChange?(host: AppHost, change: { before: unknown; after: unknown }): Promise<void>;
 }
 
 export function defineApp<S extends z.ZodType>(manifest: AppManifest<S>): AppManifest<S> {

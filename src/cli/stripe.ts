@@ -40,6 +40,7 @@ async function waitForSync(api: ApiClient): Promise<void> {
     Presets.shades_classic,
   );
   let started = false;
+  const reported = new Map<string, string>();
   for (;;) {
     const conns = await status(api);
     const total = conns.reduce((n, c) => n + c.sync.types_total, 0);
@@ -53,10 +54,27 @@ async function waitForSync(api: ApiClient): Promise<void> {
       bar.start(total, done, { pages, objects });
       started = true;
     } else bar.update(done, { pages, objects });
-    const failed = conns.find((c) => c.sync.last_error && c.sync.state === 'failed');
+    // `error` is retried by the job queue: say so once per message and keep waiting; `failed` is final.
+    const failed = conns.find((c) => c.sync.state === 'failed');
     if (failed) {
       bar.stop();
-      throw new Error(`sync of ${failed.account_id} failed: ${failed.sync.last_error}`);
+      throw new Error(
+        `sync of ${failed.account_id} failed: ${failed.sync.last_error ?? 'unknown error'}; ` +
+          'fix the cause, then run `settle stripe sync` again',
+      );
+    }
+    const paused = conns.find((c) => c.sync.state === 'paused');
+    if (paused) {
+      bar.stop();
+      throw new Error(
+        `sync of ${paused.account_id} is paused: sync_enabled is off in the Stripe app's settings; turning it on syncs it`,
+      );
+    }
+    for (const c of conns) {
+      if (c.sync.state !== 'error' || !c.sync.last_error || reported.get(c.id) === c.sync.last_error)
+        continue;
+      reported.set(c.id, c.sync.last_error);
+      process.stderr.write(`\n${c.account_id}: ${c.sync.last_error} (retrying)\n`);
     }
     if (conns.length > 0 && conns.every((c) => c.sync.complete)) break;
     await new Promise((r) => setTimeout(r, 1000));

@@ -6,6 +6,8 @@ export interface JobContext {
   workspaceId: string;
   jobId: number;
   attempt: number;
+  /** No retry follows if this run fails: what the job reports as final (a sync `failed`, not `error`). */
+  lastAttempt: boolean;
   /**
    * An earlier run of this job may have done part of its work and stopped: a retry (after an error, or a lease
    * lost when its process died), or a run alone after the batch it was in failed. A job that skips work it
@@ -372,6 +374,7 @@ export class Worker {
       workspaceId: job.workspace_id,
       jobId: job.id,
       attempt: job.attempts,
+      lastAttempt: job.attempts >= job.max_attempts,
       rerun: afterBatch || job.attempts > 1,
       payload: job.payload,
     };

@@ -61,6 +61,12 @@ export async function readRanges(
 /** A `sync` started a newer run of the connection while this one was listing: this one stops, quietly. */
 class SupersededRun extends Error {}
 
+/** `sync_enabled` was turned off: the run stops and reports `paused`; turning sync on starts a new run. */
+class SyncPaused extends Error {}
+
+const syncEnabled = async (host: AppHost) =>
+  (await host.settings<{ sync_enabled?: boolean }>()).sync_enabled !== false;
+
 /** One run of one connection: the cursors in memory, the write queue, the versions of cursor records. */
 class BackfillRun {
   private versions = new Map<string, number>();
@@ -91,9 +97,13 @@ class BackfillRun {
    * share cursors or report for each other. One read by key before each page, small beside the page.
    */
   private async checkCurrent(): Promise<void> {
-    const latest = await getConnection(this.host, this.conn.id);
+    const [latest, enabled] = await Promise.all([
+      getConnection(this.host, this.conn.id),
+      syncEnabled(this.host),
+    ]);
     if (!latest || latest.sync.run !== this.run)
       this.failure ??= new SupersededRun(`run ${this.run} of ${this.conn.id} was replaced`);
+    else if (!enabled) this.failure ??= new SyncPaused('sync is off');
   }
 
   /** Runs `fn` after everything queued before it that shares a key; the first failure stops every cursor. */
@@ -379,11 +389,13 @@ async function setState(host: AppHost, id: string, run: number, patch: Partial<C
 export async function runBackfill(
   host: AppHost,
   payload: { connectionId: string; run: number },
+  ctx: { lastAttempt: boolean } = { lastAttempt: false },
 ): Promise<void> {
   const conn = await getConnection(host, payload.connectionId);
   if (!conn || conn.sync.run !== payload.run) return; // disconnected, or a newer sync replaced this run
   const state = (patch: Partial<Connection['sync']>) => setState(host, conn.id, payload.run, patch);
   try {
+    if (!(await syncEnabled(host))) throw new SyncPaused('sync is off');
     await state({ state: 'running', started_at: conn.sync.started_at ?? Math.floor(Date.now() / 1000) });
     const settings = await host.settings<{ metadata_key: string; backfill_ranges?: number }>();
     const handle = await clientFor(host, conn);
@@ -424,7 +436,11 @@ export async function runBackfill(
     // A newer run (or a disconnect) took over: it reports for the connection now, and this job is over.
     if (err instanceof SupersededRun) return;
     try {
-      await state({ state: 'error', last_error: err instanceof Error ? err.message : String(err) });
+      if (err instanceof SyncPaused) return await state({ state: 'paused' });
+      await state({
+        state: ctx.lastAttempt ? 'failed' : 'error',
+        last_error: err instanceof Error ? err.message : String(err),
+      });
     } catch (stateErr) {
       if (stateErr instanceof SupersededRun) return;
       throw stateErr;

@@ -57,7 +57,8 @@ export const stripeApp = defineApp({
   cards: { sidebar: [stripeCard], messenger: [] },
   webhooks: [{ path: 'stripe/:endpoint', handle: handleWebhook }],
   jobs: {
-    backfill: (host, payload) => runBackfill(host, payload as { connectionId: string; run: number }),
+    backfill: (host, payload, ctx) =>
+      runBackfill(host, payload as { connectionId: string; run: number }, ctx),
     recompute: (host, payload) => runRecompute(host, payload as { connectionId: string }),
     create_contact: (host, payload) =>
       runCreateContact(host, payload as Parameters<typeof runCreateContact>[1]),
@@ -131,6 +132,16 @@ export const stripeApp = defineApp({
       summary: 'Customers that share an email with another',
       load: conflictsView,
     },
+  },
+  // Sync turned back on: every run that paused because it was off (or found it off at its start) starts again, as
+  // a new run.
+  // Connections already synced need nothing: the events catch-up kept its chain while sync was off and resumes
+  // from its cursor.
+  async onSettingsChange(host, { before, after }) {
+    const on = (s: unknown) => (s as { sync_enabled?: boolean }).sync_enabled !== false;
+    if (on(before) || !on(after)) return;
+    for (const conn of await listConnections(host))
+      if (conn.sync.state === 'paused') await startSync(host, conn.id);
   },
   // Uninstall: the webhook endpoints go first; if Stripe is unreachable this throws and the uninstall job retries.
   async onUninstall(host) {

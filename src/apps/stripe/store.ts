@@ -10,7 +10,11 @@ import { normaliseEmail } from './matching.ts';
 export interface SyncState {
   /** Bumped by every `sync`: cursors of an older run count as not started. */
   run: number;
-  state: 'pending' | 'running' | 'done' | 'error';
+  /**
+   * `error`: the run stopped and its job will retry; `failed`: it stopped on its last attempt (a new `sync` is
+   * needed); `paused`: `sync_enabled` is off (turning it on starts a new run).
+   */
+  state: 'pending' | 'running' | 'done' | 'error' | 'failed' | 'paused';
   started_at: number | null;
   finished_at: number | null;
   last_error: string | null;

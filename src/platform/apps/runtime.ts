@@ -44,6 +44,7 @@ export class AppRuntime {
             if (!(await installed(ctx.workspaceId))) return;
             await handler(this.host(ctx.workspaceId, manifest.id), ctx.payload, {
               attempt: ctx.attempt,
+              lastAttempt: ctx.lastAttempt,
               signal: ctx.signal,
               rerun: ctx.rerun,
             });
@@ -179,13 +180,16 @@ export class AppRuntime {
   async updateSettings(workspaceId: string, appId: string, settings: unknown): Promise<void> {
     if (!(await this.isInstalled(workspaceId, appId)))
       throw appError('app_not_installed', `${appId} is not installed`, 'id');
-    await installationRepository.setSettings(
-      this.d.db,
-      workspaceId,
-      appId,
-      this.parseSettings(appId, settings),
-    );
+    const manifest = this.manifest(appId);
+    const after = this.parseSettings(appId, settings);
+    const before = (await installationRepository.get(this.d.db, workspaceId, appId))?.settings;
+    await installationRepository.setSettings(this.d.db, workspaceId, appId, after);
     this.d.installations.forget(workspaceId, appId);
+    const previous = manifest.settings.safeParse(before ?? {});
+    await manifest.onSettingsChange?.(this.host(workspaceId, appId), {
+      before: previous.success ? previous.data : before,
+      after,
+    });
   }
 
   async setSecret(workspaceId: string, appId: string, name: string, value: string): Promise<void> {
