@@ -33,7 +33,25 @@ export interface Queryable {
 export interface Db extends Queryable {
   readonly kind: 'pglite' | 'postgres';
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * PostgreSQL only (one PGlite database has one process): a connection of its own that listens on a channel and
+   * notifies on it, reconnecting when lost. `close()` of the Db closes it.
+   */
+  channel?(name: string, handlers: ChannelHandlers): Channel;
   close(): Promise<void>;
+}
+
+export interface ChannelHandlers {
+  message(payload: string): void;
+  /** The connection was lost (`up` false: notifies fail until it is back) or is listening again. */
+  state?(up: boolean, err?: Error): void;
+}
+
+export interface Channel {
+  /** Sends to every listener of the channel, in any process, this one included. */
+  notify(payload: string): Promise<void>;
+  /** Resolves once the channel first listens (notifications sent before then do not reach it). */
+  readonly listening: Promise<void>;
 }
 
 export function wrapPglite(pglite: PGlite): Db {
@@ -83,6 +101,7 @@ function statementName(sql: string): string {
 
 /** `prepared: false` sends every statement unnamed (behind a pooler that cannot keep prepared statements). */
 export function wrapPool(pool: pg.Pool, prepared = true): Db {
+  const channels = new Set<PgChannel>();
   const config = (sql: string, params: readonly unknown[], opts?: QueryOptions) =>
     prepared && opts?.prepare
       ? { name: statementName(sql), text: sql, values: params as unknown[] }
@@ -118,10 +137,85 @@ export function wrapPool(pool: pg.Pool, prepared = true): Db {
         client.release();
       }
     },
+    channel(name, handlers) {
+      const ch = new PgChannel(pool, name, handlers);
+      channels.add(ch);
+      return ch;
+    },
     async close() {
+      await Promise.all([...channels].map((c) => c.close()));
       await pool.end();
     },
   };
+}
+
+/** LISTEN on a pool connection kept for it; on a lost connection, LISTEN again on a new one after a pause. */
+class PgChannel implements Channel {
+  private client: pg.PoolClient | null = null;
+  private closed = false;
+  private retryMs = 500;
+  private timer: NodeJS.Timeout | null = null;
+  private connecting: Promise<void> | null;
+  private markListening: () => void = () => undefined;
+  readonly listening = new Promise<void>((resolve) => (this.markListening = resolve));
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly name: string,
+    private readonly handlers: ChannelHandlers,
+  ) {
+    this.connecting = this.connect();
+  }
+
+  private async connect(): Promise<void> {
+    let client: pg.PoolClient | undefined;
+    try {
+      client = await this.pool.connect();
+      client.on('notification', (n) => {
+        if (n.channel === this.name && n.payload !== undefined) this.handlers.message(n.payload);
+      });
+      client.on('error', (err) => this.lost(err));
+      await client.query(`LISTEN ${pg.escapeIdentifier(this.name)}`);
+      if (this.closed) return client.release();
+      this.client = client;
+      this.retryMs = 500;
+      this.markListening();
+      this.handlers.state?.(true);
+    } catch (err) {
+      client?.release(err as Error);
+      if (!this.closed) this.lost(err as Error);
+    } finally {
+      this.connecting = null;
+    }
+  }
+
+  private lost(err: Error): void {
+    const client = this.client;
+    this.client = null;
+    client?.release(err);
+    if (this.closed || this.timer) return;
+    this.handlers.state?.(false, err);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.connecting = this.connect();
+    }, this.retryMs);
+    this.retryMs = Math.min(30_000, this.retryMs * 2);
+  }
+
+  async notify(payload: string): Promise<void> {
+    if (this.connecting) await this.connecting;
+    if (!this.client) throw new Error(`channel ${this.name} is not connected`);
+    // On the listening connection: this process's notifications leave in the order they were made.
+    await this.client.query('SELECT pg_notify($1, $2)', [this.name, payload]);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.connecting) await this.connecting;
+    this.client?.release();
+    this.client = null;
+  }
 }
 
 export interface OpenDbOptions {

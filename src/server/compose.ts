@@ -56,12 +56,15 @@ export async function composePlatform(opts: {
 }): Promise<Platform> {
   await migrate(opts.db);
   const key = opts.masterKey ?? loadMasterKey(opts.config.masterKey, join(opts.config.dataDir, 'master.key'));
-  return createPlatform({
+  const log = opts.log ?? createLogger(opts.config.logLevel);
+  const platform = createPlatform({
     config: opts.config,
     db: opts.db,
     box: createSecretBox(key),
-    log: opts.log ?? createLogger(opts.config.logLevel),
+    log,
     jobs: new JobQueue(opts.db),
     apps: new AppRuntime(opts.registry),
   });
+  void platform.bus.relay(opts.db, log);
+  return platform;
 }

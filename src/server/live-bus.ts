@@ -1,4 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { Channel, Db } from '../db/client.ts';
 
 export interface LiveEvent {
   type: string;
@@ -6,22 +9,89 @@ export interface LiveEvent {
   conversation_id?: string;
   contact_id?: string;
   data?: unknown;
+  /**
+   * Set when `data` was cut to its ids and kind because it came from another process and did not fit in a
+   * notification (a long message): listeners reload what the event names instead.
+   */
+  data_omitted?: boolean;
 }
 
+/** PostgreSQL's limit is 8,000 bytes a notification; the envelope and escaping need some of it. */
+const MAX_NOTIFY_BYTES = 7_500;
+const CHANNEL = 'settle_live';
+
 /**
- * In-process fan-out of changes to open inboxes and messengers (server-sent events). One process sees the
- * changes it makes; several API processes on one PostgreSQL would need LISTEN/NOTIFY behind this same interface.
+ * Fan-out of changes to open inboxes and messengers (server-sent events). Every process delivers its own events at
+ * once; on PostgreSQL it also relays them to the other Settle processes through LISTEN/NOTIFY (`relay`), so a
+ * teammate whose inbox is served by one process sees a reply a customer sent through another. Until session 14
+ * each process saw only its own changes.
  */
 export class LiveBus {
   private readonly emitter = new EventEmitter();
+  private readonly origin = randomUUID();
+  private channel: Channel | null = null;
+  private log: Logger | null = null;
+  private warned = false;
+
   constructor() {
     this.emitter.setMaxListeners(0);
   }
+
+  /**
+   * Relays events between processes over the database (PostgreSQL; a PGlite database has one process). Resolves
+   * once this process listens; start-up need not wait for it.
+   */
+  relay(db: Db, log: Logger): Promise<void> {
+    if (!db.channel) return Promise.resolve();
+    if (this.channel) return this.channel.listening;
+    this.log = log;
+    this.channel = db.channel(CHANNEL, {
+      message: (payload) => this.received(payload),
+      state: (up, err) => {
+        if (up) log.info('live events: relaying between processes');
+        else log.warn({ err: err?.message }, 'live events: relay connection lost; reconnecting');
+      },
+    });
+    return this.channel.listening;
+  }
+
+  /** While relaying: resolves once this process listens. Null when events stay in this process (PGlite). */
+  get relaying(): Promise<void> | null {
+    return this.channel?.listening ?? null;
+  }
+
   publish(event: LiveEvent): void {
     this.emitter.emit(event.workspace_id, event);
+    if (!this.channel) return;
+    let payload = JSON.stringify({ o: this.origin, e: event });
+    if (Buffer.byteLength(payload) > MAX_NOTIFY_BYTES) {
+      // What listeners filter on stays (a message's kind: notes never reach a messenger); the rest is reloaded.
+      const d = (event.data ?? {}) as { id?: unknown; conversation_id?: unknown; kind?: unknown };
+      const data = { id: d.id, conversation_id: d.conversation_id, kind: d.kind };
+      payload = JSON.stringify({ o: this.origin, e: { ...event, data, data_omitted: true } });
+    }
+    this.channel.notify(payload).catch((err: Error) => {
+      // Other processes miss this event (their pages catch up on their next refresh); say so once per outage.
+      if (this.warned) return;
+      this.warned = true;
+      this.log?.warn({ err: err.message }, 'live events: could not relay an event to other processes');
+    });
   }
+
   subscribe(workspaceId: string, fn: (e: LiveEvent) => void): () => void {
     this.emitter.on(workspaceId, fn);
     return () => this.emitter.off(workspaceId, fn);
+  }
+
+  private received(payload: string): void {
+    let msg: { o?: unknown; e?: LiveEvent };
+    try {
+      msg = JSON.parse(payload) as typeof msg;
+    } catch {
+      return;
+    }
+    if (msg.o === this.origin || !msg.e || typeof msg.e.workspace_id !== 'string') return;
+    this.warned = false;
+    this.emitter.emit(msg.e.workspace_id, msg.e);
   }
 }

@@ -175,6 +175,10 @@ export function registerRoute(app: FastifyInstance, platform: Platform, def: Any
         body: parsePart(def.body, req.body, 'body'),
       };
       const result = await def.handler(ctx);
+      // A route that streams (server-sent events) hijacks the reply and returns it; a reply is thenable, so awaiting
+      // it gives undefined once the stream closes, and sending then logged "Reply was already sent" at every
+      // disconnect.
+      if (reply.sent) return reply;
       if (result === undefined) return reply.code(reply.statusCode === 200 ? 204 : reply.statusCode).send();
       return result;
     },

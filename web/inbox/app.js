@@ -488,7 +488,10 @@ function connectStream() {
     const e = parseEvent(ev);
     const msg = e?.data;
     if (!msg) return;
-    if (msg.conversation_id === store.selectedId) {
+    if (e.data_omitted) {
+      // Relayed from another Settle process without its body (too long for a notification): reload instead.
+      if (msg.conversation_id === store.selectedId) void reloadOpenConversation();
+    } else if (msg.conversation_id === store.selectedId) {
       thread.append(msg);
       if (msg.author?.type === 'contact' && document.visibilityState === 'visible')
         void markReadQuietly(msg.conversation_id);

@@ -307,7 +307,10 @@ class Messenger {
     const msg = parsed?.data;
     if (!msg || msg.kind === 'note') return;
     const viewing = this.isOpen && this.view.name === 'thread' && this.view.id === msg.conversation_id;
-    if (viewing) {
+    if (viewing && parsed.data_omitted) {
+      // Relayed from another Settle process without its body (too long for a notification): reload the thread.
+      void this.loadThread(msg.conversation_id).catch(() => undefined);
+    } else if (viewing) {
       this.appendMessage(msg);
       // Fetching the thread marks the new message read.
       if (msg.author.type !== 'contact') void this.loadThread(msg.conversation_id).catch(() => undefined);
