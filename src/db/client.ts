@@ -149,9 +149,12 @@ export function wrapPool(pool: pg.Pool, prepared = true): Db {
   };
 }
 
-/** LISTEN on a pool connection kept for it; on a lost connection, LISTEN again on a new one after a pause. */
+/**
+ * LISTEN on a connection of its own, outside the pool (so the pool keeps all its connections for queries), with
+ * the pool's settings; on a lost connection, LISTEN again on a new one after a pause.
+ */
 class PgChannel implements Channel {
-  private client: pg.PoolClient | null = null;
+  private client: pg.Client | null = null;
   private closed = false;
   private retryMs = 500;
   private timer: NodeJS.Timeout | null = null;
@@ -168,31 +171,29 @@ class PgChannel implements Channel {
   }
 
   private async connect(): Promise<void> {
-    let client: pg.PoolClient | undefined;
+    const client = new pg.Client(this.pool.options);
+    client.on('notification', (n) => {
+      if (n.channel === this.name && n.payload !== undefined) this.handlers.message(n.payload);
+    });
+    client.on('error', (err) => this.lost(client, err));
     try {
-      client = await this.pool.connect();
-      client.on('notification', (n) => {
-        if (n.channel === this.name && n.payload !== undefined) this.handlers.message(n.payload);
-      });
-      client.on('error', (err) => this.lost(err));
+      await client.connect();
       await client.query(`LISTEN ${pg.escapeIdentifier(this.name)}`);
-      if (this.closed) return client.release();
+      if (this.closed) return void (await client.end());
       this.client = client;
       this.retryMs = 500;
       this.markListening();
       this.handlers.state?.(true);
     } catch (err) {
-      client?.release(err as Error);
-      if (!this.closed) this.lost(err as Error);
+      this.lost(client, err as Error);
     } finally {
       this.connecting = null;
     }
   }
 
-  private lost(err: Error): void {
-    const client = this.client;
-    this.client = null;
-    client?.release(err);
+  private lost(client: pg.Client, err: Error): void {
+    if (this.client === client) this.client = null;
+    client.end().catch(() => undefined);
     if (this.closed || this.timer) return;
     this.handlers.state?.(false, err);
     this.timer = setTimeout(() => {
@@ -213,8 +214,9 @@ class PgChannel implements Channel {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.connecting) await this.connecting;
-    this.client?.release();
+    const client = this.client;
     this.client = null;
+    await client?.end().catch(() => undefined);
   }
 }
 
