@@ -3,6 +3,7 @@ import { api, ApiError, describeError, setCsrfToken, setUnauthorizedHandler } fr
 import { showLogin } from './login.js';
 import { renderSidebar } from './sidebar.js';
 import { ThreadView } from './thread.js';
+import { SettingsView } from './settings.js';
 import { h, hueOf, initials, replace, shortTime } from '../shared/dom.js';
 
 /**
@@ -54,6 +55,7 @@ const store = {
 
 /** @type {ThreadView} */
 let thread;
+const settingsView = new SettingsView($('settings-body'));
 
 // ---------------------------------------------------------------------------------------------------------------
 // Start-up and session
@@ -89,6 +91,7 @@ async function enterApp(session) {
     store.me.name,
   );
   $('me').title = store.me.email;
+  $('settings-link').hidden = store.me.role !== 'admin';
 
   thread ??= new ThreadView($('thread-pane'), {
     teammates: () => store.teammates,
@@ -147,6 +150,15 @@ $('logout').addEventListener('click', async () => {
 
 function applyRoute() {
   const [, tab, id] = location.hash.split('/');
+  // Settings are for admins; the API refuses the others anyway.
+  const settings = tab === 'settings' && store.me?.role === 'admin';
+  document.querySelector('.panes')?.toggleAttribute('hidden', settings);
+  $('settings').hidden = !settings;
+  if (settings) {
+    void settingsView.show();
+    return;
+  }
+  settingsView.hide();
   store.tab = STATES.includes(/** @type {State} */ (tab)) ? /** @type {State} */ (tab) : 'open';
   const selected = id ? decodeURIComponent(id) : null;
   renderTabs();
@@ -528,7 +540,7 @@ function parseEvent(ev) {
 // Keyboard
 
 document.addEventListener('keydown', (e) => {
-  if ($('app').hidden || e.ctrlKey || e.metaKey || e.altKey) return;
+  if ($('app').hidden || !$('settings').hidden || e.ctrlKey || e.metaKey || e.altKey) return;
   const t = /** @type {HTMLElement} */ (e.target);
   if (t.closest('input, textarea, select, [contenteditable="true"]')) return;
   if (e.key === 'j' || e.key === 'ArrowDown') {
