@@ -431,3 +431,75 @@ describe.each(dbKinds())('the app framework on %s', (kind) => {
     expect(again.json()).toMatchObject({ error: { code: 'app_not_installed' } });
   });
 });
+
+// Teams moving from Intercom bring the attributes its apps made (`stripe_plan`…) as their own custom attributes.
+describe.each(dbKinds())('installing an app over attributes the team already has, on %s', (kind) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await createHarness(kind, { registry: fixtureRegistry });
+  });
+  afterAll(async () => h?.close());
+  const define = async (name: string, type: string) => {
+    const res = await h.request('admin', {
+      method: 'POST',
+      url: '/api/data_attributes',
+      payload: { name, type },
+    });
+    expect(res.statusCode).toBe(201);
+  };
+  const install = () =>
+    h.request('admin', {
+      method: 'POST',
+      url: `/api/apps/${EXAMPLE_APP}/install`,
+      payload: { settings: {} },
+    });
+
+  it('refuses one of another type, naming both types, and installs nothing', async () => {
+    await define('example_score', 'string');
+    const res = await install();
+    expect(res.statusCode).toBe(409);
+    expect(res.json()).toMatchObject({ error: { code: 'attribute_type_conflict', path: 'name' } });
+    expect((res.json() as { error: { message: string } }).error.message).toMatch(
+      /example_score exists with type string, and the example app needs number/,
+    );
+    const view = await h.request('admin', { method: 'GET', url: `/api/apps/${EXAMPLE_APP}/settings` });
+    expect((view.json() as { status: string }).status).toBe('not_installed');
+  });
+
+  it('adopts one of the same name and type, with its values, and keeps it as the app’s from then on', async () => {
+    // Out of the way: the conflicting one of the first test.
+    await h.platform.db.query(
+      `DELETE FROM attribute_definitions WHERE workspace_id = $1 AND name = 'example_score'`,
+      [h.workspace.id],
+    );
+    await define('example_plan', 'string');
+    const set = await h.request('token', {
+      method: 'PUT',
+      url: `/api/contacts/${h.ids.userContactId}`,
+      payload: { custom_attributes: { example_plan: 'legacy' } },
+    });
+    expect(set.statusCode).toBe(200);
+    // Before, the install failed with "attribute example_plan exists".
+    expect((await install()).statusCode).toBe(200);
+    const attrs = (
+      (await h.request('teammate', { method: 'GET', url: '/api/data_attributes' })).json() as { data: Attr[] }
+    ).data;
+    expect(attrs.find((a) => a.name === 'example_plan')).toMatchObject({
+      source: EXAMPLE_APP,
+      custom: false,
+    });
+    const contact = await h.request('token', { method: 'GET', url: `/api/contacts/${h.ids.userContactId}` });
+    expect(
+      (contact.json() as { custom_attributes: Record<string, unknown> }).custom_attributes.example_plan,
+    ).toBe('legacy');
+    const write = await h.request('token', {
+      method: 'PUT',
+      url: `/api/contacts/${h.ids.userContactId}`,
+      payload: { custom_attributes: { example_plan: 'free' } },
+    });
+    expect(write.json()).toMatchObject({ error: { code: 'attribute_read_only' } });
+    await h.platform.apps.host(h.workspace.id, EXAMPLE_APP).contacts.setAttributes(h.ids.userContactId, {
+      example_plan: 'gold',
+    });
+  });
+});

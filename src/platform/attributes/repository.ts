@@ -42,4 +42,19 @@ export const attributeRepository = {
     );
     return res.rowCount > 0;
   },
+  /** Hands a teammate-made definition to an app (its values stay): only while it is still the teammates'. */
+  async adopt(
+    db: Queryable,
+    row: Pick<
+      AttributeDefinitionRow,
+      'workspace_id' | 'name' | 'label' | 'description' | 'source' | 'declared_type'
+    >,
+  ): Promise<boolean> {
+    const res = await db.query(
+      `UPDATE attribute_definitions SET source = $3, label = $4, description = $5, declared_type = $6
+       WHERE workspace_id = $1 AND name = $2 AND source = 'custom'`,
+      [row.workspace_id, row.name, row.source, row.label, row.description, row.declared_type],
+    );
+    return res.rowCount > 0;
+  },
 };

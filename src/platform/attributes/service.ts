@@ -59,15 +59,38 @@ export async function createAttribute(
   const type = storedType(declared);
   const existing = await attributeRepository.get(db, workspaceId, input.name);
   if (existing) {
-    if (source !== 'custom' && existing.source === source && existing.type === type) return existing;
+    const app = source !== 'custom';
+    if (app && existing.source === source && existing.type === type) return existing;
     if (existing.type !== type) {
       throw attributeError(
         'attribute_type_conflict',
-        `attribute ${input.name} exists with type ${existing.type}`,
+        app
+          ? `attribute ${input.name} exists with type ${existing.type}, and the ${source} app needs ${type}`
+          : `attribute ${input.name} exists with type ${existing.type}`,
         'name',
       );
     }
-    throw attributeError('attribute_exists', `attribute ${input.name} exists`, 'name');
+    // An app adopts a teammates' attribute of its name and type, values and all: teams moving from Intercom bring
+    // the `stripe_*` attributes its Stripe app made, as custom attributes, and the app now keeps them current.
+    if (app && existing.source === 'custom') {
+      await attributeRepository.adopt(db, {
+        workspace_id: workspaceId,
+        name: input.name,
+        label: input.label ?? existing.label,
+        description: input.description ?? existing.description,
+        source,
+        declared_type: declared === type ? null : declared,
+      });
+      const row = await attributeRepository.get(db, workspaceId, input.name);
+      if (row?.source === source) return row;
+    }
+    throw attributeError(
+      'attribute_exists',
+      app
+        ? `attribute ${input.name} belongs to the ${existing.source} app`
+        : `attribute ${input.name} exists`,
+      'name',
+    );
   }
   await attributeRepository.insert(db, {
     workspace_id: workspaceId,
