@@ -667,7 +667,7 @@ describe.each(dbKinds())('stripe sync engine on %s', (kind) => {
     expect((await contact(lead.id)).custom_attributes).not.toHaveProperty('stripe_id');
     expect((await contact(ids.bob!)).custom_attributes).toMatchObject({ stripe_id: 'cus_bob01' });
     const [none] = await cards(stranger.id);
-    expect(none?.empty_state).toBe('No Stripe customer is linked to this contact.');
+    expect(none?.empty_state).toBe('No Stripe customer is linked to this contact. Link one by its id:');
   });
 
   it('a contact the sync created and an admin deleted is created again when its customer changes, every time', async () => {

@@ -41,8 +41,17 @@ export interface CardView {
   subtitle?: string;
   badge?: string;
   sections: { title: string; rows: { label: string; value: string }[] }[];
-  /** Buttons; `input`, when given, is sent to the action as it is (a choice the view offers). */
-  actions?: { id: string; label: string; input?: unknown }[];
+  /**
+   * Buttons; `input`, when given, is sent to the action as it is (a choice the view offers). With `field`, the
+   * button comes with a one-line text box, and what the teammate types is sent as `input[field.name]` (beside
+   * the properties of an object `input`); the action checks it like any input.
+   */
+  actions?: {
+    id: string;
+    label: string;
+    input?: unknown;
+    field?: { name: string; label: string; placeholder?: string };
+  }[];
   refreshed_at?: number;
   empty_state?: string;
 }

@@ -1,7 +1,8 @@
 // Settings → Stripe in a real browser (issue #5, "Settings (admins only)"): install the app, connect an account by
-// API key (a wrong key says what is wrong), watch the sync finish, switch sync off, uninstall; teammates see no
-// settings.
+// API key (a wrong key says what is wrong), watch the sync finish, link and unlink a contact from the Stripe card,
+// switch sync off, uninstall; teammates see no settings.
 import type { Browser, Page } from 'playwright-core';
+import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stripeApp } from '../../src/apps/stripe/manifest.ts';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.ts';
@@ -43,6 +44,8 @@ if (!chromiumAvailable()) {
       await h?.close();
     });
 
+    const emuStripe = () =>
+      new Stripe(emu.key, { host: '127.0.0.1', port: emu.port, protocol: 'http', telemetry: false });
     const newPage = async (): Promise<{ page: Page; problems: string[] }> => {
       const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
       const page = await context.newPage();
@@ -79,6 +82,24 @@ if (!chromiumAvailable()) {
         await item.locator('.sync-status', { hasText: 'Synced' }).waitFor({ timeout: 120_000 });
         expect(await page.inputValue('#stripe-api-key')).toBe('');
         expect(await page.content()).not.toContain(emu.key);
+
+        // The inbox's Stripe card links the conversation's contact to a customer by id, and unlinks it.
+        const customer = (await emuStripe().customers.list({ limit: 1 })).data[0]!;
+        await page.click('#settings a[href="#/open"]');
+        await page.locator('.conv').first().click();
+        const card = page.locator('#sidebar .app-card[data-app="stripe"]');
+        await card.locator('p', { hasText: 'No Stripe customer is linked' }).waitFor({ timeout: T });
+        await card.locator('.app-card-input').fill('not-an-id');
+        await card.locator('.app-card-field button').click();
+        await card
+          .locator('[role=status]', { hasText: 'must be a Stripe customer id' })
+          .waitFor({ timeout: T });
+        await card.locator('.app-card-input').fill(customer.id);
+        await card.locator('.app-card-field button').click();
+        await card.locator('div', { hasText: 'linked by a teammate' }).first().waitFor({ timeout: T });
+        await card.locator('button', { hasText: 'Unlink' }).click();
+        await card.locator('p', { hasText: 'No Stripe customer is linked' }).waitFor({ timeout: T });
+        await page.click('#settings-link');
 
         await page.uncheck('#stripe-sync-enabled');
         await page.click('#stripe-sync-settings button[type=submit]');

@@ -9,7 +9,9 @@ import { fullTime, h, hueOf, initials, replace, shortTime } from '../shared/dom.
  * @typedef {{ name: string, data_type: string, label: string }} AttributeDef
  * @typedef {{ title: string, subtitle?: string, badge?: string,
  *   sections: { title: string, rows: { label: string, value: string }[] }[],
- *   actions?: { id: string, label: string, input?: unknown }[], empty_state?: string }} CardView
+ *   actions?: CardAction[], empty_state?: string }} CardView
+ * @typedef {{ id: string, label: string, input?: unknown,
+ *   field?: { name: string, label: string, placeholder?: string } }} CardAction
  * @typedef {{ app_id: string, card_id: string, view: CardView|null, error: string|null }} Card
  * @typedef {{ id: string, event_name: string, created_at: number, metadata: Record<string, unknown> }} TimelineEvent
  */
@@ -186,7 +188,10 @@ async function loadCards(box, contact) {
  */
 function renderCard(card, contact) {
   const el = h('div', { class: 'app-card', dataset: { app: card.app_id, card: card.card_id } });
+  /** @type {CardView | null} the view shown, under which an action's message or error appears */
+  let current = card.view;
   const fill = (/** @type {CardView | null} */ view, /** @type {string | null} */ error, note = '') => {
+    current = view;
     if (error || !view) {
       replace(
         el,
@@ -219,37 +224,73 @@ function renderCard(card, contact) {
         ? h(
             'div',
             { class: 'app-card-actions' },
-            view.actions.map((a) =>
-              h(
-                'button',
-                {
-                  type: 'button',
-                  class: 'btn btn-sm',
-                  on: {
-                    click: async (/** @type {Event} */ ev) => {
-                      const btn = /** @type {HTMLButtonElement} */ (ev.currentTarget);
-                      btn.disabled = true;
-                      try {
-                        const out = await api(
-                          'POST',
-                          `/api/contacts/${encodeURIComponent(contact.id)}/cards/${encodeURIComponent(card.app_id)}/${encodeURIComponent(card.card_id)}/actions/${encodeURIComponent(a.id)}`,
-                          a.input === undefined ? {} : { input: a.input },
-                        );
-                        if (out && typeof out === 'object' && 'sections' in out) fill(out, null);
-                        else fill(view, null, String(out?.message ?? 'Done.'));
-                      } catch (err) {
-                        fill(view, null, describeError(err));
-                      }
-                    },
-                  },
-                },
-                a.label,
-              ),
-            ),
+            view.actions.map((a) => (a.field ? fieldAction(a, a.field) : button(a))),
           )
         : null,
       note ? h('p', { class: 'small muted', role: 'status' }, note) : null,
     );
+  };
+  /**
+   * Runs a card action and shows what it answered (a new view, or a message under the current one).
+   *
+   * @param {CardAction} a
+   * @param {unknown} input
+   */
+  const run = async (a, input) => {
+    try {
+      const out = await api(
+        'POST',
+        `/api/contacts/${encodeURIComponent(contact.id)}/cards/${encodeURIComponent(card.app_id)}/${encodeURIComponent(card.card_id)}/actions/${encodeURIComponent(a.id)}`,
+        input === undefined ? {} : { input },
+      );
+      if (out && typeof out === 'object' && 'sections' in out) fill(out, null);
+      else fill(current, null, String(out?.message ?? 'Done.'));
+    } catch (err) {
+      fill(current, null, describeError(err));
+    }
+  };
+  /** @param {CardAction} a */
+  const button = (a) =>
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'btn btn-sm',
+        on: {
+          click: async (/** @type {Event} */ ev) => {
+            /** @type {HTMLButtonElement} */ (ev.currentTarget).disabled = true;
+            await run(a, a.input);
+          },
+        },
+      },
+      a.label,
+    );
+  /**
+   * A button with a one-line text box; what is typed goes as `input[field.name]`.
+   *
+   * @param {CardAction} a
+   * @param {{ name: string, label: string, placeholder?: string }} field
+   */
+  const fieldAction = (a, field) => {
+    const box = h('input', {
+      class: 'app-card-input',
+      'aria-label': field.label,
+      placeholder: field.placeholder ?? '',
+      autocomplete: 'off',
+    });
+    const form = h(
+      'form',
+      { class: 'app-card-field', dataset: { action: a.id } },
+      box,
+      h('button', { type: 'submit', class: 'btn btn-sm' }, a.label),
+    );
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const base = a.input && typeof a.input === 'object' ? a.input : {};
+      form.querySelector('button')?.setAttribute('disabled', '');
+      await run(a, { ...base, [field.name]: box.value.trim() });
+    });
+    return form;
   };
   fill(card.view, card.error);
   return el;

@@ -21,6 +21,7 @@ import { loadBundle, loadCatalog } from './bundle.ts';
 import { recomputeCustomers } from './recompute.ts';
 import { stores, type Connection, type Link } from './store.ts';
 import { fetchVersion } from './versions.ts';
+import { linkCustomer, unlinkCustomer } from './links.ts';
 
 const money = (minor: number, currency: string) =>
   `${toMajorUnits(minor, currency)} ${currency.toUpperCase()}`;
@@ -92,10 +93,26 @@ async function linkFor(host: AppHost, contact: HostContact, main?: string): Prom
   return undefined;
 }
 
+/** A teammate links the contact to a customer they know (an explicit link outranks user id and email). */
+const LINK_ACTION = {
+  id: 'link',
+  label: 'Link',
+  field: { name: 'customer_id', label: 'Stripe customer id', placeholder: 'cus_…' },
+};
+
 export async function loadCard(host: AppHost, contact: HostContact, main?: string): Promise<CardView> {
   const found = await linkFor(host, contact, main);
-  if (!found)
-    return { title: 'Stripe', sections: [], empty_state: 'No Stripe customer is linked to this contact.' };
+  if (!found) {
+    const connected = (await listConnections(host)).length > 0;
+    return {
+      title: 'Stripe',
+      sections: [],
+      empty_state: connected
+        ? 'No Stripe customer is linked to this contact. Link one by its id:'
+        : 'No Stripe account is connected yet (Settings → Stripe).',
+      ...(connected ? { actions: [LINK_ACTION] } : {}),
+    };
+  }
   const { link, conn, throughLead } = found;
   const s = stores(host);
   const bundle = await loadBundle(s, conn.id, link.customer_id, undefined, (p) => host.readRecords(p));
@@ -165,8 +182,36 @@ export async function loadCard(host: AppHost, contact: HostContact, main?: strin
         label: `Show ${other.account_id} (${other.livemode ? 'live' : 'test'})`,
         input: { connection_id: other.id },
       })),
+      // Only a teammate's link can be undone here; matches by user id or email follow the data.
+      ...(link.method === 'manual' && !throughLead
+        ? [
+            {
+              id: 'unlink',
+              label: 'Unlink',
+              input: { connection_id: conn.id, customer_id: link.customer_id },
+            },
+          ]
+        : []),
     ],
   };
+}
+
+const linkChoice = z.object({
+  customer_id: z
+    .string()
+    .trim()
+    .regex(/^cus_\w+$/, 'must be a Stripe customer id (cus_…)'),
+  connection_id: z.string().min(1).max(200).optional(),
+});
+
+function chosenLink(input: unknown): z.infer<typeof linkChoice> {
+  const parsed = linkChoice.safeParse(input ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = ['input', ...(issue?.path ?? [])].join('.');
+    throw new ActionError(400, 'invalid_input', `${path}: ${issue?.message ?? 'invalid'}`, path);
+  }
+  return parsed.data;
 }
 
 const accountInput = z.object({ connection_id: z.string().min(1).max(200) }).optional();
@@ -280,6 +325,15 @@ export const stripeCard: SidebarCardSpec = {
       if (!main)
         throw new ActionError(400, 'invalid_input', 'connection_id is required', 'input.connection_id');
       return loadCard(host, contact, main);
+    },
+    link: async (host, contact, input) => {
+      const choice = chosenLink(input);
+      await linkCustomer(host, { contact_id: contact.id, ...choice });
+      return loadCard(host, contact, choice.connection_id);
+    },
+    unlink: async (host, contact, input) => {
+      await unlinkCustomer(host, { contact_id: contact.id, ...chosenLink(input) });
+      return loadCard(host, contact);
     },
   },
 };
