@@ -155,6 +155,29 @@ describe.each(dbKinds())('teammates, sessions and tokens on %s', (kind) => {
     for (const r of rows.rows) expect(r.key).not.toMatch(/@|198\.51/);
   });
 
+  it('lets no more than 10 of 20 guesses at once through to the password check', async () => {
+    const { email } = await invite();
+    const service = new LoginService(h.testDb.db);
+    const ip = '198.51.100.8';
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        service.login({ email, password: `guess ${i}` }, ip).then(
+          () => 'ok',
+          (err: { code?: string }) => err.code,
+        ),
+      ),
+    );
+    // Before, the limit was checked before any of them had failed: all 20 were checked against the password.
+    expect(outcomes.filter((o) => o === 'invalid_credentials').length).toBe(10);
+    expect(outcomes.filter((o) => o === 'login_rate_limited').length).toBe(10);
+  });
+
+  it('does not count successful logins against their IP (an office behind one address)', async () => {
+    const { email } = await invite();
+    const service = new LoginService(h.testDb.db);
+    for (let i = 0; i < 35; i++) await service.login({ email, password }, '198.51.100.9');
+  });
+
   // Last: it spends failed logins from this IP.
   it('rate-limits logins after 10 failures with 429 and Retry-After, even for the right password', async () => {
     const { email } = await invite();

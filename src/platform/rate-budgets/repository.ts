@@ -43,11 +43,14 @@ locked AS MATERIALIZED (
   ORDER BY key FOR UPDATE
 ),
 slot AS MATERIALIZED (
-  SELECT s, found, found = cardinality($3::text[]) AND s <= now + make_interval(secs => $6::float8 / 1000) AS take
+  SELECT s, found, found = cardinality($3::text[]) AND s <= t + make_interval(secs => $6::float8 / 1000) AS take
   FROM (
-    SELECT clock_timestamp() AS now, count(*)::int AS found,
-           greatest(clock_timestamp(), max(l.tat - make_interval(secs => w.tolerance_ms / 1000))) AS s
-    FROM locked l JOIN want w USING (key)
+    -- One reading of the clock: with two, a slot free now could read as a microsecond late.
+    SELECT c.t, count(w.key)::int AS found,
+           greatest(c.t, max(l.tat - make_interval(secs => w.tolerance_ms / 1000))) AS s
+    FROM (SELECT clock_timestamp() AS t) c
+    LEFT JOIN (locked l JOIN want w USING (key)) ON true
+    GROUP BY c.t
   ) x
 ),
 upd AS (
@@ -94,26 +97,11 @@ export const rateBudgetRepository = {
     }
   },
 
-  /**
-   * For limits that refuse rather than queue (failed logins): milliseconds until one more event conforms to the
-   * bucket, without taking anything.
-   */
-  async blockedFor(db: Queryable, s: BudgetScope, b: GcraBucket): Promise<number> {
-    const res = await db.query<{ ms: number }>(
-      `SELECT greatest(0, extract(epoch FROM tat - make_interval(secs => $4::float8 / 1000) - clock_timestamp()) * 1000)::float8 AS ms
-       FROM rate_budgets WHERE workspace_id = $1 AND scope = $2 AND key = $3`,
-      [s.workspaceId, s.scope, b.key, b.toleranceMs],
-    );
-    return Number(res.rows[0]?.ms ?? 0);
-  },
-
-  /** Counts one event against the bucket, however far ahead that puts it (a failed login is never refused). */
-  async spend(db: Queryable, s: BudgetScope, b: GcraBucket): Promise<void> {
+  /** Gives back one request taken from the bucket (an attempt that turned out not to count). */
+  async refund(db: Queryable, s: BudgetScope, b: GcraBucket): Promise<void> {
     await db.query(
-      `INSERT INTO rate_budgets AS r (workspace_id, scope, key, tat)
-       VALUES ($1, $2, $3, clock_timestamp() + make_interval(secs => $4::float8 / 1000))
-       ON CONFLICT (workspace_id, scope, key) DO UPDATE
-         SET tat = greatest(r.tat, clock_timestamp()) + make_interval(secs => $4::float8 / 1000)`,
+      `UPDATE rate_budgets SET tat = tat - make_interval(secs => $4::float8 / 1000)
+       WHERE workspace_id = $1 AND scope = $2 AND key = $3`,
       [s.workspaceId, s.scope, b.key, b.periodMs],
     );
   },

@@ -75,13 +75,14 @@ export class LoginService {
 
   async login(input: { email: string; password: string; workspace_id?: string | undefined }, ip: string) {
     const emailKey = input.email.trim().toLowerCase();
-    const wait = await loginLimit.blockedFor(this.db, emailKey, ip);
+    const wait = await loginLimit.attempt(this.db, emailKey, ip);
     if (wait > 0) {
       throw teammateError('login_rate_limited', `too many failed logins; try again in ${wait} seconds`);
     }
     let candidates = await teammateRepository.findByEmailAnyWorkspace(this.db, input.email);
     if (input.workspace_id) candidates = candidates.filter((c) => c.workspace_id === input.workspace_id);
     if (candidates.length > 1) {
+      await loginLimit.refund(this.db, emailKey, ip);
       throw teammateError(
         'ambiguous_email',
         'this email belongs to several workspaces: give workspace_id',
@@ -91,10 +92,9 @@ export class LoginService {
     const teammate = candidates[0];
     const ok = await verifyPassword(input.password, teammate?.password_hash ?? dummyHash);
     if (!teammate || !ok || teammate.disabled_at) {
-      await loginLimit.fail(this.db, emailKey, ip);
       throw teammateError('invalid_credentials', 'email or password is wrong');
     }
-    await loginLimit.succeed(this.db, emailKey);
+    await loginLimit.succeed(this.db, emailKey, ip);
     const token = newSecretToken('sess');
     const csrfToken = randomBytes(24).toString('base64url');
     await sessionRepository.insert(this.db, {
