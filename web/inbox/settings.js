@@ -14,6 +14,22 @@ import { api, describeError } from './api.js';
 const BASE = '/api/apps/stripe';
 const POLL_MS = 2000;
 
+/** A form's error line, hidden until `show` gets an error (or a message of its own). */
+function errorLine() {
+  const el = h('p', { class: 'form-error', role: 'alert', hidden: true });
+  return {
+    el,
+    /** @param {unknown} err */
+    show(err) {
+      el.textContent = typeof err === 'string' ? err : describeError(err);
+      el.hidden = false;
+    },
+    clear() {
+      el.hidden = true;
+    },
+  };
+}
+
 /** @param {Connection['sync']} s */
 function syncText(s) {
   const objects = Object.values(s.objects).reduce((n, o) => n + o.count, 0);
@@ -108,7 +124,7 @@ export class SettingsView {
 
   /** @param {string} status */
   installView(status) {
-    const error = h('p', { class: 'form-error', role: 'alert', hidden: true });
+    const error = errorLine();
     const button = h(
       'button',
       { class: 'btn btn-primary', type: 'button', id: 'stripe-install' },
@@ -120,8 +136,7 @@ export class SettingsView {
         await api('POST', `${BASE}/install`, { settings: {} });
         await this.render();
       } catch (err) {
-        error.textContent = describeError(err);
-        error.hidden = false;
+        error.show(err);
         button.removeAttribute('disabled');
       }
     });
@@ -134,7 +149,7 @@ export class SettingsView {
           : 'Install the Stripe app to show your customers’ billing beside their conversations.',
       ),
       status === 'uninstalling' ? null : button,
-      error,
+      error.el,
     ];
   }
 
@@ -160,15 +175,14 @@ export class SettingsView {
         'ul',
         { class: 'settings-list' },
         conns.map((c) => {
-          const error = h('p', { class: 'form-error', role: 'alert', hidden: true });
+          const error = errorLine();
           const act = async (/** @type {string} */ name, /** @type {string | null} */ confirmText) => {
             if (confirmText && !window.confirm(confirmText)) return;
             try {
               await api('POST', `${BASE}/actions/${name}`, { connection_id: c.id });
               await this.render();
             } catch (err) {
-              error.textContent = describeError(err);
-              error.hidden = false;
+              error.show(err);
             }
           };
           return h(
@@ -222,7 +236,7 @@ export class SettingsView {
                 'Disconnect',
               ),
             ),
-            error,
+            error.el,
           );
         }),
       ),
@@ -244,7 +258,7 @@ export class SettingsView {
       autocomplete: 'off',
       placeholder: 'https://api.stripe.com',
     });
-    const error = h('p', { class: 'form-error', role: 'alert', hidden: true });
+    const error = errorLine();
     const submit = h('button', { class: 'btn btn-primary', type: 'submit' }, 'Connect');
     const form = h(
       'form',
@@ -252,15 +266,14 @@ export class SettingsView {
       h('h3', {}, 'Connect an account'),
       h('label', {}, h('span', {}, 'Secret or restricted API key'), key),
       h('label', {}, h('span', {}, 'API base (optional: a Stripe emulator)'), base),
-      error,
+      error.el,
       submit,
     );
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
-      error.hidden = true;
+      error.clear();
       if (!key.value.trim()) {
-        error.textContent = 'Enter the account’s API key.';
-        error.hidden = false;
+        error.show('Enter the account’s API key.');
         return;
       }
       submit.setAttribute('disabled', '');
@@ -274,8 +287,7 @@ export class SettingsView {
         await this.render();
       } catch (err) {
         // The key stays in the field so a typo can be fixed; the message never repeats it.
-        error.textContent = describeError(err);
-        error.hidden = false;
+        error.show(err);
         submit.removeAttribute('disabled');
         submit.textContent = 'Connect';
       }
@@ -296,7 +308,7 @@ export class SettingsView {
       autocomplete: 'off',
       value: String(current.metadata_key ?? 'user_id'),
     });
-    const error = h('p', { class: 'form-error', role: 'alert', hidden: true });
+    const error = errorLine();
     const saved = h('p', { class: 'muted', role: 'status', hidden: true }, 'Saved.');
     const form = h(
       'form',
@@ -304,13 +316,13 @@ export class SettingsView {
       h('h3', {}, 'Sync'),
       h('label', { class: 'checkbox' }, enabled, h('span', {}, 'Keep contacts in step with Stripe')),
       h('label', {}, h('span', {}, 'Customer metadata key holding your user id'), metadataKey),
-      error,
+      error.el,
       saved,
       h('button', { class: 'btn', type: 'submit' }, 'Save'),
     );
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
-      error.hidden = true;
+      error.clear();
       saved.hidden = true;
       try {
         // The other settings (budget, ranges…) are kept as they are.
@@ -320,15 +332,14 @@ export class SettingsView {
         await this.render();
         this.root.querySelector('#stripe-sync-settings [role=status]')?.removeAttribute('hidden');
       } catch (err) {
-        error.textContent = describeError(err);
-        error.hidden = false;
+        error.show(err);
       }
     });
     return form;
   }
 
   uninstallView() {
-    const error = h('p', { class: 'form-error', role: 'alert', hidden: true });
+    const error = errorLine();
     const uninstall = async (/** @type {boolean} */ keepData) => {
       const what = keepData
         ? 'Uninstall the Stripe app? Contacts keep the Stripe values imported so far.'
@@ -338,8 +349,7 @@ export class SettingsView {
         await api('POST', '/api/apps/stripe/uninstall', { keep_data: keepData });
         await this.render();
       } catch (err) {
-        error.textContent = describeError(err);
-        error.hidden = false;
+        error.show(err);
       }
     };
     return h(
@@ -365,7 +375,7 @@ export class SettingsView {
           'Uninstall and remove values',
         ),
       ),
-      error,
+      error.el,
     );
   }
 
