@@ -160,6 +160,7 @@ class PgChannel implements Channel {
   private timer: NodeJS.Timeout | null = null;
   private connecting: Promise<void> | null;
   private markListening: () => void = () => undefined;
+  private sending: Promise<void> = Promise.resolve();
   readonly listening = new Promise<void>((resolve) => (this.markListening = resolve));
 
   constructor(
@@ -203,11 +204,16 @@ class PgChannel implements Channel {
     this.retryMs = Math.min(30_000, this.retryMs * 2);
   }
 
-  async notify(payload: string): Promise<void> {
-    if (this.connecting) await this.connecting;
-    if (!this.client) throw new Error(`channel ${this.name} is not connected`);
-    // On the listening connection: this process's notifications leave in the order they were made.
-    await this.client.query('SELECT pg_notify($1, $2)', [this.name, payload]);
+  notify(payload: string): Promise<void> {
+    // One at a time, on the listening connection: this process's notifications leave in the order they were made
+    // (node-postgres deprecates a query sent while another is running on the same client).
+    const sent = this.sending.then(async () => {
+      if (this.connecting) await this.connecting;
+      if (!this.client) throw new Error(`channel ${this.name} is not connected`);
+      await this.client.query('SELECT pg_notify($1, $2)', [this.name, payload]);
+    });
+    this.sending = sent.catch(() => undefined);
+    return sent;
   }
 
   async close(): Promise<void> {
