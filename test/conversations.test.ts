@@ -5,7 +5,7 @@ import { loadConfig } from '../src/config/env.ts';
 import { openDb, type Db } from '../src/db/client.ts';
 import { buildServer } from '../src/server/app.ts';
 import { composePlatform, createLogger } from '../src/server/compose.ts';
-import type { LiveEvent } from '../src/server/live-bus.ts';
+import type { LiveBus, LiveEvent } from '../src/server/live-bus.ts';
 import { createHarness, testMasterKey, type Harness, type Role } from './helpers/harness.ts';
 import { openSse, type SseStream } from './helpers/sse.ts';
 
@@ -306,7 +306,7 @@ describe.each(dbKinds())('live updates over server-sent events on %s', (kind) =>
 // balancer picks, and the change is made through another (issue: live updates were in-process until session 14).
 describe.skipIf(!dbKinds().includes('postgres'))('live updates between two Settle processes', () => {
   let h: Harness;
-  let other: { server: FastifyInstance; db: Db; base: string };
+  let other: { server: FastifyInstance; db: Db; base: string; bus: LiveBus };
   const streams: SseStream[] = [];
   beforeAll(async () => {
     h = await createHarness('postgres');
@@ -327,7 +327,7 @@ describe.skipIf(!dbKinds().includes('postgres'))('live updates between two Settl
       expect(bus.relaying).not.toBeNull();
       await bus.relaying;
     }
-    other = { server, db, base };
+    other = { server, db, base, bus: platform.bus };
   });
   afterAll(async () => {
     for (const s of streams) s.close();
@@ -381,5 +381,14 @@ describe.skipIf(!dbKinds().includes('postgres'))('live updates between two Settl
       url: `/messenger/conversations/${convId}`,
     });
     expect(JSON.stringify(thread.json())).toContain('Details. Details.');
+  });
+
+  it('passes a resync (events lost while a relay was down) to inboxes and messengers, which then reload', async () => {
+    const inbox = await open('/api/stream', 'teammate');
+    const messenger = await open('/messenger/stream', 'messenger_user');
+    // What the bus emits once a relay connection is back (src/server/live-bus.test.ts covers when it does).
+    other.bus.publish({ type: 'resync', workspace_id: h.workspace.id });
+    for (const s of [inbox, messenger])
+      expect((await s.next((x) => x.event === 'resync')).event).toBe('resync');
   });
 });

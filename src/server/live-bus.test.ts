@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,7 +33,9 @@ describe.skipIf(!dbKinds().includes('postgres'))('live events across processes (
   beforeAll(async () => {
     t = await createTestDb('postgres');
     // Two pools stand for two Settle processes.
-    dbs = [0, 1].map(() => wrapPool(new pg.Pool({ connectionString: t.url, max: 3 })));
+    dbs = ['a', 'b'].map((p) =>
+      wrapPool(new pg.Pool({ connectionString: t.url, max: 3, application_name: `settle_live_${p}` })),
+    );
     [a, b] = [new LiveBus(), new LiveBus()];
     await Promise.all([a.relay(dbs[0]!, quiet), b.relay(dbs[1]!, quiet)]);
   });
@@ -78,8 +81,50 @@ describe.skipIf(!dbKinds().includes('postgres'))('live events across processes (
     for (let i = 0; i < 60 && received.length === 0; i++) {
       const atB = collect(b, 'ws_1', 1, 250);
       a.publish({ type: 'conversation.updated', workspace_id: 'ws_1', conversation_id: 'c2' });
-      received = await atB;
+      // Once back, it first tells its streams to reload (`resync`, the next tests), then relays again.
+      received = (await atB).filter((e) => e.type !== 'resync');
     }
     expect(received[0]).toMatchObject({ type: 'conversation.updated', conversation_id: 'c2' });
+  }, 30_000);
+
+  it("tells every process's streams to reload once the relay is back, if an event could not be relayed meanwhile", async () => {
+    // A third process whose logger the test reads, to know when its relay connection is down.
+    const logged: string[] = [];
+    const log = pino(
+      { level: 'info' },
+      new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          logged.push(String(chunk));
+          cb();
+        },
+      }),
+    );
+    const db = wrapPool(new pg.Pool({ connectionString: t.url, max: 1, application_name: 'settle_live_c' }));
+    dbs.push(db);
+    const c = new LiveBus();
+    await c.relay(db, log);
+    const atB = collect(b, 'ws_9', 2, 15_000);
+    const atC = collect(c, 'ws_9', 1, 15_000);
+    await t.db.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'settle_live_c'`,
+    );
+    for (let i = 0; i < 100 && !logged.some((l) => l.includes('relay connection lost')); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // Published while c cannot relay: b never gets it, so b's streams must be told to reload instead.
+    c.publish({ type: 'message.created', workspace_id: 'ws_9', conversation_id: 'c9', data: { id: 'm9' } });
+    const [atCEvents, atBEvents] = await Promise.all([atC, atB]);
+    // c's own streams got the event at once; b's got a resync once c was back. Neither got the lost event twice.
+    expect(atCEvents.map((e) => e.type)).toEqual(['message.created']);
+    expect(atBEvents.map((e) => e.type)).toEqual(['resync']);
+    expect(logged.some((l) => l.includes('could not relay an event'))).toBe(true);
+  }, 30_000);
+
+  it('a process that lost its relay connection tells its own streams to reload', async () => {
+    const atB = collect(b, 'ws_3', 1, 15_000);
+    await t.db.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'settle_live_b'`,
+    );
+    expect((await atB).map((e) => e.type)).toEqual(['resync']);
   }, 30_000);
 });

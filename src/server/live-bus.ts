@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Channel, Db } from '../db/client.ts';
 
 export interface LiveEvent {
+  /** Besides the domain's events, `resync`: events may have been lost (relay outage), reload what is shown. */
   type: string;
   workspace_id: string;
   conversation_id?: string;
@@ -32,6 +33,10 @@ export class LiveBus {
   private channel: Channel | null = null;
   private log: Logger | null = null;
   private warned = false;
+  /** The relay connection was lost: once it is back, this process's streams reload (they may have missed events). */
+  private outage = false;
+  /** An event of this process could not be relayed: once back, the other processes' streams reload too. */
+  private dropped = false;
 
   constructor() {
     this.emitter.setMaxListeners(0);
@@ -48,8 +53,13 @@ export class LiveBus {
     this.channel = db.channel(CHANNEL, {
       message: (payload) => this.received(payload),
       state: (up, err) => {
-        if (up) log.info('live events: relaying between processes');
-        else log.warn({ err: err?.message }, 'live events: relay connection lost; reconnecting');
+        if (!up) {
+          this.outage = true;
+          log.warn({ err: err?.message }, 'live events: relay connection lost; reconnecting');
+          return;
+        }
+        log.info('live events: relaying between processes');
+        if (this.outage) this.resync();
       },
     });
     return this.channel.listening;
@@ -71,7 +81,8 @@ export class LiveBus {
       payload = JSON.stringify({ o: this.origin, e: { ...event, data, data_omitted: true } });
     }
     this.channel.notify(payload).catch((err: Error) => {
-      // Other processes miss this event (their pages catch up on their next refresh); say so once per outage.
+      // Other processes miss this event; their streams are told to reload once the relay is back (`resync`).
+      this.dropped = true;
       if (this.warned) return;
       this.warned = true;
       this.log?.warn({ err: err.message }, 'live events: could not relay an event to other processes');
@@ -83,14 +94,35 @@ export class LiveBus {
     return () => this.emitter.off(workspaceId, fn);
   }
 
+  /**
+   * After an outage of the relay: every open stream of this process gets a `resync` event (its page reloads what it
+   * shows), and so do the other processes' streams if an event of this process could not be relayed meanwhile.
+   */
+  private resync(): void {
+    this.outage = false;
+    this.emitResync();
+    if (!this.dropped || !this.channel) return;
+    this.dropped = false;
+    this.channel.notify(JSON.stringify({ o: this.origin, r: 1 })).catch(() => (this.dropped = true));
+  }
+
+  private emitResync(): void {
+    for (const ws of this.emitter.eventNames()) {
+      if (typeof ws === 'string')
+        this.emitter.emit(ws, { type: 'resync', workspace_id: ws } satisfies LiveEvent);
+    }
+  }
+
   private received(payload: string): void {
-    let msg: { o?: unknown; e?: LiveEvent };
+    let msg: { o?: unknown; e?: LiveEvent; r?: unknown };
     try {
       msg = JSON.parse(payload) as typeof msg;
     } catch {
       return;
     }
-    if (msg.o === this.origin || !msg.e || typeof msg.e.workspace_id !== 'string') return;
+    if (msg.o === this.origin) return;
+    if (msg.r === 1) return this.emitResync();
+    if (!msg.e || typeof msg.e.workspace_id !== 'string') return;
     this.warned = false;
     this.emitter.emit(msg.e.workspace_id, msg.e);
   }

@@ -511,6 +511,11 @@ function connectStream() {
     scheduleRefresh();
   });
   es.addEventListener('conversation.created', () => scheduleRefresh());
+  // The server's relay between Settle processes was down: events may be missing, so reload what is shown.
+  es.addEventListener('resync', () => {
+    scheduleRefresh();
+    void reloadOpenConversation();
+  });
   es.addEventListener('conversation.updated', (ev) => {
     const e = parseEvent(ev);
     scheduleRefresh();

@@ -296,6 +296,8 @@ class Messenger {
       if (line.startsWith('event:')) event = line.slice(6).trim();
       else if (line.startsWith('data:')) data += line.slice(5).trim();
     }
+    // The server's relay between Settle processes was down: messages may be missing, so catch up.
+    if (event === 'resync') return void this.poll(true);
     if (event !== 'message.created' || !data) return;
     let parsed;
     try {

@@ -137,13 +137,15 @@ export const messengerRoutes: AnyRoute[] = [
     method: 'GET',
     url: '/messenger/stream',
     access: MESSENGER,
-    summary: "Server-sent events: new messages in the session's own conversations",
+    summary: "Server-sent events: new messages in the session's own conversations, and resync (reload)",
     async handler({ platform, principal, req, reply }) {
       const p = messengerOf(principal);
       openEventStream(req, reply, (send) =>
         platform.bus.subscribe(p.workspaceId, (e) => {
           const data = e.data as { kind?: string } | undefined;
-          if (e.contact_id === p.contactId && e.type === 'message.created' && data?.kind !== 'note') send(e);
+          if (e.type === 'resync') send(e);
+          else if (e.contact_id === p.contactId && e.type === 'message.created' && data?.kind !== 'note')
+            send(e);
         }),
       );
       return reply;

@@ -1,0 +1,109 @@
+// The inbox behind two Settle processes on one PostgreSQL database, in a real browser: a teammate's inbox served by
+// one process shows what a customer sends through the other, including a message too long to relay with its body
+// (the inbox reloads the thread), and a message sent while the inbox's process had lost its relay connection (the
+// process tells the inbox to reload once it listens again).
+import type { FastifyInstance } from 'fastify';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/env.ts';
+import { openDb, type Db } from '../../src/db/client.ts';
+import { dbKinds } from '../../src/db/test-db.ts';
+import { buildServer } from '../../src/server/app.ts';
+import { composePlatform, createLogger } from '../../src/server/compose.ts';
+import { createHarness, testMasterKey, type Harness } from '../helpers/harness.ts';
+import { adminEmail, CHROMIUM, chromiumAvailable, launchChromium, seedInbox, signIn } from './fixtures.ts';
+
+const T = 20_000;
+const APP_NAME = 'settle_inbox_process';
+
+const postgres = dbKinds().includes('postgres');
+if (!chromiumAvailable() || !postgres) {
+  describe('inbox behind two Settle processes', () => {
+    it.skip(`skipped: needs ${CHROMIUM} and TEST_DATABASE_URL (with CI set a missing one fails instead)`, () => {});
+  });
+} else {
+  describe('inbox behind two Settle processes, in Chromium', () => {
+    let h: Harness;
+    let other: { server: FastifyInstance; db: Db; base: string };
+    let browser: Browser;
+    let adaConversationId: string;
+
+    beforeAll(async () => {
+      h = await createHarness('postgres');
+      ({ adaConversationId } = await seedInbox(h));
+      // The inbox's process: its own pool (named, so the test can cut its relay connection), platform and server.
+      const url = new URL(h.testDb.url ?? '');
+      url.searchParams.set('application_name', APP_NAME);
+      const db = await openDb({ databaseUrl: url.toString(), dataDir: '/nonexistent', poolSize: 4 });
+      const platform = await composePlatform({
+        config: { ...loadConfig({}), dataDir: '/nonexistent', logLevel: 'warn' as const },
+        db,
+        registry: {},
+        log: createLogger('warn'),
+        masterKey: testMasterKey,
+      });
+      const server = await buildServer(platform);
+      const base = await server.listen({ port: 0, host: '127.0.0.1' });
+      for (const bus of [platform.bus, h.platform.bus]) await bus.relaying;
+      other = { server, db, base };
+      browser = await launchChromium();
+    }, 60_000);
+    afterAll(async () => {
+      await browser?.close();
+      await other?.server.close();
+      await other?.db.close();
+      await h?.close();
+    });
+
+    /** The customer writes in Ada's conversation through the first process. */
+    const customerSays = async (body: string) => {
+      const res = await h.request('messenger_user', {
+        method: 'POST',
+        url: `/messenger/conversations/${adaConversationId}/messages`,
+        payload: { body },
+      });
+      expect(res.statusCode).toBe(201);
+    };
+
+    const openAda = async (): Promise<{ page: Page; problems: string[] }> => {
+      const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+      const page = await context.newPage();
+      const problems: string[] = [];
+      page.on('pageerror', (e) => problems.push(e.message));
+      await signIn(page, other.base, await adminEmail(h), T);
+      await page.locator(`.conv[data-id="${adaConversationId}"]`).click();
+      await page.locator('[data-testid=thread-title]', { hasText: 'Ada Lovelace' }).waitFor({ timeout: T });
+      await page.locator('#live-status[data-status=live]').waitFor({ timeout: T });
+      return { page, problems };
+    };
+
+    it(
+      "shows the other process's messages live: short, too long to relay, and sent while the relay was down",
+      { timeout: 120_000 },
+      async () => {
+        const { page, problems } = await openAda();
+        const thread = page.locator('.msg-contact');
+
+        await customerSays('A short one, through the other process');
+        await thread.filter({ hasText: 'A short one, through the other process' }).waitFor({ timeout: T });
+
+        // Over PostgreSQL's notification limit: relayed without its body, so the inbox reloads the thread.
+        const long = `A long question. ${'Context. '.repeat(1500)}The end of the long question.`;
+        await customerSays(long);
+        await thread.filter({ hasText: 'The end of the long question.' }).waitFor({ timeout: T });
+
+        // The inbox's process loses its relay connection; a message sent meanwhile never reaches it as an event.
+        // Once it listens again (0.5 s later), it tells the inbox to reload, and the message shows.
+        await h.testDb.db.query(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+           WHERE application_name = $1 AND (query LIKE 'LISTEN%' OR query LIKE '%pg_notify%')`,
+          [APP_NAME],
+        );
+        await customerSays('Sent while the relay was down');
+        await thread.filter({ hasText: 'Sent while the relay was down' }).waitFor({ timeout: T });
+        expect(await thread.filter({ hasText: 'The end of the long question.' }).count()).toBe(1);
+        expect(problems).toEqual([]);
+      },
+    );
+  });
+}
