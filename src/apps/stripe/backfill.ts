@@ -38,8 +38,14 @@ const STORE_LANES = 2;
 /** Pages settled at once when they share no customer and no range. */
 const SETTLE_LANES = 2;
 
-/** For tests: throw once after this many pages, as a killed worker would stop (then the job is retried). */
-export const backfillFaults: { failAfterPages: number | null } = { failAfterPages: null };
+/**
+ * For tests: throw once after this many pages, as a killed worker would stop (then the job is retried); `afterPage`
+ * runs after each written page (a test turns sync off mid-run with it).
+ */
+export const backfillFaults: {
+  failAfterPages: number | null;
+  afterPage: ((pagesWritten: number) => Promise<void>) | null;
+} = { failAfterPages: null, afterPage: null };
 
 const cursorKey = (connectionId: string, type: BackfillType, id: string) => `${connectionId}:${type}:${id}`;
 const planIndex = (connectionId: string, type: BackfillType) => `${connectionId}:${type}`;
@@ -61,7 +67,10 @@ export async function readRanges(
 /** A `sync` started a newer run of the connection while this one was listing: this one stops, quietly. */
 class SupersededRun extends Error {}
 
-/** `sync_enabled` was turned off: the run stops and reports `paused`; turning sync on starts a new run. */
+/**
+ * `sync_enabled` was turned off: the run stops and reports `paused`; turning sync on resumes it from its cursors
+ * (`resumeSync`), as a killed run resumes.
+ */
 class SyncPaused extends Error {}
 
 const syncEnabled = async (host: AppHost) =>
@@ -290,6 +299,7 @@ class BackfillRun {
           backfillFaults.failAfterPages = null;
           throw new Error('backfill interrupted (test fault)');
         }
+        await backfillFaults.afterPage?.(this.pagesWritten);
       });
     }
   }

@@ -269,6 +269,25 @@ export async function setPrimary(host: AppHost, connectionId: string) {
   return { primary: connectionId };
 }
 
+/**
+ * Resumes a paused run where its cursors stopped: the same run, its checkpointed pages not listed again. Changes
+ * made in Stripe meanwhile to objects already written reach the contacts as a killed run's do: through webhooks,
+ * and through the events catch-up, which starts once the run is done and lists every event since the connection.
+ */
+export async function resumeSync(host: AppHost, connectionId: string): Promise<{ run: number }> {
+  const conn = await getConnection(host, connectionId);
+  if (!conn) throw new Error(`no connection ${connectionId}`);
+  const run = conn.sync.run;
+  await saveConnection(host, { ...conn, sync: { ...conn.sync, state: 'pending', last_error: null } });
+  await host.jobs.enqueue(
+    'backfill',
+    { connectionId, run },
+    // Each resume is a job of its own: the run's first job (same run, same payload) has ended.
+    { dedupeKey: `backfill:${connectionId}:${run}:resume:${Date.now()}` },
+  );
+  return { run };
+}
+
 /** Starts a new run: cursors of older runs count as not started. */
 export async function startSync(host: AppHost, connectionId: string): Promise<{ run: number }> {
   const conn = await getConnection(host, connectionId);

@@ -13,6 +13,7 @@ import {
   disconnect,
   listConnections,
   setPrimary,
+  resumeSync,
   startSync,
 } from './connections.ts';
 import { linkCustomer, unlinkCustomer, type LinkInput } from './links.ts';
@@ -133,15 +134,15 @@ export const stripeApp = defineApp({
       load: conflictsView,
     },
   },
-  // Sync turned back on: every run that paused because it was off (or found it off at its start) starts again, as
-  // a new run.
+  // Sync turned back on: every run that paused because it was off (or found it off at its start) resumes from its
+  // cursors.
   // Connections already synced need nothing: the events catch-up kept its chain while sync was off and resumes
   // from its cursor.
   async onSettingsChange(host, { before, after }) {
     const on = (s: unknown) => (s as { sync_enabled?: boolean }).sync_enabled !== false;
     if (on(before) || !on(after)) return;
     for (const conn of await listConnections(host))
-      if (conn.sync.state === 'paused') await startSync(host, conn.id);
+      if (conn.sync.state === 'paused') await resumeSync(host, conn.id);
   },
   // Uninstall: the webhook endpoints go first; if Stripe is unreachable this throws and the uninstall job retries.
   async onUninstall(host) {

@@ -12,7 +12,7 @@ export interface SyncState {
   run: number;
   /**
    * `error`: the run stopped and its job will retry; `failed`: it stopped on its last attempt (a new `sync` is
-   * needed); `paused`: `sync_enabled` is off (turning it on starts a new run).
+   * needed); `paused`: `sync_enabled` is off (turning it on resumes the run from its cursors).
    */
   state: 'pending' | 'running' | 'done' | 'error' | 'failed' | 'paused';
   started_at: number | null;
