@@ -503,3 +503,85 @@ describe.each(dbKinds())('installing an app over attributes the team already has
     });
   });
 });
+
+// The way out of a type conflict: the custom attribute is archived, then deleted with its values.
+describe.each(dbKinds())('clearing a custom attribute that keeps an app from installing, on %s', (kind) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await createHarness(kind, { registry: fixtureRegistry });
+  });
+  afterAll(async () => h?.close());
+  const install = () =>
+    h.request('admin', {
+      method: 'POST',
+      url: `/api/apps/${EXAMPLE_APP}/install`,
+      payload: { settings: {} },
+    });
+
+  it('says how in the conflict, and installs once the attribute is archived and deleted', async () => {
+    const defined = await h.request('admin', {
+      method: 'POST',
+      url: '/api/data_attributes',
+      payload: { name: 'example_score', type: 'string' },
+    });
+    expect(defined.statusCode).toBe(201);
+    const set = await h.request('token', {
+      method: 'PUT',
+      url: `/api/contacts/${h.ids.userContactId}`,
+      payload: { custom_attributes: { example_score: 'high' } },
+    });
+    expect(set.statusCode).toBe(200);
+
+    const refused = await install();
+    expect(refused.statusCode).toBe(409);
+    const message = (refused.json() as { error: { message: string } }).error.message;
+    expect(message).toContain('PUT /api/data_attributes/example_score {"archived": true}');
+    expect(message).toContain('DELETE /api/data_attributes/example_score');
+
+    const archived = await h.request('admin', {
+      method: 'PUT',
+      url: '/api/data_attributes/example_score',
+      payload: { archived: true },
+    });
+    expect(archived.statusCode).toBe(200);
+    // Archived only, it still blocks the install, and the message skips the step already done.
+    const stillRefused = await install();
+    expect(stillRefused.statusCode).toBe(409);
+    expect((stillRefused.json() as { error: { message: string } }).error.message).not.toContain('PUT ');
+    const deleted = await h.request('admin', { method: 'DELETE', url: '/api/data_attributes/example_score' });
+    expect(deleted.json()).toMatchObject({ deleted: true, contacts_updated: 1 });
+
+    // One of the right type that the team archived is adopted too, and unarchived: the app writes it.
+    for (const [method, url, payload] of [
+      ['POST', '/api/data_attributes', { name: 'example_plan', type: 'string' }],
+      ['PUT', '/api/data_attributes/example_plan', { archived: true }],
+    ] as const) {
+      expect((await h.request('admin', { method, url, payload })).statusCode).toBeLessThan(300);
+    }
+
+    expect((await install()).statusCode).toBe(200);
+    const attrs = (
+      (await h.request('teammate', { method: 'GET', url: '/api/data_attributes' })).json() as {
+        data: (Attr & { data_type: string; archived: boolean })[];
+      }
+    ).data;
+    expect(attrs.find((a) => a.name === 'example_score')).toMatchObject({
+      source: EXAMPLE_APP,
+      data_type: 'float',
+    });
+    expect(attrs.find((a) => a.name === 'example_plan')).toMatchObject({
+      source: EXAMPLE_APP,
+      archived: false,
+    });
+    await h.platform.apps.host(h.workspace.id, EXAMPLE_APP).contacts.setAttributes(h.ids.userContactId, {
+      example_score: 7,
+      example_plan: 'gold',
+    });
+    const contact = await h.request('token', { method: 'GET', url: `/api/contacts/${h.ids.userContactId}` });
+    expect(
+      (contact.json() as { custom_attributes: Record<string, unknown> }).custom_attributes,
+    ).toMatchObject({
+      example_score: 7,
+    });
+  });
+});

@@ -43,6 +43,70 @@ describe.each(dbKinds())('intercom-client against Settle on %s', (kind) => {
     );
   });
 
+  it('archives and unarchives a data attribute; an archived one is listed only on request and refuses writes', async () => {
+    const created = await client.dataAttributes.create({
+      name: 'legacy_tier',
+      model: 'contact',
+      data_type: 'string',
+    } as Parameters<typeof client.dataAttributes.create>[0]);
+    // Settle's id is the attribute's name; the SDK types Intercom's integer ids.
+    expect(created.id as unknown).toBe('legacy_tier');
+    const data_attribute_id = created.id!;
+    const contact = (await client.contacts.create({
+      role: 'user',
+      email: 'tiered@example.com',
+      custom_attributes: { legacy_tier: 'gold' },
+    })) as { id: string };
+
+    const archived = await client.dataAttributes.update({
+      data_attribute_id,
+      body: { archived: true, description: 'Replaced by plan' },
+    });
+    expect(archived).toMatchObject({ name: 'legacy_tier', archived: true, description: 'Replaced by plan' });
+    const shown = await client.dataAttributes.list({ model: 'contact' });
+    expect(shown.data?.map((a) => a.name)).not.toContain('legacy_tier');
+    const all = await client.dataAttributes.list({ model: 'contact', include_archived: true });
+    expect(all.data?.find((a) => a.name === 'legacy_tier')).toMatchObject({ archived: true });
+
+    const write = client.contacts.update({
+      contact_id: contact.id,
+      custom_attributes: { legacy_tier: 'silver' },
+    });
+    await expect(write).rejects.toMatchObject({
+      statusCode: 400,
+      body: {
+        error: { path: 'custom_attributes.legacy_tier', message: expect.stringMatching(/is archived/) },
+      },
+    });
+    // The value it had stays until the attribute is deleted.
+    expect(await client.contacts.find({ contact_id: contact.id })).toMatchObject({
+      custom_attributes: { legacy_tier: 'gold' },
+    });
+
+    // Intercom's update fields Settle has no use for are refused by name, not ignored.
+    await expect(
+      client.dataAttributes.update({ data_attribute_id, body: { options: [{ value: 'gold' }] } }),
+    ).rejects.toMatchObject({ statusCode: 400, body: { error: { path: 'options' } } });
+
+    expect(
+      await client.dataAttributes.update({ data_attribute_id, body: { archived: false } }),
+    ).toMatchObject({
+      archived: false,
+      description: 'Replaced by plan',
+    });
+    expect(
+      await client.contacts.update({ contact_id: contact.id, custom_attributes: { legacy_tier: 'silver' } }),
+    ).toMatchObject({ custom_attributes: { legacy_tier: 'silver' } });
+    const unknown = client.dataAttributes.update({
+      data_attribute_id: 12345,
+      body: { archived: true },
+    });
+    await expect(unknown).rejects.toMatchObject({
+      statusCode: 404,
+      body: { error: { code: 'attribute_not_found' } },
+    });
+  });
+
   it('creates, finds, updates, lists and deletes contacts', async () => {
     const created = await client.contacts.create({
       role: 'user',

@@ -2,6 +2,7 @@
 // so that a refusal is due to authorization and a 400 is due to the one fault a test put in.
 import { randomBytes } from 'node:crypto';
 import { createApiToken } from '../../src/platform/teammates/service.ts';
+import { createAttribute, updateAttribute } from '../../src/platform/attributes/service.ts';
 import { createContact } from '../../src/platform/contacts/service.ts';
 import type { Access } from '../../src/server/access.ts';
 import { EXAMPLE_APP, SPARE_APP, signExampleWebhook } from './fixture-app.ts';
@@ -81,6 +82,17 @@ async function taggedContact(w: World): Promise<{ contactId: string; tagId: stri
   return { contactId, tagId };
 }
 
+/** A custom attribute with a value on a contact; archived when it is for a delete (the step a delete needs). */
+async function freshAttribute(w: World, archived: boolean): Promise<string> {
+  const { db } = w.h.platform;
+  const name = `attr_${unique()}`;
+  // Through the service: no expression indexes, which a sample does not need.
+  await createAttribute(db, w.h.workspace.id, { name, type: 'boolean' });
+  await createContact(db, w.h.workspace.id, { role: 'lead', custom_attributes: { [name]: true } });
+  if (archived) await updateAttribute(db, w.h.workspace.id, name, { archived: true });
+  return name;
+}
+
 const everyone = { query: { field: 'role', operator: 'IN', value: ['user', 'lead'] } };
 
 async function freshSegment(w: World): Promise<string> {
@@ -152,6 +164,13 @@ export const samples: Record<string, Builder> = {
   'POST /api/data_attributes': async () => ({
     url: '/api/data_attributes',
     payload: { name: `attr_${unique()}`, type: 'string', label: 'Attr', description: 'd' },
+  }),
+  'PUT /api/data_attributes/:id': async (w) => ({
+    url: `/api/data_attributes/${await freshAttribute(w, false)}`,
+    payload: { archived: true, label: 'Old', description: 'no longer used' },
+  }),
+  'DELETE /api/data_attributes/:id': async (w) => ({
+    url: `/api/data_attributes/${await freshAttribute(w, true)}`,
   }),
   'GET /api/contacts': async () => ({ url: '/api/contacts?per_page=10' }),
   'POST /api/contacts': async () => ({

@@ -82,6 +82,11 @@ export class AppRuntime {
     });
   }
 
+  /** A teammate archived or deleted an attribute: apps' writes in this process read the definitions afresh. */
+  forgetDefinitions(workspaceId: string): void {
+    this.deps?.definitions.forget(workspaceId);
+  }
+
   /** Webhook endpoint ids → workspace and app (cached; endpoints.ts). */
   get endpoints(): EndpointDirectory {
     return this.d.endpoints;

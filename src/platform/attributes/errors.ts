@@ -7,4 +7,7 @@ export const attributeError = defineErrors({
   attribute_type_mismatch: 400,
   attribute_value_too_long: 400,
   attribute_read_only: 400,
+  attribute_not_found: 404,
+  attribute_not_archived: 409,
+  attribute_in_use: 409,
 });

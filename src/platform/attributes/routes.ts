@@ -1,8 +1,13 @@
 import { ADMIN_OR_TOKEN, TEAM } from '../../server/access.ts';
 import { defineRoute, requireWorkspace, type AnyRoute } from '../../server/route.ts';
 import { attributeRepository } from './repository.ts';
-import { createAttributeBody, listAttributesQuery } from './schemas.ts';
-import { createAttribute, toAttributeDefinition } from './service.ts';
+import {
+  attributeIdParams,
+  createAttributeBody,
+  listAttributesQuery,
+  updateAttributeBody,
+} from './schemas.ts';
+import { createAttribute, deleteAttribute, toAttributeDefinition, updateAttribute } from './service.ts';
 import { ensureAttributeIndexes } from '../search/repository.ts';
 
 export const attributeRoutes: AnyRoute[] = [
@@ -32,6 +37,33 @@ export const attributeRoutes: AnyRoute[] = [
       await ensureAttributeIndexes(platform.db, p.workspaceId, row.name, row.type);
       reply.code(201);
       return toAttributeDefinition(row);
+    },
+  }),
+  defineRoute({
+    method: 'PUT',
+    url: '/api/data_attributes/:id',
+    access: ADMIN_OR_TOKEN,
+    summary: "Update or archive a custom attribute (id: its name); an app's are read-only",
+    params: attributeIdParams,
+    body: updateAttributeBody,
+    async handler({ platform, principal, params, body }) {
+      const p = requireWorkspace(principal);
+      const row = await updateAttribute(platform.db, p.workspaceId, params.id, body);
+      platform.apps.forgetDefinitions(p.workspaceId);
+      return toAttributeDefinition(row);
+    },
+  }),
+  defineRoute({
+    method: 'DELETE',
+    url: '/api/data_attributes/:id',
+    access: ADMIN_OR_TOKEN,
+    summary: 'Delete an archived custom attribute and its values on every contact (Settle extension)',
+    params: attributeIdParams,
+    async handler({ platform, principal, params }) {
+      const p = requireWorkspace(principal);
+      const { contactsUpdated } = await deleteAttribute(platform.db, p.workspaceId, params.id);
+      platform.apps.forgetDefinitions(p.workspaceId);
+      return { type: 'data_attribute', id: params.id, deleted: true, contacts_updated: contactsUpdated };
     },
   }),
 ];

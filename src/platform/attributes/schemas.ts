@@ -35,6 +35,30 @@ export const createAttributeBody = z
     path: ['data_type'],
   });
 
+/** A definition is addressed by its name: unique in a workspace and never changed (Intercom uses integer ids). */
+export const attributeIdParams = z.strictObject({ id: z.string().min(1).max(64) });
+
+/**
+ * Intercom's update fields that Settle has no use for are refused by name rather than ignored, so a script that
+ * relies on them learns it at once.
+ */
+export const updateAttributeBody = z.strictObject({
+  archived: z.boolean().optional(),
+  description: z.string().max(1000).optional(),
+  /** Settle's: Intercom's API cannot rename an attribute's label. */
+  label: z.string().trim().min(1).max(200).optional(),
+  // The messenger never writes custom attributes in Settle, so false is the only true answer.
+  messenger_writable: z
+    .boolean()
+    .refine((v) => !v, 'the messenger cannot write custom attributes in Settle; only false is accepted')
+    .optional(),
+  options: z
+    .unknown()
+    .refine(() => false, 'Settle has no option lists for attributes; leave options out')
+    .optional(),
+});
+export type UpdateAttributeInput = z.infer<typeof updateAttributeBody>;
+
 export const listAttributesQuery = z.strictObject({
   model: z.literal('contact').optional(),
   include_archived: z.enum(['true', 'false']).optional(),

@@ -1,4 +1,6 @@
-import type { Queryable } from '../../db/client.ts';
+import type { Db, Queryable } from '../../db/client.ts';
+import { customNames } from '../search/compiler.ts';
+import { segmentRepository } from '../search/repository.ts';
 import { attributeError } from './errors.ts';
 import { attributeRepository, type AttributeDefinitionRow } from './repository.ts';
 import {
@@ -8,10 +10,13 @@ import {
   type AttributeType,
   type AttributeValue,
   type DeclaredType,
+  type UpdateAttributeInput,
 } from './schemas.ts';
 
 export interface AttributeDefinition {
   type: 'data_attribute';
+  /** The name again: Intercom's `data_attribute_id` (an integer there). */
+  id: string;
   model: 'contact';
   name: string;
   full_name: string;
@@ -22,12 +27,14 @@ export interface AttributeDefinition {
   custom: boolean;
   archived: boolean;
   api_writable: boolean;
+  messenger_writable: false;
   created_at: number;
 }
 
 export function toAttributeDefinition(row: AttributeDefinitionRow): AttributeDefinition {
   return {
     type: 'data_attribute',
+    id: row.name,
     model: 'contact',
     name: row.name,
     full_name: `custom_attributes.${row.name}`,
@@ -39,6 +46,7 @@ export function toAttributeDefinition(row: AttributeDefinitionRow): AttributeDef
     archived: row.archived_at !== null,
     // Attributes an app owns are written by that app only (e.g. stripe_* by the Stripe app).
     api_writable: row.source === 'custom',
+    messenger_writable: false,
     created_at: Math.floor(row.created_at.getTime() / 1000),
   };
 }
@@ -65,8 +73,8 @@ export async function createAttribute(
       throw attributeError(
         'attribute_type_conflict',
         app
-          ? `attribute ${input.name} exists with type ${existing.type}, and the ${source} app needs ${type}`
-          : `attribute ${input.name} exists with type ${existing.type}`,
+          ? `attribute ${input.name} exists with type ${existing.type}, and the ${source} app needs ${type}: ${conflictAdvice(existing)}`
+          : `attribute ${input.name} exists with type ${existing.type}${existing.archived_at ? ' (archived)' : ''}`,
         'name',
       );
     }
@@ -88,7 +96,9 @@ export async function createAttribute(
       'attribute_exists',
       app
         ? `attribute ${input.name} belongs to the ${existing.source} app`
-        : `attribute ${input.name} exists`,
+        : existing.archived_at
+          ? `attribute ${input.name} exists, archived: unarchive it (PUT /api/data_attributes/${input.name} {"archived": false}) or delete it`
+          : `attribute ${input.name} exists`,
       'name',
     );
   }
@@ -104,6 +114,86 @@ export async function createAttribute(
   const row = await attributeRepository.get(db, workspaceId, input.name);
   if (!row) throw new Error('attribute definition vanished after insert');
   return row;
+}
+
+/** What an admin can do about a definition that keeps an app from installing. */
+function conflictAdvice(existing: AttributeDefinitionRow): string {
+  const name = existing.name;
+  if (existing.source !== 'custom') {
+    return `it belongs to the ${existing.source} app (uninstalling that app without keep_data removes it)`;
+  }
+  const del = `delete it (DELETE /api/data_attributes/${name}), which removes its values from every contact, and install again`;
+  return existing.archived_at
+    ? `it is a custom attribute, archived: ${del}`
+    : `it is a custom attribute: archive it (PUT /api/data_attributes/${name} {"archived": true}), then ${del}`;
+}
+
+const notFound = (name: string) =>
+  attributeError('attribute_not_found', `no attribute ${name} in this workspace`, 'id');
+
+const ownedByApp = (row: AttributeDefinitionRow, what: string) =>
+  attributeError(
+    'attribute_read_only',
+    `attribute ${row.name} belongs to the ${row.source} app and cannot be ${what}`,
+    'id',
+  );
+
+/** Intercom's update: label, description and archiving of a teammates' attribute; an app's stay as it made them. */
+export async function updateAttribute(
+  db: Queryable,
+  workspaceId: string,
+  name: string,
+  input: UpdateAttributeInput,
+): Promise<AttributeDefinitionRow> {
+  const patch = { label: input.label, description: input.description, archived: input.archived };
+  const row = await attributeRepository.update(db, workspaceId, name, patch);
+  if (row) return row;
+  const existing = await attributeRepository.get(db, workspaceId, name);
+  if (!existing) throw notFound(name);
+  throw ownedByApp(existing, 'edited or archived');
+}
+
+/**
+ * Settle's extension: deletes an archived teammates' attribute and its values on every contact, in one
+ * transaction. Archived first, so one mistaken call cannot wipe data, and no new values arrive meanwhile (writes
+ * refuse archived attributes). The search side tables follow through the triggers on contacts. The expression
+ * indexes stay: they are shared by every workspace using the name (search/repository.ts).
+ */
+export async function deleteAttribute(
+  db: Db,
+  workspaceId: string,
+  name: string,
+): Promise<{ contactsUpdated: number }> {
+  return db.transaction(async (tx) => {
+    const existing = await attributeRepository.getForUpdate(tx, workspaceId, name);
+    if (!existing) throw notFound(name);
+    if (existing.source !== 'custom') {
+      throw ownedByApp(existing, 'deleted (uninstalling the app without keep_data removes it)');
+    }
+    if (!existing.archived_at) {
+      throw attributeError(
+        'attribute_not_archived',
+        `attribute ${name} is not archived: archive it first (PUT /api/data_attributes/${name} {"archived": true}); deleting it then removes its values from every contact`,
+        'id',
+      );
+    }
+    // A saved segment filtering on it would fail from then on, and so would outbound messages sent to it.
+    const users = (await segmentRepository.list(tx, workspaceId)).filter((s) =>
+      customNames(s.query).includes(name),
+    );
+    if (users.length > 0) {
+      throw attributeError(
+        'attribute_in_use',
+        `attribute ${name} is used by the segment${users.length > 1 ? 's' : ''} ${users.map((s) => JSON.stringify(s.name)).join(', ')}: change or delete ${users.length > 1 ? 'them' : 'it'} first`,
+        'id',
+      );
+    }
+    const contactsUpdated = await attributeRepository.removeValues(tx, workspaceId, name);
+    if (!(await attributeRepository.deleteArchived(tx, workspaceId, name))) {
+      throw new Error('attribute definition changed under its row lock');
+    }
+    return { contactsUpdated };
+  });
 }
 
 export type TypedValue = string | number | boolean;
@@ -180,8 +270,14 @@ export function checkAttributeValues(
   for (const [name, value] of Object.entries(values)) {
     const path = `custom_attributes.${name}`;
     const def = defs.get(name);
-    if (!def || def.archived_at)
-      throw attributeError('unknown_attribute', `${path} is not a defined attribute`, path);
+    if (!def) throw attributeError('unknown_attribute', `${path} is not a defined attribute`, path);
+    if (def.archived_at) {
+      throw attributeError(
+        'unknown_attribute',
+        `${path} is archived: unarchive it (PUT /api/data_attributes/${name} {"archived": false}) to write it`,
+        path,
+      );
+    }
     if (def.source !== 'custom' && def.source !== writer) {
       throw attributeError('attribute_read_only', `${path} is written by the ${def.source} app only`, path);
     }
