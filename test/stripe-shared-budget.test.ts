@@ -1,11 +1,16 @@
 // Two Settle processes calling Stripe for one account keep to the account's request budget together (DESIGN.md
 // §3.5: budgets per account and per endpoint). Until session 14 each process paced with its own buckets, so two
-// processes sent twice the budget and met Stripe's 429s.
+// processes sent twice the budget and met Stripe's 429s. Two workspaces that connected one account share its
+// budget too (until session 15 each workspace had its own).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clientFor, connect, listConnections } from '../src/apps/stripe/connections.ts';
+import { stripeApp } from '../src/apps/stripe/manifest.ts';
 import { dbKinds } from '../src/db/test-db.ts';
+import { createWorkspace } from '../src/platform/workspaces/service.ts';
+import { createHarness, type Harness } from './helpers/harness.ts';
 import { startTestEmulator, type TestEmulator } from '../src/emulator/test-support.ts';
 import { freePort, SettleCluster } from './helpers/settle-cluster.ts';
 
@@ -67,4 +72,50 @@ describe.skipIf(!dbKinds().includes('postgres'))('the Stripe request budget acro
     // Each attempt is in `sent`: none was retried.
     expect(sent.map((s) => s.length)).toEqual([CALLS, CALLS]);
   }, 120_000);
+});
+
+describe.each(dbKinds())('the Stripe request budget across workspaces on %s', (kind) => {
+  let h: Harness;
+  let emu: TestEmulator;
+  beforeAll(async () => {
+    h = await createHarness(kind, { registry: { stripe: stripeApp } });
+    emu = await startTestEmulator({ seed: 4 });
+  }, 60_000);
+  afterAll(async () => {
+    await emu?.close();
+    await h?.close();
+  });
+
+  it('two workspaces that connected the same account send together what one would', async () => {
+    const other = await createWorkspace(h.platform.db, h.platform.box, 'Second team');
+    const settings = {
+      sync_enabled: false,
+      api_budget: { share: 1, global: PER_SECOND, per_endpoint: PER_SECOND },
+    };
+    const handles = [];
+    for (const ws of [h.workspace.id, other.id]) {
+      await h.platform.apps.install(ws, 'stripe', settings);
+      const host = h.platform.apps.host(ws, 'stripe');
+      await connect(host, { api_key: emu.key, api_base: emu.url });
+      const [conn] = await listConnections(host);
+      handles.push(await clientFor(host, conn!));
+    }
+    const sent: number[] = [];
+    await Promise.all(
+      handles.flatMap((handle) =>
+        Array.from({ length: CALLS }, () =>
+          handle.call(
+            'account',
+            (s) => s.accounts.retrieveCurrent(),
+            () => sent.push(Date.now()),
+          ),
+        ),
+      ),
+    );
+    sent.sort((x, y) => x - y);
+    // One bucket of 10/s with a burst of 10: 30 calls take ~2 s. A bucket per workspace: each sends its 10 at once
+    // and the other 5 within half a second.
+    expect(sent).toHaveLength(2 * CALLS);
+    expect(sent.at(-1)! - sent[0]!).toBeGreaterThan(((2 * CALLS - PER_SECOND) * 1000) / PER_SECOND - 150);
+  }, 60_000);
 });

@@ -224,7 +224,7 @@ export interface RecordCollection<T> {
 
 /** One bucket of a request budget (`AppHost.budget`): its pace, and how many requests may go at once. */
 export interface BudgetBucket {
-  /** Names the bucket within the app and workspace: e.g. an account, or an account and an endpoint. */
+  /** Names the bucket within the app and workspace (or the app, `acrossWorkspaces`): e.g. an account and endpoint. */
   key: string;
   perSecond: number;
   /** Requests that may go at once after a pause; 1 (the default) keeps strictly to the pace. */
@@ -294,10 +294,12 @@ export interface AppHost {
   /**
    * Request budgets shared by every Settle process: what an app calling a rate-limited API paces itself with.
    * `reserve` takes the next slot free in all the buckets at once and resolves to the milliseconds to wait before
-   * sending (0: now); the slot is taken whether or not the request is then sent.
+   * sending (0: now); the slot is taken whether or not the request is then sent. Buckets belong to the app and the
+   * workspace, unless `acrossWorkspaces`: then every workspace's calls with those keys share them (an outside
+   * limit that follows the outside account, such as Stripe's per account, whichever workspace connected it).
    */
   budget: {
-    reserve(buckets: readonly BudgetBucket[]): Promise<number>;
+    reserve(buckets: readonly BudgetBucket[], opts?: { acrossWorkspaces?: boolean }): Promise<number>;
   };
   webhooks: {
     /** A new public URL for this app in this workspace (e.g. one per Stripe connection). */

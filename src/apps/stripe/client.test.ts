@@ -111,12 +111,12 @@ describe('client', () => {
     );
     expect(asked).toEqual([
       [
-        { key: 'acct_shared', perSecond: 50, burst: 1 },
-        { key: 'acct_shared|subscriptions', perSecond: 20, burst: 1 },
+        { key: 'acct_shared:test', perSecond: 50, burst: 1 },
+        { key: 'acct_shared:test|subscriptions', perSecond: 20, burst: 1 },
       ],
       [
-        { key: 'acct_shared', perSecond: 50, burst: 1 },
-        { key: 'acct_shared|subscriptions', perSecond: 20, burst: 1 },
+        { key: 'acct_shared:test', perSecond: 50, burst: 1 },
+        { key: 'acct_shared:test|subscriptions', perSecond: 20, burst: 1 },
       ],
     ]);
     expect(sentAt - start).toBeGreaterThan(0.28); // two waits of 150 ms

@@ -225,12 +225,14 @@ export function stripeClient(opts: {
     stripe,
     async call(endpoint, fn, onAttempt) {
       const stats = statsFor(opts.account);
+      // Stripe limits live and test mode apart, so one account's two modes do not share a budget.
+      const budgetKey = `${opts.account}:${opts.livemode ? 'live' : 'test'}`;
       for (let attempt = 0; ; attempt++) {
         const reserve = budgetOverride.budget ? undefined : opts.reserve;
         if (reserve) {
-          const wait = await reserve(budgetBuckets(opts.account, endpoint, budget()));
+          const wait = await reserve(budgetBuckets(budgetKey, endpoint, budget()));
           if (wait > 0) await sleep(wait);
-        } else await acquire(opts.account, endpoint, budget());
+        } else await acquire(budgetKey, endpoint, budget());
         onAttempt?.(Date.now() / 1000);
         stats.requests++;
         stats.byEndpoint[endpoint] = (stats.byEndpoint[endpoint] ?? 0) + 1;

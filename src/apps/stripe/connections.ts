@@ -110,7 +110,8 @@ export async function clientFor(host: AppHost, conn: Connection): Promise<Stripe
     account: conn.account_id,
     livemode: conn.livemode,
     budget: budgetFor(conn.livemode, api_budget),
-    reserve: (buckets) => host.budget.reserve(buckets),
+    // Stripe limits the account, not the workspace: two workspaces connecting one account share its budget.
+    reserve: (buckets) => host.budget.reserve(buckets, { acrossWorkspaces: true }),
     // A backfill page is worth waiting for: more attempts than an interactive call would make.
     retry: { attempts: 8, baseMs: 250, maxMs: 8000 },
   });

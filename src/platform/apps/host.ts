@@ -306,8 +306,10 @@ export function createHost(deps: HostDeps, manifest: AppManifest, workspaceId: s
       };
     },
     budget: {
-      reserve(buckets) {
-        return reserveBudget(db, { workspaceId, scope: `app:${appId}` }, buckets);
+      reserve(buckets, opts) {
+        // Workspace '' is the installation-wide scope (rate_budgets has no foreign key to workspaces).
+        const scope = { workspaceId: opts?.acrossWorkspaces ? '' : workspaceId, scope: `app:${appId}` };
+        return reserveBudget(db, scope, buckets);
       },
     },
     webhooks: {
