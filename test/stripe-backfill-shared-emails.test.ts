@@ -105,7 +105,19 @@ describe.each(dbKinds())('stripe backfill with shared emails on %s', (kind) => {
       `SELECT count(*)::int AS n FROM contacts WHERE workspace_id = $1 AND custom_attributes ? 'stripe_id'`,
       [h.workspace.id],
     );
+    const view = await h.request('admin', { method: 'GET', url: '/api/apps/stripe/views/conflicts' });
+    expect(view.statusCode).toBe(200);
+    const [viewed] = (
+      view.json() as {
+        connections: {
+          conflicts: { email: string; winner: string; losers: string[]; contactId: string | null }[];
+          truncated: boolean;
+        }[];
+      }
+    ).connections;
     return {
+      conflicts: viewed!,
+      linkedCustomers: new Set(rows.rows.map((r) => r.customer_id)),
       linked: rows.rows.length,
       contactsWithStripe: contacts.rows[0]?.n ?? 0,
       groups: [...byContact.values()]
@@ -129,5 +141,26 @@ describe.each(dbKinds())('stripe backfill with shared emails on %s', (kind) => {
     expect(concurrent.linked).toBe(sequential.linked);
     expect(concurrent.contactsWithStripe).toBe(sequential.contactsWithStripe);
     expect(concurrent.groups).toEqual(sequential.groups);
+
+    // The settings page's conflicts: one per shared address, its winner the customer linked, the others losers.
+    const byAddress = new Map<string, string[]>();
+    for (const c of customers) {
+      const e = c.email!.toLowerCase();
+      byAddress.set(e, [...(byAddress.get(e) ?? []), c.id]);
+    }
+    const shared = [...byAddress].filter(([, ids]) => ids.length > 1);
+    expect(shared).toHaveLength(23);
+    for (const run of [sequential, concurrent]) {
+      expect(run.conflicts.truncated).toBe(false);
+      const got = run.conflicts.conflicts
+        .map((c) => ({ email: c.email, customers: [c.winner, ...c.losers].sort(), winner: c.winner }))
+        .sort((a, b) => a.email.localeCompare(b.email));
+      expect(got.map(({ email, customers }) => ({ email, customers }))).toEqual(
+        shared
+          .map(([email, ids]) => ({ email, customers: [...ids].sort() }))
+          .sort((a, b) => a.email.localeCompare(b.email)),
+      );
+      for (const c of got) expect(run.linkedCustomers.has(c.winner)).toBe(true);
+    }
   }, 240_000);
 });

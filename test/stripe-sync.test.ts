@@ -627,6 +627,29 @@ describe.each(dbKinds())('stripe sync engine on %s', (kind) => {
     });
     expect((await contact(ids.bob!)).custom_attributes).not.toHaveProperty('stripe_id');
 
+    // A new customer with Zed's address claims Zed by email, but the teammate's link keeps Zed: a conflict the
+    // settings page lists, though no two customers share an address.
+    const rival = await stripe.customers.create({ email: 'ZED@example.com', name: 'Zed Rival' });
+    await drain();
+    const conflicts = async () =>
+      (
+        (await h.request('admin', { method: 'GET', url: '/api/apps/stripe/views/conflicts' })).json() as {
+          connections: { conflicts: Record<string, unknown>[] }[];
+        }
+      ).connections[0]?.conflicts;
+    expect(await conflicts()).toEqual([
+      {
+        contactId: zed.id,
+        email: 'zed@example.com',
+        winner: 'cus_bob01',
+        winnerMethod: 'link',
+        losers: [rival.id],
+      },
+    ]);
+    await stripe.customers.del(rival.id);
+    await drain();
+    expect(await conflicts()).toEqual([]);
+
     // Unlinked: automatic matching decides again, and Bob's email wins the customer back.
     const unlinked = await act('teammate', 'unlink_customer', {
       contact_id: zed.id,

@@ -214,6 +214,14 @@ export interface RecordCollection<T> {
   findMany(index: 'a' | 'b', values: readonly string[]): Promise<StoredRecord<T>[]>;
   find(index: 'a' | 'b', value: string, opts?: { limit?: number }): Promise<StoredRecord<T>[]>;
   list(opts?: { after?: string; limit?: number }): Promise<StoredRecord<T>[]>;
+  /**
+   * Live records, by key, under whose key the collection `other` holds no live record (e.g. customers without a
+   * link): only those whose key starts with `prefix`, and whose index `indexed` is set, if given.
+   */
+  listWithout(
+    other: string,
+    opts?: { prefix?: string; indexed?: 'a' | 'b'; after?: string; limit?: number },
+  ): Promise<StoredRecord<T>[]>;
   count(): Promise<number>;
   /**
    * Deletes, for good, every record whose key starts with `prefix` (not empty), tombstones included: data the app

@@ -296,6 +296,16 @@ export function createHost(deps: HostDeps, manifest: AppManifest, workspaceId: s
             await recordRepository.list(db, scope, { after: opts.after, limit: opts.limit ?? 100 })
           ).map((r) => toRecord<T>(r));
         },
+        async listWithout(other, opts = {}) {
+          const q = {
+            other,
+            prefix: opts.prefix ?? '',
+            indexed: opts.indexed ?? null,
+            after: opts.after,
+            limit: opts.limit ?? 100,
+          };
+          return (await recordRepository.listWithout(db, scope, q)).map((r) => toRecord<T>(r));
+        },
         count() {
           return recordRepository.count(db, scope);
         },

@@ -269,6 +269,28 @@ export const recordRepository = {
     return res.rows.map(mapRow);
   },
 
+  /**
+   * Live records of the collection, by key from `after`, whose key starts with `prefix`, whose index (if named) is
+   * set, and under whose key the `other` collection holds no live record: e.g. customers that have no link.
+   */
+  async listWithout(
+    db: Queryable,
+    s: RecordScope,
+    q: { other: string; prefix: string; indexed: 'a' | 'b' | null; after?: string; limit: number },
+  ): Promise<RecordRow[]> {
+    const indexed = q.indexed === null ? '' : `AND r.index_${q.indexed} IS NOT NULL`;
+    const res = await db.query<RecordRow>(
+      `SELECT r.key, r.data, r.version, r.index_a, r.index_b, r.deleted, r.updated_at FROM app_records r
+       WHERE r.workspace_id = $1 AND r.app_id = $2 AND r.collection = $3 AND NOT r.deleted ${indexed}
+         AND starts_with(r.key, $4) AND ($5::text IS NULL OR r.key > $5)
+         AND NOT EXISTS (SELECT 1 FROM app_records o WHERE o.workspace_id = $1 AND o.app_id = $2
+                         AND o.collection = $6 AND o.key = r.key AND NOT o.deleted)
+       ORDER BY r.key LIMIT $7`,
+      [...scopeParams(s), q.prefix, q.after ?? null, q.other, q.limit],
+    );
+    return res.rows.map(mapRow);
+  },
+
   async count(db: Queryable, s: RecordScope): Promise<number> {
     const res = await db.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM app_records WHERE workspace_id = $1 AND app_id = $2 AND collection = $3 AND NOT deleted`,

@@ -63,6 +63,30 @@ describe.each(dbKinds())('app records on %s', (kind) => {
     await expect(c.purge('')).rejects.toThrow(/prefix/);
   });
 
+  it('lists the records another collection has no live record for, by prefix, index and key', async () => {
+    const people = host.records<{ n: number }>('lw_people');
+    const badges = host.records<{ n: number }>('lw_badges');
+    for (const k of ['a:1', 'a:2', 'a:3', 'a:4', 'b:1'])
+      await people.put(k, { n: 1 }, { b: k === 'a:4' ? null : 'x' });
+    await badges.put('a:1', { n: 1 });
+    await badges.put('a:2', { n: 1 });
+    await badges.remove('a:2'); // a tombstone is no badge
+    const keys = (rs: { key: string }[]) => rs.map((r) => r.key);
+    expect(keys(await people.listWithout('lw_badges', { prefix: 'a:' }))).toEqual(['a:2', 'a:3', 'a:4']);
+    expect(keys(await people.listWithout('lw_badges', { prefix: 'a:', indexed: 'b' }))).toEqual([
+      'a:2',
+      'a:3',
+    ]);
+    expect(keys(await people.listWithout('lw_badges', { prefix: 'a:', after: 'a:2', limit: 1 }))).toEqual([
+      'a:3',
+    ]);
+    await people.remove('a:3');
+    expect(keys(await people.listWithout('lw_badges'))).toEqual(['a:2', 'a:4', 'b:1']);
+    // Another workspace's records are not this one's.
+    const other = h.platform.apps.host('elsewhere', 'store').records<{ n: number }>('lw_people');
+    expect(await other.listWithout('lw_badges')).toEqual([]);
+  });
+
   it('finds by index and pages by key, within one workspace and app only', async () => {
     const c = host.records<{ n: number }>('paged');
     for (let i = 0; i < 7; i++) await c.put(`k${i}`, { n: i }, { a: i % 2 === 0 ? 'even' : 'odd' });
