@@ -280,11 +280,14 @@ export const recordRepository = {
   ): Promise<RecordRow[]> {
     const indexed = q.indexed === null ? '' : `AND r.index_${q.indexed} IS NOT NULL`;
     const res = await db.query<RecordRow>(
+      // OFFSET 0 keeps the NOT EXISTS a probe by key per record. Turned into an anti-join, it was planned from
+      // statistics of an emptier table as a nested loop that read every record of `other` per record: 9 s for
+      // 5,000 customers against 5,000 links.
       `SELECT r.key, r.data, r.version, r.index_a, r.index_b, r.deleted, r.updated_at FROM app_records r
        WHERE r.workspace_id = $1 AND r.app_id = $2 AND r.collection = $3 AND NOT r.deleted ${indexed}
          AND starts_with(r.key, $4) AND ($5::text IS NULL OR r.key > $5)
          AND NOT EXISTS (SELECT 1 FROM app_records o WHERE o.workspace_id = $1 AND o.app_id = $2
-                         AND o.collection = $6 AND o.key = r.key AND NOT o.deleted)
+                         AND o.collection = $6 AND o.key = r.key AND NOT o.deleted OFFSET 0)
        ORDER BY r.key LIMIT $7`,
       [...scopeParams(s), q.prefix, q.after ?? null, q.other, q.limit],
     );
