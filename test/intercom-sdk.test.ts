@@ -205,6 +205,70 @@ describe.each(dbKinds())('intercom-client against Settle on %s', (kind) => {
     expect(all.data?.map((t) => t.name)).toContain('Churn risk');
   });
 
+  it("lists the segments a contact is in, evaluated now, and 404s for a contact that doesn't exist", async () => {
+    // Intercom's segments are made in its UI; Settle's through its own API.
+    const segment = async (name: string, query: unknown) => {
+      const res = await h.request('token', {
+        method: 'POST',
+        url: '/api/segments',
+        payload: { name, query },
+      });
+      expect(res.statusCode, res.body).toBe(201);
+      return (res.json() as { id: string }).id;
+    };
+    const bigPaying = await segment('Big, not on Free', {
+      operator: 'AND',
+      value: [
+        {
+          operator: 'OR',
+          value: [
+            { field: 'custom_attributes.seats', operator: '>=', value: 10 },
+            { field: 'custom_attributes.vip', operator: '=', value: true },
+          ],
+        },
+        { field: 'custom_attributes.plan', operator: 'NIN', value: ['Free'] },
+      ],
+    });
+    const noRenewal = await segment('No renewal date', {
+      field: 'custom_attributes.renews_at',
+      operator: '=',
+      value: null,
+    });
+    await segment('Enterprise', { field: 'custom_attributes.plan', operator: '=', value: 'Enterprise' });
+
+    const inTwo = (await client.contacts.create({
+      role: 'user',
+      email: 'segmented@example.com',
+      custom_attributes: { plan: 'Growth', seats: 12 },
+    })) as { id: string };
+    const attached = await client.contacts.listAttachedSegments({ contact_id: inTwo.id });
+    expect(attached.type).toBe('list');
+    expect(attached.data?.map((s) => [s.id, s.name])).toEqual([
+      [bigPaying, 'Big, not on Free'],
+      [noRenewal, 'No renewal date'],
+    ]);
+    expect(attached.data?.[0]).toMatchObject({
+      type: 'segment',
+      person_type: 'user',
+      created_at: expect.any(Number),
+      updated_at: expect.any(Number),
+    });
+
+    const inNone = (await client.contacts.create({
+      role: 'user',
+      email: 'unsegmented@example.com',
+      custom_attributes: { plan: 'Free', seats: 50, renews_at: 1_800_000_000 },
+    })) as { id: string };
+    expect((await client.contacts.listAttachedSegments({ contact_id: inNone.id })).data).toEqual([]);
+
+    await expect(
+      client.contacts.listAttachedSegments({ contact_id: 'no_such_contact' }),
+    ).rejects.toMatchObject({
+      statusCode: 404,
+      body: { error: { code: 'contact_not_found' } },
+    });
+  });
+
   it('lists conversations, retrieves one and replies as an admin and as the user', async () => {
     const started = await h.request('messenger_user', {
       method: 'POST',

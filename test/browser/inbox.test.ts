@@ -323,5 +323,71 @@ if (!chromiumAvailable()) {
         expect(problems).toEqual([]);
       },
     );
+
+    it(
+      'lists the saved segments the contact is in, as text, with an empty state and a quiet error',
+      { timeout: 120_000 },
+      async () => {
+        const now = Math.floor(Date.now() / 1000);
+        const segments: [string, unknown][] = [
+          [
+            'Past due',
+            { field: 'custom_attributes.stripe_subscription_status', operator: '=', value: 'past_due' },
+          ],
+          [
+            'Cards expiring',
+            { field: 'custom_attributes.stripe_current_period_end', operator: '<', value: now + 30 * 86400 },
+          ],
+          [
+            'Trialing',
+            { field: 'custom_attributes.stripe_subscription_status', operator: '=', value: 'trialing' },
+          ],
+          [
+            '<img src=x onerror=alert(4)> Growth',
+            { field: 'custom_attributes.plan', operator: '^', value: 'Growth' },
+          ],
+        ];
+        for (const [name, query] of segments) {
+          const res = await h.request('admin', {
+            method: 'POST',
+            url: '/api/segments',
+            payload: { name, query },
+          });
+          expect(res.statusCode, res.body).toBe(201);
+        }
+
+        const { page, problems } = await newPage();
+        await login(page);
+        const box = page.locator('#sidebar [data-testid=contact-segments]');
+        await page.locator(`.conv[data-id="${adaConversationId}"]`).click();
+        await box.locator('.segment-chip').first().waitFor({ timeout: T });
+        expect(await box.locator('.segment-chip').allTextContents()).toEqual([
+          'Past due',
+          'Cards expiring',
+          '<img src=x onerror=alert(4)> Growth',
+        ]);
+        expect(await page.locator('#sidebar img').count()).toBe(0);
+
+        await page.locator('.conv', { hasText: 'Grace Hopper' }).click();
+        await page.locator('[data-testid=contact-name]', { hasText: 'Grace Hopper' }).waitFor({ timeout: T });
+        await box.locator('p', { hasText: 'In no saved segment' }).waitFor({ timeout: T });
+
+        // A failed load says so in the section; the rest of the sidebar is unaffected.
+        await page.route('**/api/contacts/*/segments', (route) =>
+          route.fulfill({
+            status: 500,
+            contentType: 'application/json',
+            body: JSON.stringify({ error: { code: 'internal', message: 'boom' } }),
+          }),
+        );
+        await page.locator(`.conv[data-id="${adaConversationId}"]`).click();
+        const failed = box.locator('p', { hasText: 'Couldn’t load segments.' });
+        await failed.waitFor({ timeout: T });
+        expect(await failed.getAttribute('title')).toMatch(/went wrong on the server/);
+        await page.locator('#sidebar h3', { hasText: 'Stripe' }).waitFor({ timeout: T });
+        expect(await box.locator('.segment-chip').count()).toBe(0);
+        expect(problems).toEqual([]);
+      },
+    );
   });
 }

@@ -285,6 +285,7 @@ export const samples: Record<string, Builder> = {
   }),
   'DELETE /api/segments/:id': async (w) => ({ url: `/api/segments/${await freshSegment(w)}` }),
   'GET /api/segments/:id/contacts': async (w) => ({ url: `/api/segments/${await freshSegment(w)}/contacts` }),
+  'GET /api/contacts/:id/segments': async (w) => ({ url: `/api/contacts/${w.h.ids.userContactId}/segments` }),
   'GET /api/outbound': async () => ({ url: '/api/outbound' }),
   'POST /api/outbound': async (w) => ({
     url: '/api/outbound',

@@ -1,4 +1,5 @@
-// The contact sidebar: identity, attributes (Stripe ones grouped), app cards and recent timeline events.
+// The contact sidebar: identity, the saved segments the contact is in, attributes (Stripe ones grouped), app cards
+// and recent timeline events.
 import { api, describeError } from './api.js';
 import { fullTime, h, hueOf, initials, replace, shortTime } from '../shared/dom.js';
 
@@ -14,6 +15,7 @@ import { fullTime, h, hueOf, initials, replace, shortTime } from '../shared/dom.
  *   field?: { name: string, label: string, placeholder?: string } }} CardAction
  * @typedef {{ app_id: string, card_id: string, view: CardView|null, error: string|null }} Card
  * @typedef {{ id: string, event_name: string, created_at: number, metadata: Record<string, unknown> }} TimelineEvent
+ * @typedef {{ id: string, name: string }} AttachedSegment
  */
 
 // Unix seconds between 2000-01-01 and 2100-01-01: a number in that range on a date-ish key is a date.
@@ -127,6 +129,11 @@ export function renderSidebar(root, contact, attributeDefs) {
     (key.startsWith('stripe_') ? stripe : general).push(row);
   }
 
+  const segmentsBox = h(
+    'div',
+    { class: 'segments', 'data-testid': 'contact-segments' },
+    h('p', { class: 'muted small' }, 'Loading segments…'),
+  );
   const cardsBox = h('div', { class: 'cards' }, h('p', { class: 'muted small' }, 'Loading apps…'));
   const eventsBox = h('div', { class: 'events' }, h('p', { class: 'muted small' }, 'Loading activity…'));
 
@@ -146,6 +153,7 @@ export function renderSidebar(root, contact, attributeDefs) {
       ),
     ),
     section('Details', table(details)),
+    section('Segments', segmentsBox),
     section(
       'Attributes',
       general.length ? table(general) : h('p', { class: 'muted small' }, 'No custom attributes yet.'),
@@ -155,8 +163,38 @@ export function renderSidebar(root, contact, attributeDefs) {
     section('Recent activity', eventsBox),
   );
 
+  void loadSegments(segmentsBox, contact);
   void loadCards(cardsBox, contact);
   void loadEvents(eventsBox, contact);
+}
+
+/**
+ * The segments the contact matches now (evaluated by the server on each load).
+ *
+ * @param {HTMLElement} box
+ * @param {Contact} contact
+ */
+async function loadSegments(box, contact) {
+  try {
+    const res = await api('GET', `/api/contacts/${encodeURIComponent(contact.id)}/segments`);
+    /** @type {AttachedSegment[]} */
+    const segments = res.data ?? [];
+    if (segments.length === 0) {
+      replace(box, h('p', { class: 'muted small' }, 'In no saved segment.'));
+      return;
+    }
+    replace(
+      box,
+      h(
+        'ul',
+        { class: 'segment-list' },
+        segments.map((s) => h('li', { class: 'segment-chip', dataset: { id: s.id }, title: s.name }, s.name)),
+      ),
+    );
+  } catch (err) {
+    // Quiet: segments are a hint beside the conversation, and the cause is one hover away.
+    replace(box, h('p', { class: 'muted small', title: describeError(err) }, 'Couldn’t load segments.'));
+  }
 }
 
 /**

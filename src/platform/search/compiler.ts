@@ -27,6 +27,10 @@ export class Params {
     this.values.push(v);
     return `$${this.values.length}`;
   }
+  /** Drops the parameters added after `length`: a failed compile must leave none unused (each is typed by use). */
+  truncate(length: number): void {
+    this.values.length = length;
+  }
 }
 
 /** How the contacts module stores email_normalized; search normalises values the same way. */
@@ -237,7 +241,8 @@ export function compileFilter(n: Filter, types: AttributeTypes, params: Params, 
   }
 }
 
-function compileNode(n: QueryNode, types: AttributeTypes, params: Params, path: Path): string {
+/** The query's own condition, without the workspace and live-contact terms `liveContactWhere` adds. */
+export function compileNode(n: QueryNode, types: AttributeTypes, params: Params, path: Path): string {
   if (!isGroup(n)) return compileFilter(n, types, params, path);
   if (n.value.length === 0) return n.operator === 'AND' ? 'TRUE' : 'FALSE';
   const parts = n.value.map((c, i) => `(${compileNode(c, types, params, [...path, 'value', i])})`);
@@ -266,6 +271,14 @@ export interface CompiledSearch {
   types: AttributeTypes;
 }
 
+/**
+ * The WHERE clause of every search: the workspace (`$1`), live contacts only, and the query's condition. Archived
+ * contacts are in no search result, count or segment.
+ */
+export function liveContactWhere(condition: string): string {
+  return `workspace_id = $1 AND archived_at IS NULL AND (${condition})`;
+}
+
 /** `rootPath` prefixes error paths: `query` for a request body. */
 export function compileSearch(
   workspaceId: string,
@@ -282,7 +295,7 @@ export function compileSearch(
   return {
     workspaceId,
     node,
-    where: `workspace_id = $1 AND archived_at IS NULL AND (${cond})`,
+    where: liveContactWhere(cond),
     params: params.values,
     sort,
     types,

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type { Db, Queryable } from '../../db/client.ts';
 import { buildPageQueries, type CompiledSearch, type Keyset } from './compiler.ts';
 import { countQuery } from './count-compiler.ts';
+import type { MembershipStatement } from './membership-compiler.ts';
 import { attributeIndexSpecs, type AttributeType } from './expressions.ts';
 import type { QueryNode } from './schemas.ts';
 
@@ -117,6 +118,28 @@ export const segmentRepository = {
   async delete(db: Queryable, workspaceId: string, id: string): Promise<boolean> {
     const res = await db.query(`DELETE FROM segments WHERE workspace_id = $1 AND id = $2`, [workspaceId, id]);
     return res.rowCount > 0;
+  },
+
+  /**
+   * The keys of the queries one contact matches (membership-compiler.ts); null when the contact does not exist.
+   * Each statement is scoped by its `$1`, which must be this workspace.
+   */
+  async membership(
+    db: Queryable,
+    workspaceId: string,
+    statements: readonly MembershipStatement[],
+  ): Promise<Set<string> | null> {
+    const member = new Set<string>();
+    for (const s of statements) {
+      if (s.params[0] !== workspaceId) throw new Error('membership statement built for another workspace');
+      const res = await db.query<{ hits: boolean[] }>(s.sql, s.params);
+      const row = res.rows[0];
+      if (!row) return null;
+      s.keys.forEach((key, i) => {
+        if (row.hits[i] === true) member.add(key);
+      });
+    }
+    return member;
   },
 };
 

@@ -1,5 +1,6 @@
 import { TEAM } from '../../server/access.ts';
 import { defineRoute, requireWorkspace, type RouteDef } from '../../server/route.ts';
+import { contactIdParams } from '../contacts/schemas.ts';
 import {
   createSegmentBody,
   searchBody,
@@ -8,6 +9,7 @@ import {
   updateSegmentBody,
 } from './schemas.ts';
 import {
+  contactSegments,
   createSegment,
   deleteSegment,
   getSegment,
@@ -27,6 +29,17 @@ export const searchRoutes: RouteDef<any, any, any>[] = [
     body: searchBody,
     async handler({ platform, principal, body }) {
       return searchContacts(platform.db, requireWorkspace(principal).workspaceId, body);
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/api/contacts/:id/segments',
+    access: TEAM,
+    summary: "The segments a contact is in now (Intercom's list attached segments)",
+    params: contactIdParams,
+    async handler({ platform, principal, params, req }) {
+      const workspaceId = requireWorkspace(principal).workspaceId;
+      return { type: 'list', data: await contactSegments(platform.db, workspaceId, params.id, req.log) };
     },
   }),
   defineRoute({

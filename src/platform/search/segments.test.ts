@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDb, dbKinds, type TestDb } from '../../db/test-db.ts';
 import { AppError } from '../../shared/errors.ts';
+import { membershipStatements } from './membership-compiler.ts';
+import { segmentRepository } from './repository.ts';
+import type { QueryNode } from './schemas.ts';
 import {
   createSegment,
   deleteSegment,
@@ -114,6 +117,47 @@ describe.each(dbKinds())('segments (%s)', (kind) => {
     expect((await rejects(segmentContacts(t.db, 'ws_seg_other', seg.id))).code).toBe('segment_not_found');
     expect(await listSegments(t.db, 'ws_seg_other')).toEqual([]);
     await deleteSegment(t.db, WS, seg.id);
+  });
+
+  it("one contact's membership: failed queries leave no parameter behind; a long list splits, same answer", async () => {
+    const queries: { key: string; node: QueryNode }[] = [
+      { key: 'pro', node: proQuery as QueryNode },
+      {
+        // Compiles its first filter (two parameters), then fails on the unknown attribute.
+        key: 'broken',
+        node: {
+          operator: 'AND',
+          value: [
+            { field: 'custom_attributes.plan', operator: '=', value: 'Pro' },
+            { field: 'custom_attributes.nope', operator: '=', value: 1 },
+          ],
+        },
+      },
+      { key: 'zero', node: { field: 'custom_attributes.balance', operator: '=', value: 0 } },
+      { key: 'all', node: { operator: 'AND', value: [] } },
+    ];
+    const types = new Map([
+      ['plan', 'string'],
+      ['balance', 'number'],
+    ] as const);
+    for (const id of ['s1', 's2', 's3']) {
+      const one = membershipStatements(WS, id, queries, types);
+      const split = membershipStatements(WS, id, queries, types, 3);
+      expect(one.statements).toHaveLength(1);
+      expect(split.statements).toHaveLength(3);
+      expect(one.failed.map((f) => [f.key, f.error.code, f.error.path])).toEqual([
+        ['broken', 'unknown_attribute', 'query.value[1].field'],
+      ]);
+      const members = await segmentRepository.membership(t.db, WS, one.statements);
+      expect(await segmentRepository.membership(t.db, WS, split.statements)).toEqual(members);
+      expect([...members!]).toEqual(id === 's2' ? ['zero', 'all'] : ['pro', 'all']);
+    }
+    const unknown = membershipStatements(WS, 'nobody', queries, types);
+    expect(await segmentRepository.membership(t.db, WS, unknown.statements)).toBeNull();
+    const otherWorkspace = membershipStatements('ws_seg_other', 's1', queries, types);
+    expect(await segmentRepository.membership(t.db, 'ws_seg_other', otherWorkspace.statements)).toBeNull();
+    const noQueries = membershipStatements(WS, 's1', [], types);
+    expect(await segmentRepository.membership(t.db, WS, noQueries.statements)).toEqual(new Set());
   });
 
   it('reports a segment whose attribute was deleted instead of failing the list', async () => {

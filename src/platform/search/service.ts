@@ -6,8 +6,10 @@ import { newId } from '../../shared/ids.ts';
 import { compileSearch, customNames, type CompiledSearch, type ContactFilter } from './compiler.ts';
 import { serializeContacts, type Contact } from '../contacts/service.ts';
 import type { ContactRow as FullContactRow } from '../contacts/repository.ts';
+import { contactError } from '../contacts/errors.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { searchError } from './errors.ts';
+import { membershipStatements } from './membership-compiler.ts';
 import { searchRepository, segmentRepository, type SegmentRow } from './repository.ts';
 import {
   createSegmentBody,
@@ -209,6 +211,62 @@ export async function segmentContacts(
     { per_page: opts.per_page ?? DEFAULT_PER_PAGE, starting_after: opts.starting_after ?? null },
     'starting_after',
   );
+}
+
+/** A segment a contact is in: Settle's segment without the count, plus Intercom's `person_type`. */
+export interface AttachedSegment {
+  type: 'segment';
+  id: string;
+  name: string;
+  query: QueryNode;
+  /** Intercom's segments hold users or leads; Settle's may hold both, and answer "user" (docs/intercom-compat.md). */
+  person_type: 'user';
+  created_at: number;
+  updated_at: number;
+}
+
+export interface WarnLog {
+  warn(obj: Record<string, unknown>, msg: string): void;
+}
+
+/**
+ * GET /api/contacts/:id/segments: the workspace's segments the contact matches now, in list order. A segment whose
+ * query no longer compiles is left out and logged, as the segment list reports it instead of failing.
+ */
+export async function contactSegments(
+  db: Queryable,
+  workspaceId: string,
+  contactId: string,
+  log: WarnLog,
+): Promise<AttachedSegment[]> {
+  const rows = await segmentRepository.list(db, workspaceId);
+  const names = [...new Set(rows.flatMap((r) => customNames(r.query)))];
+  const types = await searchRepository.attributeTypes(db, workspaceId, names);
+  const plan = membershipStatements(
+    workspaceId,
+    contactId,
+    rows.map((r) => ({ key: r.id, node: r.query })),
+    types,
+  );
+  const member = await segmentRepository.membership(db, workspaceId, plan.statements);
+  if (!member) throw contactError('contact_not_found', `no contact ${contactId}`, 'id');
+  for (const { key, error } of plan.failed) {
+    log.warn(
+      { segment_id: key, code: error.code, path: error.path, reason: error.message },
+      "segment left out of a contact's segments: its query no longer compiles",
+    );
+  }
+  return rows
+    .filter((r) => member.has(r.id))
+    .map((r) => ({
+      type: 'segment',
+      id: r.id,
+      name: r.name,
+      query: r.query,
+      person_type: 'user',
+      created_at: Math.floor(r.created_at.getTime() / 1000),
+      updated_at: Math.floor(r.updated_at.getTime() / 1000),
+    }));
 }
 
 /** A segment's query as stored (to copy it, e.g. onto an outbound message when it is sent). */
