@@ -112,6 +112,35 @@ if (!chromiumAvailable()) {
         );
         expect(await page.isChecked('#stripe-sync-enabled')).toBe(false);
 
+        // Conflicts looked at for part of an account only (many customers not matched yet) say so.
+        const conflictsUrl = '**/api/apps/stripe/views/conflicts';
+        await page.route(conflictsUrl, (route) =>
+          route.fulfill({
+            json: {
+              connections: [
+                {
+                  connection_id: 'conn_x',
+                  account_id: 'acct_partial',
+                  truncated: true,
+                  conflicts: [
+                    { email: 'twin@example.com', contactId: null, winner: 'cus_a', losers: ['cus_b'] },
+                  ],
+                },
+              ],
+            },
+          }),
+        );
+        await page.reload();
+        const conflictsSection = page.locator('#stripe-conflicts');
+        await conflictsSection
+          .locator('[data-testid=conflicts-partial]', { hasText: 'Only part of acct_partial was checked' })
+          .waitFor({ timeout: T });
+        expect(await conflictsSection.textContent()).toContain('Linked to cus_a; not linked: cus_b');
+        await page.unroute(conflictsUrl);
+        await page.reload();
+        await conflictsSection.locator('.settings-empty').waitFor({ timeout: T });
+        expect(await conflictsSection.locator('[data-testid=conflicts-partial]').count()).toBe(0);
+
         // Uninstall, keeping the imported values: the page shows the app as not installed once the job is done.
         page.once('dialog', (d) => void d.accept());
         await page.click('#stripe-uninstall button:has-text("keep values")');

@@ -8,7 +8,7 @@ import { api, describeError } from './api.js';
  *   sync: { run: number, state: string, last_error: string | null, pages_done: number, types_done: number,
  *   types_total: number, complete: boolean, objects: Record<string, { count: number, done: boolean }> } }} Connection
  * @typedef {{ connection_id: string, account_id: string, conflicts: { email: string, contactId: string | null,
- *   winner: string, losers: string[] }[] }} ConflictGroup
+ *   winner: string, losers: string[] }[], truncated?: boolean }} ConflictGroup
  */
 
 const BASE = '/api/apps/stripe';
@@ -382,15 +382,26 @@ export class SettingsView {
   /** @param {ConflictGroup[]} groups */
   conflictsView(groups) {
     const rows = groups.flatMap((g) => g.conflicts.map((c) => ({ ...c, account: g.account_id })));
+    // Many customers not matched yet (a first sync still running): only part of the account was looked at.
+    const partial = groups.filter((g) => g.truncated).map((g) => g.account_id);
     return h(
       'section',
       { class: 'settings-section', id: 'stripe-conflicts' },
       h('h3', {}, 'Email conflicts'),
+      partial.length > 0
+        ? h(
+            'p',
+            { class: 'muted', 'data-testid': 'conflicts-partial' },
+            `Only part of ${partial.join(', ')} was checked: many of its customers are not matched yet. Look again once its sync is done.`,
+          )
+        : null,
       rows.length === 0
         ? h(
             'p',
             { class: 'settings-empty' },
-            'No two customers share an email: every contact matched one customer.',
+            partial.length > 0
+              ? 'No conflicts among the customers checked so far.'
+              : 'No two customers share an email: every contact matched one customer.',
           )
         : h(
             'ul',
