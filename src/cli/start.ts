@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Config } from '../config/env.ts';
 import { openDb } from '../db/client.ts';
 import { appRegistry } from '../apps/registry.ts';
+import { seedDemoSegments } from '../platform/demo/segments.ts';
 import { seedDemo } from '../platform/demo/seed.ts';
 import { createTeammate } from '../platform/teammates/service.ts';
 import { workspaceRepository } from '../platform/workspaces/repository.ts';
@@ -115,6 +116,7 @@ export async function startCommand(config: Config): Promise<void> {
         api_base: emulator.url,
       });
       notes.push('Stripe: the emulator is connected and syncing (contacts get stripe_* attributes shortly)');
+      await seedDemoSegments(platform.db, demoWorkspaceId);
     } catch (err) {
       platform.log.warn({ err }, 'demo: connecting the Stripe emulator failed');
     }
