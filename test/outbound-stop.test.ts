@@ -323,7 +323,7 @@ describe.each(dbKinds())('stopping an outbound message on %s', (kind: DbKind) =>
                      AND query LIKE 'WITH live AS%'`,
                 )
               ).rows[0]?.n,
-            { timeout: 60_000, interval: 20 },
+            { timeout: 10_000, interval: 20 },
           )
           .toBe(2);
       });

@@ -88,17 +88,21 @@ export async function stopOutbound(
   id: string,
   stoppedBy: string | null,
 ): Promise<OutboundRow> {
-  const stopped = await outboundRepository.markStopped(db, workspaceId, id, stoppedBy);
-  if (stopped) return stopped;
-  const msg = await getOutbound(db, workspaceId, id);
-  if (msg.status === 'stopped') return msg;
-  throw outboundError(
-    'not_sent',
-    `only a sending or sent message can be stopped; this one is ${msg.status}${
-      msg.status === 'failed' ? ' (nothing was delivered)' : ''
-    }`,
-    'id',
-  );
+  for (let attempt = 1; ; attempt++) {
+    const stopped = await outboundRepository.markStopped(db, workspaceId, id, stoppedBy);
+    if (stopped) return stopped;
+    const msg = await getOutbound(db, workspaceId, id);
+    if (msg.status === 'stopped') return msg;
+    // Sent between the two statements: it can be stopped now.
+    if ((msg.status === 'sending' || msg.status === 'sent') && attempt === 1) continue;
+    throw outboundError(
+      'not_sent',
+      `only a sending or sent message can be stopped; this one is ${msg.status}${
+        msg.status === 'failed' ? ' (nothing was delivered)' : ''
+      }`,
+      'id',
+    );
+  }
 }
 
 /**
