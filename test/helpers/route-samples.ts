@@ -115,8 +115,18 @@ async function freshOutbound(w: World): Promise<string> {
   return (res.json() as { id: string }).id;
 }
 
-async function messengerOutbound(w: World, role: Role): Promise<string> {
+/** A message marked sent (as its send job leaves it), without running the job. */
+async function sentOutbound(w: World): Promise<string> {
   const id = await freshOutbound(w);
+  await w.h.platform.db.query(
+    `UPDATE outbound_messages SET status = 'sent', sent_at = now(), finished_at = now() WHERE workspace_id = $1 AND id = $2`,
+    [w.h.workspace.id, id],
+  );
+  return id;
+}
+
+async function messengerOutbound(w: World, role: Role): Promise<string> {
+  const id = await sentOutbound(w);
   const contactId = role === 'messenger_lead' ? w.h.ids.leadContactId : w.h.ids.userContactId;
   await w.h.platform.db.query(
     'INSERT INTO outbound_deliveries (workspace_id, message_id, contact_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
@@ -293,6 +303,7 @@ export const samples: Record<string, Builder> = {
   }),
   'GET /api/outbound/:id': async (w) => ({ url: `/api/outbound/${await freshOutbound(w)}` }),
   'POST /api/outbound/:id/send': async (w) => ({ url: `/api/outbound/${await freshOutbound(w)}/send` }),
+  'POST /api/outbound/:id/stop': async (w) => ({ url: `/api/outbound/${await sentOutbound(w)}/stop` }),
   'GET /messenger/outbound': async () => ({ url: '/messenger/outbound' }),
   'POST /messenger/outbound/:id/open': async (w, role) => ({
     url: `/messenger/outbound/${await messengerOutbound(w, role)}/open`,

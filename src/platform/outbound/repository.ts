@@ -1,13 +1,15 @@
 import type { Queryable } from '../../db/client.ts';
 import type { ContactFilter } from '../search/compiler.ts';
 
+export type OutboundStatus = 'draft' | 'sending' | 'sent' | 'failed' | 'stopped';
+
 export interface OutboundRow {
   workspace_id: string;
   id: string;
   segment_id: string;
   title: string;
   body: string;
-  status: 'draft' | 'sending' | 'sent' | 'failed';
+  status: OutboundStatus;
   /** The segment's query when the message was sent (null before; older sends read the segment). */
   segment_query: unknown;
   /** Why a `failed` send could not run. */
@@ -16,6 +18,9 @@ export interface OutboundRow {
   created_at: Date;
   sent_at: Date | null;
   finished_at: Date | null;
+  stopped_at: Date | null;
+  /** The teammate who stopped it (null for an API token). */
+  stopped_by: string | null;
 }
 
 export interface OutboundStats {
@@ -83,6 +88,24 @@ export const outboundRepository = {
     return res.rowCount > 0;
   },
   /**
+   * sending|sent → stopped. It waits for the row's lock, so it comes strictly before or after the send job's
+   * snapshot transaction (which takes that lock first) and before or after any messenger request reading the message
+   * (they share-lock it): whichever way, nothing changes the message's deliveries once the stop has committed.
+   */
+  async markStopped(
+    db: Queryable,
+    workspaceId: string,
+    id: string,
+    stoppedBy: string | null,
+  ): Promise<OutboundRow | undefined> {
+    const res = await db.query<OutboundRow>(
+      `UPDATE outbound_messages SET status = 'stopped', stopped_at = now(), stopped_by = $3
+       WHERE workspace_id = $1 AND id = $2 AND status IN ('sending', 'sent') RETURNING *`,
+      [workspaceId, id, stoppedBy],
+    );
+    return res.rows[0];
+  },
+  /**
    * A delivery for every contact `members` matches, in one statement: one snapshot of the segment, whatever joins
    * or leaves it meanwhile. Contacts that already have one are skipped.
    */
@@ -112,19 +135,31 @@ export const outboundRepository = {
     );
     return res.rows[0] ?? { sent: 0, delivered: 0, opened: 0 };
   },
-  /** The messages a contact has not opened yet; marks them delivered (the messenger is showing them now). */
+  /**
+   * The sent messages a contact has not opened yet; marks them delivered (the messenger is showing them now). The
+   * messages are share-locked for the statement: a stop committed meanwhile is waited for and then seen (the
+   * message is left out), and a stop waits for this statement, so a stopped message's counts never move again.
+   * Only the messages this contact has an unopened delivery of are locked.
+   */
   async takeForContact(db: Queryable, workspaceId: string, contactId: string) {
     const res = await db.query<{ id: string; title: string; body: string; sent_at: Date | null }>(
-      `WITH shown AS (
-         UPDATE outbound_deliveries SET delivered_at = COALESCE(delivered_at, now())
-         WHERE workspace_id = $1 AND contact_id = $2 AND opened_at IS NULL
-         RETURNING message_id)
-       SELECT m.id, m.title, m.body, m.sent_at FROM outbound_messages m JOIN shown s ON s.message_id = m.id
-       WHERE m.workspace_id = $1 ORDER BY m.sent_at, m.id`,
+      `WITH live AS (
+         SELECT m.id, m.title, m.body, m.sent_at FROM outbound_messages m
+         WHERE m.workspace_id = $1 AND m.status = 'sent'
+           AND m.id IN (SELECT message_id FROM outbound_deliveries
+                        WHERE workspace_id = $1 AND contact_id = $2 AND opened_at IS NULL)
+         FOR SHARE OF m),
+       shown AS (
+         UPDATE outbound_deliveries d SET delivered_at = COALESCE(d.delivered_at, now())
+         FROM live WHERE d.workspace_id = $1 AND d.contact_id = $2 AND d.message_id = live.id AND d.opened_at IS NULL
+         RETURNING d.message_id)
+       SELECT live.id, live.title, live.body, live.sent_at FROM live JOIN shown ON shown.message_id = live.id
+       ORDER BY live.sent_at, live.id`,
       [workspaceId, contactId],
     );
     return res.rows;
   },
+  /** Records the open of a sent message (share-locked, as in `takeForContact`); false if there is none to open. */
   async markOpened(
     db: Queryable,
     workspaceId: string,
@@ -132,10 +167,28 @@ export const outboundRepository = {
     contactId: string,
   ): Promise<boolean> {
     const res = await db.query(
-      `UPDATE outbound_deliveries SET opened_at = COALESCE(opened_at, now()), delivered_at = COALESCE(delivered_at, now())
-       WHERE workspace_id = $1 AND message_id = $2 AND contact_id = $3`,
+      `WITH live AS (
+         SELECT id FROM outbound_messages WHERE workspace_id = $1 AND id = $2 AND status = 'sent' FOR SHARE)
+       UPDATE outbound_deliveries d
+       SET opened_at = COALESCE(d.opened_at, now()), delivered_at = COALESCE(d.delivered_at, now())
+       FROM live WHERE d.workspace_id = $1 AND d.message_id = live.id AND d.contact_id = $3`,
       [workspaceId, messageId, contactId],
     );
     return res.rowCount > 0;
+  },
+  /** The status of a message the contact has a delivery of (undefined if it has none): why an open was refused. */
+  async deliveredStatus(
+    db: Queryable,
+    workspaceId: string,
+    messageId: string,
+    contactId: string,
+  ): Promise<OutboundStatus | undefined> {
+    const res = await db.query<{ status: OutboundStatus }>(
+      `SELECT m.status FROM outbound_messages m
+       JOIN outbound_deliveries d ON d.workspace_id = m.workspace_id AND d.message_id = m.id
+       WHERE m.workspace_id = $1 AND m.id = $2 AND d.contact_id = $3`,
+      [workspaceId, messageId, contactId],
+    );
+    return res.rows[0]?.status;
   },
 };

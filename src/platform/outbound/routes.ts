@@ -3,7 +3,7 @@ import { defineRoute, requireWorkspace, type AnyRoute } from '../../server/route
 import { outboundError } from './errors.ts';
 import { outboundRepository } from './repository.ts';
 import { createOutboundBody, outboundIdParams } from './schemas.ts';
-import { createOutbound, getOutbound, sendOutbound, toOutbound } from './service.ts';
+import { createOutbound, getOutbound, sendOutbound, stopOutbound, toOutbound } from './service.ts';
 import { getSegment, segmentSource } from '../search/service.ts';
 
 export const outboundRoutes: AnyRoute[] = [
@@ -68,10 +68,29 @@ export const outboundRoutes: AnyRoute[] = [
     },
   }),
   defineRoute({
+    method: 'POST',
+    url: '/api/outbound/:id/stop',
+    access: TEAM,
+    summary:
+      'Stop a sending or sent message: no contact is shown it from now on; its stats stay as they were (409 for a draft or failed message; stopping again is fine)',
+    params: outboundIdParams,
+    async handler({ platform, principal, params }) {
+      const p = requireWorkspace(principal);
+      const row = await stopOutbound(
+        platform.db,
+        p.workspaceId,
+        params.id,
+        p.kind === 'teammate' ? p.teammateId : null,
+      );
+      return toOutbound(row, await outboundRepository.stats(platform.db, p.workspaceId, row.id));
+    },
+  }),
+  defineRoute({
     method: 'GET',
     url: '/messenger/outbound',
     access: MESSENGER,
-    summary: "In-app messages for the session's contact that it has not opened (marks them delivered)",
+    summary:
+      "In-app messages sent to the session's contact that it has not opened, stopped ones left out (marks them delivered)",
     async handler({ platform, principal }) {
       const p = requireWorkspace(principal);
       if (p.kind !== 'messenger')
@@ -92,17 +111,31 @@ export const outboundRoutes: AnyRoute[] = [
     method: 'POST',
     url: '/messenger/outbound/:id/open',
     access: MESSENGER,
-    summary: 'Record that the contact opened an in-app message',
+    summary:
+      'Record that the contact opened an in-app message (409 outbound_stopped once it was stopped; the open is not counted)',
     params: outboundIdParams,
     async handler({ platform, principal, params }) {
       const p = requireWorkspace(principal);
-      if (
-        p.kind !== 'messenger' ||
-        !(await outboundRepository.markOpened(platform.db, p.workspaceId, params.id, p.contactId))
-      ) {
+      if (p.kind !== 'messenger')
         throw outboundError('outbound_not_found', `no message ${params.id} for you`, 'id');
+      if (await outboundRepository.markOpened(platform.db, p.workspaceId, params.id, p.contactId)) {
+        return { id: params.id, opened: true };
       }
-      return { id: params.id, opened: true };
+      // Only a recipient learns that the message was stopped; anyone else gets the same 404 as for no message.
+      const status = await outboundRepository.deliveredStatus(
+        platform.db,
+        p.workspaceId,
+        params.id,
+        p.contactId,
+      );
+      if (status === 'stopped') {
+        throw outboundError(
+          'outbound_stopped',
+          `message ${params.id} was stopped; it is not shown any more`,
+          'id',
+        );
+      }
+      throw outboundError('outbound_not_found', `no message ${params.id} for you`, 'id');
     },
   }),
 ];

@@ -29,6 +29,8 @@ export function toOutbound(row: OutboundRow, stats: OutboundStats) {
     created_at: unix(row.created_at),
     sent_at: unix(row.sent_at),
     finished_at: unix(row.finished_at),
+    stopped_at: unix(row.stopped_at),
+    stopped_by: row.stopped_by,
     error: row.error,
     stats,
   };
@@ -53,6 +55,13 @@ export async function sendOutbound(
     if (msg.status === 'sending' || msg.status === 'sent') {
       throw outboundError('already_sent', 'this message was sent already', 'id');
     }
+    if (msg.status === 'stopped') {
+      throw outboundError(
+        'outbound_stopped',
+        'this message was stopped; draft a new one to send it again',
+        'id',
+      );
+    }
     // The segment's query goes with the message: editing or deleting the segment afterwards changes nothing. It
     // must compile now, so a segment that no longer fits the attributes is refused here, with its path.
     const query = await segments.query(tx, workspaceId, msg.segment_id);
@@ -69,10 +78,39 @@ export async function sendOutbound(
 }
 
 /**
+ * Stops a sending or sent message: the messenger no longer shows it, and its counts stay as they are. A stop that
+ * finds the send job taking its snapshot waits for that one statement; one that comes before it leaves the job
+ * nothing to do. Stopping a stopped message answers it as it is.
+ */
+export async function stopOutbound(
+  db: Queryable,
+  workspaceId: string,
+  id: string,
+  stoppedBy: string | null,
+): Promise<OutboundRow> {
+  for (let attempt = 1; ; attempt++) {
+    const stopped = await outboundRepository.markStopped(db, workspaceId, id, stoppedBy);
+    if (stopped) return stopped;
+    const msg = await getOutbound(db, workspaceId, id);
+    if (msg.status === 'stopped') return msg;
+    // Sent between the two statements: it can be stopped now.
+    if ((msg.status === 'sending' || msg.status === 'sent') && attempt === 1) continue;
+    throw outboundError(
+      'not_sent',
+      `only a sending or sent message can be stopped; this one is ${msg.status}${
+        msg.status === 'failed' ? ' (nothing was delivered)' : ''
+      }`,
+      'id',
+    );
+  }
+}
+
+/**
  * The send job. The recipients are one snapshot of the segment: one INSERT … SELECT writes every member's
  * delivery, in the transaction that marks the message sent, so a contact is a recipient if and only if it was a
  * member when that statement ran, and the message appears to every recipient at once. A job killed before the
  * commit leaves nothing and its retry takes the snapshot again; a retry after the commit finds the message sent.
+ * A message stopped before the transaction is left alone (markSent finds it stopped), however many runs follow.
  */
 export function outboundSendHandler(db: Db, segments: SegmentSource) {
   return async (ctx: JobContext): Promise<void> => {
