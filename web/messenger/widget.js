@@ -9,6 +9,7 @@
 //
 // Programmatic use: `window.SettleMessenger.open()`, `.close()`, `.shutdown()`.
 import { clockTime, h, replace, shortTime } from '../shared/dom.js';
+import { OutboundMessages } from './outbound.js';
 
 const API = new URL(import.meta.url).origin;
 const POLL_MS = 5000;
@@ -101,6 +102,15 @@ class Messenger {
     this.messagesEl = null;
     /** @type {HTMLTextAreaElement | null} */
     this.input = null;
+    this.outbound = new OutboundMessages({
+      request: (method, path) => this.request(method, path),
+      onChange: () => this.renderOutbound(),
+      onPopupClick: () => {
+        this.saveDraft();
+        this.view = { name: 'home' };
+        this.open();
+      },
+    });
     const shell = this.buildShell();
     this.host = shell.host;
     this.badge = shell.badge;
@@ -191,10 +201,11 @@ class Messenger {
       return;
     }
     this.renderHeader();
-    await this.loadConversations();
+    await Promise.all([this.loadConversations(), this.outbound.refresh()]);
     if (this.isOpen) {
       // Opened while booting: same rule as open(), nothing to list means straight to writing.
-      if (this.view.name === 'home' && this.conversations.length === 0) this.view = { name: 'new' };
+      if (this.view.name === 'home' && this.conversations.length === 0 && !this.outbound.visible().length)
+        this.view = { name: 'new' };
       this.renderPanel();
     }
     this.connectStream();
@@ -281,7 +292,7 @@ class Messenger {
   /** @param {boolean} [once] */
   async poll(once = false) {
     if (!this.alive) return;
-    await this.loadConversations();
+    await Promise.all([this.loadConversations(), this.outbound.refresh()]);
     if (this.isOpen && this.view.name === 'thread') await this.refreshThread(this.view.id);
     if (!once && !this.streamConnected && this.alive)
       this.pollTimer = window.setTimeout(() => void this.poll(), POLL_MS);
@@ -375,7 +386,7 @@ class Messenger {
     panel.addEventListener('keydown', (e) => {
       if (e.key === 'Escape') this.close();
     });
-    const wrap = h('div', { class: 'wrap' }, panel, launcher);
+    const wrap = h('div', { class: 'wrap' }, panel, this.outbound.popup, launcher);
     // Hidden until the stylesheet arrives, so the host page never sees an unstyled flash.
     wrap.hidden = true;
     css.addEventListener('load', () => (wrap.hidden = false));
@@ -397,16 +408,28 @@ class Messenger {
     this.launcher.setAttribute('aria-label', n ? `Open chat, ${n} unread` : 'Open chat');
   }
 
+  /** In-app messages changed: the home view shows them as cards, the closed widget as a popup. */
+  renderOutbound() {
+    this.outbound.renderPopup(!this.isOpen);
+    if (this.isOpen && this.view.name === 'home' && this.token && !this.bootError) this.renderHome();
+  }
+
   open() {
     this.isOpen = true;
     this.panel.hidden = false;
     this.launcher.classList.add('is-open');
     this.launcher.setAttribute('aria-expanded', 'true');
     // With nothing to show, go straight to writing a message.
-    if (this.view.name === 'home' && this.token && this.conversations.length === 0)
+    if (
+      this.view.name === 'home' &&
+      this.token &&
+      this.conversations.length === 0 &&
+      !this.outbound.visible().length
+    )
       this.view = { name: 'new' };
     this.renderPanel();
     this.renderBadge();
+    this.outbound.renderPopup(false);
   }
 
   close() {
@@ -416,6 +439,7 @@ class Messenger {
     this.launcher.classList.remove('is-open');
     this.launcher.setAttribute('aria-expanded', 'false');
     this.renderBadge();
+    this.outbound.renderPopup(true);
     this.launcher.focus();
   }
 
@@ -459,6 +483,7 @@ class Messenger {
           h('h2', null, name ? `Hi ${name} 👋` : 'Hi there 👋'),
           h('p', null, 'Ask us anything, or share your feedback.'),
         ),
+        this.outbound.cards(),
         h(
           'button',
           {
@@ -497,6 +522,8 @@ class Messenger {
           : null,
       ),
     );
+    // On screen in the open panel: the contact has seen them.
+    if (this.isOpen) this.outbound.markSeen();
   }
 
   /** @param {string} id */
