@@ -1,12 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dbKinds } from '../src/db/test-db.ts';
-import type { FastifyInstance } from 'fastify';
-import { loadConfig } from '../src/config/env.ts';
-import { openDb, type Db } from '../src/db/client.ts';
-import { buildServer } from '../src/server/app.ts';
-import { composePlatform, createLogger } from '../src/server/compose.ts';
-import type { LiveBus, LiveEvent } from '../src/server/live-bus.ts';
-import { createHarness, testMasterKey, type Harness, type Role } from './helpers/harness.ts';
+import type { LiveEvent } from '../src/server/live-bus.ts';
+import { createHarness, type Harness, type Role } from './helpers/harness.ts';
+import { startSecondProcess, type SecondProcess } from './helpers/second-process.ts';
 import { openSse, type SseStream } from './helpers/sse.ts';
 
 interface Conversation {
@@ -306,33 +302,15 @@ describe.each(dbKinds())('live updates over server-sent events on %s', (kind) =>
 // balancer picks, and the change is made through another (issue: live updates were in-process until session 14).
 describe.skipIf(!dbKinds().includes('postgres'))('live updates between two Settle processes', () => {
   let h: Harness;
-  let other: { server: FastifyInstance; db: Db; base: string; bus: LiveBus };
+  let other: SecondProcess;
   const streams: SseStream[] = [];
   beforeAll(async () => {
     h = await createHarness('postgres');
-    // The second process: its own pool, platform and server over the same database.
-    const db = await openDb({ databaseUrl: h.testDb.url, dataDir: '/nonexistent', poolSize: 4 });
-    const platform = await composePlatform({
-      config: { ...loadConfig({}), dataDir: '/nonexistent', logLevel: 'warn' as const },
-      db,
-      registry: {},
-      log: createLogger('warn'),
-      masterKey: testMasterKey,
-    });
-    const server = await buildServer(platform);
-    const base = await server.listen({ port: 0, host: '127.0.0.1' });
-    // Both listen (composePlatform starts the relay) before anything is published: one that starts later misses
-    // what came before.
-    for (const bus of [platform.bus, h.platform.bus]) {
-      expect(bus.relaying).not.toBeNull();
-      await bus.relaying;
-    }
-    other = { server, db, base, bus: platform.bus };
+    other = await startSecondProcess(h);
   });
   afterAll(async () => {
     for (const s of streams) s.close();
-    await other?.server.close();
-    await other?.db.close();
+    await other?.close();
     await h?.close();
   });
   const open = async (path: string, role: Role) => {

@@ -6,17 +6,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../src/db/client.ts';
 import { dbKinds, type DbKind } from '../src/db/test-db.ts';
-import { JobQueue, type Worker } from '../src/jobs/queue.ts';
-import { createAttribute } from '../src/platform/attributes/service.ts';
+import type { Worker } from '../src/jobs/queue.ts';
 import { outboundRepository } from '../src/platform/outbound/repository.ts';
-import {
-  createOutbound,
-  OUTBOUND_SEND_QUEUE,
-  outboundSendHandler,
-  sendOutbound,
-  stopOutbound,
-} from '../src/platform/outbound/service.ts';
-import { createSegment, segmentSource } from '../src/platform/search/service.ts';
+import { OUTBOUND_SEND_QUEUE, outboundSendHandler, stopOutbound } from '../src/platform/outbound/service.ts';
+import { segmentSource } from '../src/platform/search/service.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 import {
   bulkId,
@@ -25,6 +18,7 @@ import {
   MEMBERS,
   PRO_USERS,
   proContactIds,
+  queueProSend,
 } from './helpers/outbound-contacts.ts';
 import { SettleCluster } from './helpers/settle-cluster.ts';
 
@@ -347,17 +341,10 @@ describe.each(dbKinds())('an outbound send stopped after its worker was SIGKILLe
   beforeAll(async () => {
     cluster = new SettleCluster(kind);
     await cluster.setUpWorkspace(async (db: Db, workspaceId: string) => {
-      await createAttribute(db, workspaceId, { name: 'plan', data_type: 'string' });
-      await insertContacts(db, workspaceId);
-      const segment = await createSegment(db, workspaceId, { name: 'Pro users', query: PRO_USERS });
-      const msg = await createOutbound(
-        db,
-        workspaceId,
-        { segment_id: segment.id, title: 'Wrong price', body: 'Pro is now 9 € a month.' },
-        null,
-      );
-      messageId = msg.id;
-      await sendOutbound(db, new JobQueue(db), segmentSource, workspaceId, msg.id);
+      messageId = await queueProSend(db, workspaceId, {
+        title: 'Wrong price',
+        body: 'Pro is now 9 € a month.',
+      });
     });
   });
   afterAll(async () => cluster?.close());

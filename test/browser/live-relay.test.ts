@@ -2,15 +2,11 @@
 // one process shows what a customer sends through the other, including a message too long to relay with its body
 // (the inbox reloads the thread), and a message sent while the inbox's process had lost its relay connection (the
 // process tells the inbox to reload once it listens again).
-import type { FastifyInstance } from 'fastify';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/env.ts';
-import { openDb, type Db } from '../../src/db/client.ts';
 import { dbKinds } from '../../src/db/test-db.ts';
-import { buildServer } from '../../src/server/app.ts';
-import { composePlatform, createLogger } from '../../src/server/compose.ts';
-import { createHarness, testMasterKey, type Harness } from '../helpers/harness.ts';
+import { createHarness, type Harness } from '../helpers/harness.ts';
+import { startSecondProcess, type SecondProcess } from '../helpers/second-process.ts';
 import { adminEmail, CHROMIUM, chromiumAvailable, launchChromium, seedInbox, signIn } from './fixtures.ts';
 
 const T = 20_000;
@@ -24,34 +20,20 @@ if (!chromiumAvailable() || !postgres) {
 } else {
   describe('inbox behind two Settle processes, in Chromium', () => {
     let h: Harness;
-    let other: { server: FastifyInstance; db: Db; base: string };
+    let other: SecondProcess;
     let browser: Browser;
     let adaConversationId: string;
 
     beforeAll(async () => {
       h = await createHarness('postgres');
       ({ adaConversationId } = await seedInbox(h));
-      // The inbox's process: its own pool (named, so the test can cut its relay connection), platform and server.
-      const url = new URL(h.testDb.url ?? '');
-      url.searchParams.set('application_name', APP_NAME);
-      const db = await openDb({ databaseUrl: url.toString(), dataDir: '/nonexistent', poolSize: 4 });
-      const platform = await composePlatform({
-        config: { ...loadConfig({}), dataDir: '/nonexistent', logLevel: 'warn' as const },
-        db,
-        registry: {},
-        log: createLogger('warn'),
-        masterKey: testMasterKey,
-      });
-      const server = await buildServer(platform);
-      const base = await server.listen({ port: 0, host: '127.0.0.1' });
-      for (const bus of [platform.bus, h.platform.bus]) await bus.relaying;
-      other = { server, db, base };
+      // The inbox's process, named so the test can cut its relay connection.
+      other = await startSecondProcess(h, { applicationName: APP_NAME });
       browser = await launchChromium();
     }, 60_000);
     afterAll(async () => {
       await browser?.close();
-      await other?.server.close();
-      await other?.db.close();
+      await other?.close();
       await h?.close();
     });
 

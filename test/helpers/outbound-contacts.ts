@@ -1,5 +1,9 @@
 // The bulk contacts of the outbound tests: a large "Pro users" segment and a few others, written in one statement.
-import type { Queryable } from '../../src/db/client.ts';
+import type { Db, Queryable } from '../../src/db/client.ts';
+import { JobQueue } from '../../src/jobs/queue.ts';
+import { createAttribute } from '../../src/platform/attributes/service.ts';
+import { createOutbound, sendOutbound } from '../../src/platform/outbound/service.ts';
+import { createSegment, segmentSource } from '../../src/platform/search/service.ts';
 
 export const MEMBERS = Number(process.env.OUTBOUND_MEMBERS ?? 10_000);
 export const OTHERS = 500;
@@ -34,4 +38,21 @@ export async function deliveredTo(db: Queryable, workspaceId: string, messageId:
     [workspaceId, messageId],
   );
   return res.rows.map((r) => r.contact_id);
+}
+
+/**
+ * A workspace with the bulk contacts, the "Pro users" segment and a message to it whose send job is queued, not
+ * run: what the tests that kill the job's worker start from. Answers the message id.
+ */
+export async function queueProSend(
+  db: Db,
+  workspaceId: string,
+  message: { title: string; body: string },
+): Promise<string> {
+  await createAttribute(db, workspaceId, { name: 'plan', data_type: 'string' });
+  await insertContacts(db, workspaceId);
+  const segment = await createSegment(db, workspaceId, { name: 'Pro users', query: PRO_USERS });
+  const msg = await createOutbound(db, workspaceId, { segment_id: segment.id, ...message }, null);
+  await sendOutbound(db, new JobQueue(db), segmentSource, workspaceId, msg.id);
+  return msg.id;
 }
