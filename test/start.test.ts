@@ -124,8 +124,28 @@ describe('npm start on an empty data directory', () => {
         sync: { complete: true },
       });
 
-      // Not checked: Stripe timeline events. The demo's Stripe data has no event history, and the backfill records
-      // no timeline entries (they come from events), so a newcomer's demo contacts have none yet (session 15 note).
+      // Timeline events from the first minute: the account's last 30 days of events, imported once the sync is
+      // done (the demo's Stripe history: renewals, a declined renewal, a cancellation, a refund, a trial).
+      type History = { connections: { timeline_history: { done: boolean; events: number } | null }[] };
+      let history = await get<History>('/api/apps/stripe/views/status');
+      for (let i = 0; i < 300 && !history.connections[0]?.timeline_history?.done; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        history = await get<History>('/api/apps/stripe/views/status');
+      }
+      expect(history.connections[0]?.timeline_history).toMatchObject({ done: true });
+      const names = async (email: string) => {
+        const c = await contact(email);
+        const r = await get<{ events: { event_name: string }[] }>(
+          `/api/contacts/${c!.id}/events?per_page=50`,
+        );
+        return r.events.map((e) => e.event_name).sort();
+      };
+      expect(await names('ada@example.com')).toEqual(['charged', 'invoice_created']);
+      expect(await names('alan@example.com')).toEqual(['charge_failed', 'invoice_created']);
+      expect(await names('grace@example.com')).toEqual(['created_subscription']);
+      expect(await names('margaret@example.com')).toEqual(['deleted_subscription']);
+      expect(await names('linus@example.com')).toEqual(['charge_refunded', 'charged', 'invoice_created']);
+      expect(await names('katherine@example.com')).toEqual([]);
 
       const segments = await get<{ data: { name: string }[] }>('/api/segments');
       expect(segments.data.map((s) => s.name).sort()).toEqual([
@@ -148,6 +168,9 @@ describe('npm start on an empty data directory', () => {
         (await again<{ connections: unknown[] }>('/api/apps/stripe/views/status')).connections,
       ).toHaveLength(1);
       expect((await again<{ data: unknown[] }>('/api/segments')).data).toHaveLength(4);
+      // The history is imported once: a restart adds no second copy.
+      const adaAgain = await again<{ events: unknown[] }>(`/api/contacts/${ada!.id}/events?per_page=50`);
+      expect(adaAgain.events).toHaveLength(2);
       await stop(second.proc);
     },
   );

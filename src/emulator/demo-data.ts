@@ -13,6 +13,7 @@ import { buildCustomer } from './resources/customers.ts';
 import { buildCardPaymentMethod } from './resources/payment-methods.ts';
 import { buildCharge, buildPaymentIntent, buildRefund } from './resources/payment-objects.ts';
 import { buildSubscription, buildSubscriptionItem } from './resources/subscription-builders.ts';
+import { emitEvent } from './events.ts';
 import { buildSnapshotInvoice } from './snapshot-invoice.ts';
 import { TEST_CARDS } from './test-cards.ts';
 
@@ -31,6 +32,16 @@ export function loadDemoData(emu: Emulator, acct: Account): DemoSummary {
   const at = (t: number): BuildEnv => ({ ids, now: t, livemode: acct.livemode });
   const catalogTime = now - 400 * DAY;
   const save = <T extends Parameters<Account['save']>[0]>(o: T): T => acct.save(o);
+  // The account's event history, as Stripe would have recorded it at the time: the list keeps the last 30 days,
+  // which is what a newly connected Settle imports onto the timeline. Event ids have their own seed, so adding an
+  // event never changes the objects' ids.
+  const eventIds = seededIds(DEMO_SEED + 1);
+  const happened = (
+    type: Stripe.Event.Type,
+    object: { id: string; object: string },
+    created: number,
+    previous?: Record<string, unknown>,
+  ) => emitEvent(emu, acct, type, object, { created, ids: eventIds, ...(previous ? { previous } : {}) });
 
   const products: Record<string, Stripe.Product> = {};
   const prices: Record<string, Stripe.Price> = {};
@@ -140,7 +151,7 @@ export function loadDemoData(emu: Emulator, acct: Account): DemoSummary {
       current_period_start: periodStart,
       current_period_end: nextPeriodEnd(periodStart, price.recurring),
     });
-    return save(
+    const sub = save(
       buildSubscription(at(start), {
         id: subId,
         customer: c.id,
@@ -157,6 +168,16 @@ export function loadDemoData(emu: Emulator, acct: Account): DemoSummary {
         ...extra,
       }),
     );
+    // As it was when created: trialing or active, not yet past due or canceled.
+    const asCreated: Stripe.Subscription = {
+      ...sub,
+      status: sub.trial_end ? 'trialing' : 'active',
+      canceled_at: null,
+      ended_at: null,
+      cancellation_details: { comment: null, feedback: null, feedback_option: null, reason: null },
+    };
+    happened('customer.subscription.created', asCreated, start);
+    return sub;
   };
   const pay = (
     c: Stripe.Customer,
@@ -165,6 +186,7 @@ export function loadDemoData(emu: Emulator, acct: Account): DemoSummary {
     amount: number,
     t: number,
     fail?: { code: string; decline: string; message: string },
+    description = 'Subscription update',
   ) => {
     const pi = buildPaymentIntent(at(t), {
       amount,
@@ -181,7 +203,7 @@ export function loadDemoData(emu: Emulator, acct: Account): DemoSummary {
         currency: 'usd',
         customer: c.id,
         payment_intent: pi.id,
-        description: 'Subscription update',
+        description,
         ...(fail
           ? {
               status: 'failed',
@@ -230,7 +252,11 @@ export function loadDemoData(emu: Emulator, acct: Account): DemoSummary {
     });
     save(inv);
     save({ ...ch, metadata: { invoice: inv.id } });
-    return { ch: acct.charges.get(ch.id) as Stripe.Charge, inv };
+    const charge = acct.charges.get(ch.id) as Stripe.Charge;
+    const draft: Stripe.Invoice = { ...inv, status: 'draft', amount_paid: 0, amount_remaining: amount };
+    happened('invoice.created', draft, t);
+    happened(fail ? 'charge.failed' : 'charge.succeeded', charge, t);
+    return { ch: charge, inv };
   };
 
   // Ada Lovelace: active Pro monthly, visa, three paid months.
@@ -275,9 +301,9 @@ export function loadDemoData(emu: Emulator, acct: Account): DemoSummary {
     save({ ...sub, latest_invoice: inv.id });
     save({ ...(acct.customers.get(c.id) as Stripe.Customer), delinquent: true });
   }
-  // Margaret Hamilton: canceled Starter.
+  // Margaret Hamilton: Starter, canceled about three weeks ago.
   {
-    const start = addMonths(now, -5);
+    const start = addMonths(now, -4) + 10 * DAY;
     const { c, pm } = person('margaret@example.com', 'Margaret Hamilton', start, '5555555555554444', true);
     const canceledAt = addMonths(start, 3);
     const sub = subscribe(c, prices.starter_monthly as Stripe.Price, start, addMonths(start, 2), {
@@ -292,6 +318,7 @@ export function loadDemoData(emu: Emulator, acct: Account): DemoSummary {
       },
     });
     for (let i = 0; i < 3; i++) pay(c, pm as Stripe.PaymentMethod, sub, 900, addMonths(start, i));
+    happened('customer.subscription.deleted', sub, canceledAt);
   }
   // Linus Torvalds: active Pro yearly with LOYAL20 forever, mastercard, one refunded charge.
   {
@@ -304,10 +331,19 @@ export function loadDemoData(emu: Emulator, acct: Account): DemoSummary {
     const yearly = 29000 - 29000 * 0.2;
     pay(c, pm as Stripe.PaymentMethod, sub, yearly, start);
     const { inv } = pay(c, pm as Stripe.PaymentMethod, sub, yearly, periodStart);
-    // A one-off support add-on, refunded at the customer's request.
-    const { ch } = pay(c, pm as Stripe.PaymentMethod, null, 4900, periodStart + 10 * DAY);
+    // A one-off support add-on last week, refunded at the customer's request.
+    const { ch } = pay(
+      c,
+      pm as Stripe.PaymentMethod,
+      null,
+      4900,
+      now - 9 * DAY,
+      undefined,
+      'Priority support add-on',
+    );
+    const refundedAt = now - 7 * DAY;
     const refund = save(
-      buildRefund(at(periodStart + 12 * DAY), {
+      buildRefund(at(refundedAt), {
         amount: 4900,
         charge: ch.id,
         currency: 'usd',
@@ -316,13 +352,13 @@ export function loadDemoData(emu: Emulator, acct: Account): DemoSummary {
         reason: 'requested_by_customer',
       }),
     );
-    save({
+    const refunded = save({
       ...ch,
-      description: 'Priority support add-on',
       amount_refunded: 4900,
       refunded: true,
       refunds: { object: 'list', data: [refund], has_more: false, url: `/v1/charges/${ch.id}/refunds` },
     });
+    happened('charge.refunded', refunded, refundedAt, { amount_refunded: 0, refunded: false });
     save({ ...sub, discounts: [disc.id], latest_invoice: inv.id });
   }
   // Katherine Johnson: no subscription, a balance.

@@ -2,6 +2,7 @@
 import type Stripe from 'stripe';
 import type { Account } from './account.ts';
 import type { Emulator } from './emulator.ts';
+import type { IdSource } from './ids.ts';
 
 export const API_VERSION = '2026-10-28.endive';
 export const EVENT_RETENTION_SECONDS = 30 * 86_400;
@@ -35,6 +36,10 @@ export interface EmitOptions {
   previous?: Record<string, unknown>;
   requestId?: string | null;
   idempotencyKey?: string | null;
+  /** A past time, for history written straight into the store (demo data); the clock's now otherwise. */
+  created?: number;
+  /** Where the event's id comes from: a seeded source keeps loaded history the same on every start. */
+  ids?: IdSource;
 }
 
 export function emitEvent(
@@ -48,10 +53,10 @@ export function emitEvent(
     (e) => e.status === 'enabled' && (e.enabled_events.includes('*') || e.enabled_events.includes(type)),
   );
   const event = {
-    id: emu.ids('evt'),
+    id: (opts.ids ?? emu.ids)('evt'),
     object: 'event',
     api_version: API_VERSION,
-    created: emu.clock.now(),
+    created: opts.created ?? emu.clock.now(),
     data: {
       object: snapshot(object),
       ...(opts.previous ? { previous_attributes: snapshot(opts.previous) } : {}),

@@ -6,7 +6,8 @@ import { api, describeError } from './api.js';
 /**
  * @typedef {{ id: string, account_id: string, account_name: string | null, mode: string, primary: boolean,
  *   sync: { run: number, state: string, last_error: string | null, pages_done: number, types_done: number,
- *   types_total: number, complete: boolean, objects: Record<string, { count: number, done: boolean }> } }} Connection
+ *   types_total: number, complete: boolean, objects: Record<string, { count: number, done: boolean }> },
+ *   timeline_history?: { done: boolean, events: number, recorded: number, held: number } | null }} Connection
  * @typedef {{ connection_id: string, account_id: string, conflicts: { email: string, contactId: string | null,
  *   winner: string, losers: string[] }[], truncated?: boolean }} ConflictGroup
  */
@@ -30,12 +31,13 @@ function errorLine() {
   };
 }
 
-/** @param {Connection['sync']} s */
-function syncText(s) {
+/** @param {Connection} c */
+function syncText(c) {
+  const s = c.sync;
   const objects = Object.values(s.objects).reduce((n, o) => n + o.count, 0);
   switch (s.state) {
     case 'done':
-      return s.complete ? `Synced · ${objects} objects` : `Finishing · ${objects} objects`;
+      return s.complete ? `Synced · ${objects} objects${historyText(c)}` : `Finishing · ${objects} objects`;
     case 'paused':
       return 'Paused: sync is off';
     case 'error':
@@ -49,9 +51,18 @@ function syncText(s) {
   }
 }
 
+/** The events from before the connection, imported onto the timeline once the backfill is done. */
+function historyText(/** @type {Connection} */ c) {
+  const t = c.timeline_history;
+  if (!t) return '';
+  const n = `${t.events} past event${t.events === 1 ? '' : 's'}`;
+  return t.done ? ` · ${n} imported to the timeline` : ` · importing past events (${n} so far)`;
+}
+
 /** A sync still moving (a retried error included): its progress is worth polling. */
 const busy = (/** @type {Connection} */ c) =>
-  ['pending', 'running', 'error'].includes(c.sync.state) || (c.sync.state === 'done' && !c.sync.complete);
+  ['pending', 'running', 'error'].includes(c.sync.state) ||
+  (c.sync.state === 'done' && (!c.sync.complete || !c.timeline_history?.done));
 
 export class SettingsView {
   /** @param {HTMLElement} root */
@@ -200,7 +211,7 @@ export class SettingsView {
               ),
               c.primary ? h('span', { class: 'pill pill-primary' }, 'Primary') : null,
             ),
-            h('p', { class: 'sync-status', role: 'status' }, syncText(c.sync)),
+            h('p', { class: 'sync-status', role: 'status' }, syncText(c)),
             h(
               'div',
               { class: 'settings-actions' },

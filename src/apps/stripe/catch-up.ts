@@ -17,6 +17,7 @@
 import type Stripe from 'stripe';
 import type { AppHost } from '../../app-sdk/index.ts';
 import { clientFor, getConnection, WEBHOOK_EVENTS } from './connections.ts';
+import { ensureTimelineHistory } from './timeline-history.ts';
 
 /** Stripe keeps events 30 days; the cursor must not point before that or the list answers nothing useful. */
 const RETENTION_SECONDS = 30 * 86_400;
@@ -90,6 +91,8 @@ export async function runCatchUp(host: AppHost, payload: CatchUpPayload) {
     { dedupeKey: `catchup:${conn.id}:${next}`, runAt: new Date(next * every) },
   );
   if (!settings.sync_enabled) return;
+  // The first run comes when the backfill is done: the history before the connection can be imported then.
+  await ensureTimelineHistory(host, conn.id);
 
   const rec = await readEventCursor(host, conn.id);
   const handle = await clientFor(host, conn);

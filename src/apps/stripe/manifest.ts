@@ -18,6 +18,7 @@ import {
 } from './connections.ts';
 import { linkCustomer, unlinkCustomer, type LinkInput } from './links.ts';
 import { runCreateContact } from './recompute.ts';
+import { runTimelineHistory } from './timeline-history.ts';
 import { timelineEventNames } from './timeline.ts';
 import { conflictsView, statusView } from './views.ts';
 import { releaseConnection } from './release.ts';
@@ -64,6 +65,7 @@ export const stripeApp = defineApp({
     create_contact: (host, payload) =>
       runCreateContact(host, payload as Parameters<typeof runCreateContact>[1]),
     catch_up: (host, payload) => runCatchUp(host, payload as CatchUpPayload),
+    timeline_history: (host, payload) => runTimelineHistory(host, payload as { connectionId: string }),
     release_connection: (host, payload) => releaseConnection(host, payload as { connectionId: string }),
     // `applyEvent` reads the settings itself (sync_enabled included): one query per event fewer.
     apply_event: (host, payload, ctx) =>

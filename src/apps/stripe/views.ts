@@ -6,6 +6,7 @@ import { listConnections, publicConnection } from './connections.ts';
 import { customerFacts, listEmailConflicts, normaliseEmail, type ContactCandidate } from './matching.ts';
 import { loadBundle } from './bundle.ts';
 import { BACKFILL_TYPES, emailIndex, objectKey, stores } from './store.ts';
+import { readHistoryCursor } from './timeline-history.ts';
 
 export async function statusView(host: AppHost) {
   const conns = await listConnections(host);
@@ -23,6 +24,7 @@ export async function statusView(host: AppHost) {
       };
     }
     const cursorsDone = Object.values(objects).every((o) => o.done);
+    const history = (await readHistoryCursor(host, c.id))?.data;
     out.push({
       ...publicConnection(c),
       sync: {
@@ -40,6 +42,11 @@ export async function statusView(host: AppHost) {
         // Complete only when every list reached its end AND the matching pass after them finished.
         complete: cursorsDone && c.sync.state === 'done',
       },
+      // The last 30 days of events before the connection, on the timeline (timeline-history.ts); null until the
+      // backfill is done and the import starts.
+      timeline_history: history
+        ? { done: history.done, events: history.listed, recorded: history.recorded, held: history.held }
+        : null,
     });
   }
   return { connections: out };
