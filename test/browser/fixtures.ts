@@ -77,8 +77,22 @@ export async function seedInbox(h: Harness): Promise<{ adaConversationId: string
     }),
     'update Ada',
   );
-  const events: [string, number, Record<string, string | number>][] = [
+  const events: [string, number, Record<string, string | number | boolean>][] = [
     ['invoice.payment_failed', 2 * 3600, { amount: '$490.00', attempt: 2 }],
+    // As the Stripe app records a refund (amounts in major units, test mode).
+    [
+      'charge_refunded',
+      2 * day,
+      {
+        charge_id: 'ch_refund1',
+        amount: 49,
+        amount_refunded: 49,
+        refund_amount: 49,
+        currency: 'usd',
+        fully_refunded: true,
+        livemode: false,
+      },
+    ],
     ['exported report', 26 * 3600, { report: 'Revenue by plan' }],
     ['invited teammate', 3 * day, { seats: 12 }],
     ['signed up', 400 * day, { source: 'google' }],

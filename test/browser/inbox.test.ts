@@ -131,6 +131,13 @@ if (!chromiumAvailable()) {
         await sidebar
           .locator('.timeline-name', { hasText: 'Invoice payment failed' })
           .waitFor({ timeout: T });
+        // A Stripe entry reads as money with its currency, labelled test mode; ids and flags stay in the tooltip.
+        const refund = sidebar.locator('.timeline li', { hasText: 'Charge refunded' });
+        expect(await refund.locator('.badge-test').textContent()).toBe('test');
+        const refundMeta = refund.locator('.timeline-meta');
+        expect(await refundMeta.textContent()).toBe('$49.00 · refunded $49.00');
+        expect(await refundMeta.getAttribute('title')).toContain('charge_id: ch_refund1');
+        expect(await sidebar.locator('.timeline-meta', { hasText: 'livemode' }).count()).toBe(0);
 
         // Reply (Ctrl+Enter), then an internal note: both show in the thread; the customer sees only the reply.
         const composer = page.locator('[data-testid=composer]');

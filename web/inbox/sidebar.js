@@ -1,6 +1,7 @@
 // The contact sidebar: identity, the saved segments the contact is in, attributes (Stripe ones grouped), app cards
 // and recent timeline events.
 import { api, describeError } from './api.js';
+import { summarizeMetadata } from './timeline-summary.js';
 import { fullTime, h, hueOf, initials, replace, shortTime } from '../shared/dom.js';
 
 /**
@@ -353,20 +354,24 @@ async function loadEvents(box, contact) {
         'ol',
         { class: 'timeline' },
         events.map((e) => {
-          const meta = Object.entries(e.metadata ?? {})
-            .slice(0, 3)
-            .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
-            .join(' · ');
+          const meta = summarizeMetadata(e.metadata);
           return h(
             'li',
             null,
             h(
               'div',
               { class: 'timeline-row' },
-              h('span', { class: 'timeline-name' }, sentence(e.event_name)),
+              h(
+                'span',
+                { class: 'timeline-name' },
+                sentence(e.event_name),
+                meta.test ? h('span', { class: 'badge badge-test' }, 'test') : null,
+              ),
               h('time', { class: 'muted small', title: fullTime(e.created_at) }, shortTime(e.created_at)),
             ),
-            meta ? h('div', { class: 'muted small ellipsis', title: meta }, meta) : null,
+            meta.line || meta.full
+              ? h('div', { class: 'muted small ellipsis timeline-meta', title: meta.full }, meta.line)
+              : null,
           );
         }),
       ),

@@ -40,7 +40,10 @@ const demoConversations: {
   {
     email: 'linus@example.com',
     messages: [
-      { from: 'contact', body: 'Thanks for the refund last month. Can I switch to monthly billing?' },
+      {
+        from: 'contact',
+        body: 'Thanks for refunding the add-on last week. Can I switch to monthly billing?',
+      },
       {
         from: 'note',
         body: 'He is on the yearly plan with the 20% coupon; check proration before offering.',
