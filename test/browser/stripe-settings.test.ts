@@ -80,6 +80,10 @@ if (!chromiumAvailable()) {
         await item.locator('.pill', { hasText: 'Primary' }).waitFor({ timeout: T });
         // The page polls the sync's progress until it is done.
         await item.locator('.sync-status', { hasText: 'Synced' }).waitFor({ timeout: 120_000 });
+        // Then the account's last 30 days of events before the connection (nine in the demo data) are imported.
+        await item
+          .locator('.sync-status', { hasText: '9 past events imported to the timeline' })
+          .waitFor({ timeout: 60_000 });
         expect(await page.inputValue('#stripe-api-key')).toBe('');
         expect(await page.content()).not.toContain(emu.key);
 
