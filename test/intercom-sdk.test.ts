@@ -261,6 +261,35 @@ describe.each(dbKinds())('intercom-client against Settle on %s', (kind) => {
     })) as { id: string };
     expect((await client.contacts.listAttachedSegments({ contact_id: inNone.id })).data).toEqual([]);
 
+    // Intercom's segment list and retrieve: counts on request, as Intercom's include_count.
+    const listed = await client.segments.list({ include_count: true });
+    expect(listed.type).toBe('segment.list');
+    const big = listed.segments?.find((s) => s.id === bigPaying);
+    expect(big).toMatchObject({ type: 'segment', name: 'Big, not on Free', person_type: 'user', count: 1 });
+    const enterprise = listed.segments?.find((s) => s.name === 'Enterprise');
+    expect(enterprise?.count).toBe(0);
+    const uncounted = await client.segments.list({ include_count: false });
+    expect(uncounted.segments?.map((s) => s.id)).toEqual(listed.segments?.map((s) => s.id));
+    expect(uncounted.segments?.every((s) => s.count === undefined)).toBe(true);
+    // The count is the search's total for the same query.
+    const withoutRenewal = await h.request('token', {
+      method: 'POST',
+      url: '/api/contacts/search',
+      payload: { query: { field: 'custom_attributes.renews_at', operator: '=', value: null } },
+    });
+    const total = (withoutRenewal.json() as { total_count: number }).total_count;
+    expect(total).toBeGreaterThan(1);
+    expect(await client.segments.find({ segment_id: noRenewal })).toMatchObject({
+      type: 'segment',
+      id: noRenewal,
+      name: 'No renewal date',
+      count: total,
+    });
+    await expect(client.segments.find({ segment_id: 'no_such_segment' })).rejects.toMatchObject({
+      statusCode: 404,
+      body: { error: { code: 'segment_not_found' } },
+    });
+
     await expect(
       client.contacts.listAttachedSegments({ contact_id: 'no_such_contact' }),
     ).rejects.toMatchObject({

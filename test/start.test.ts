@@ -147,8 +147,8 @@ describe('npm start on an empty data directory', () => {
       expect(await names('linus@example.com')).toEqual(['charge_refunded', 'charged', 'invoice_created']);
       expect(await names('katherine@example.com')).toEqual([]);
 
-      const segments = await get<{ data: { name: string }[] }>('/api/segments');
-      expect(segments.data.map((s) => s.name).sort()).toEqual([
+      const segments = await get<{ segments: { name: string }[] }>('/api/segments');
+      expect(segments.segments.map((s) => s.name).sort()).toEqual([
         'Churned',
         'Past due',
         'Paying Pro customers',
@@ -167,7 +167,7 @@ describe('npm start on an empty data directory', () => {
       expect(
         (await again<{ connections: unknown[] }>('/api/apps/stripe/views/status')).connections,
       ).toHaveLength(1);
-      expect((await again<{ data: unknown[] }>('/api/segments')).data).toHaveLength(4);
+      expect((await again<{ segments: unknown[] }>('/api/segments')).segments).toHaveLength(4);
       // The history is imported once: a restart adds no second copy.
       const adaAgain = await again<{ events: unknown[] }>(`/api/contacts/${ada!.id}/events?per_page=50`);
       expect(adaAgain.events).toHaveLength(2);

@@ -3,6 +3,7 @@ import { defineRoute, requireWorkspace, type RouteDef } from '../../server/route
 import { contactIdParams } from '../contacts/schemas.ts';
 import {
   createSegmentBody,
+  listSegmentsQuery,
   searchBody,
   segmentContactsQuery,
   segmentIdParams,
@@ -46,9 +47,14 @@ export const searchRoutes: RouteDef<any, any, any>[] = [
     method: 'GET',
     url: '/api/segments',
     access: TEAM,
-    summary: 'List segments, each with its member count now',
-    async handler({ platform, principal }) {
-      return { type: 'list', data: await listSegments(platform.db, requireWorkspace(principal).workspaceId) };
+    summary: 'List segments (Intercom shape), each with its member count now unless include_count=false',
+    query: listSegmentsQuery,
+    async handler({ platform, principal, query }) {
+      const workspaceId = requireWorkspace(principal).workspaceId;
+      const segments = await listSegments(platform.db, workspaceId, {
+        count: query.include_count !== 'false',
+      });
+      return { type: 'segment.list', segments };
     },
   }),
   defineRoute({

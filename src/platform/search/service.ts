@@ -114,22 +114,26 @@ export interface Segment {
   id: string;
   name: string;
   query: QueryNode;
-  /** Null when the query no longer compiles (e.g. an attribute it uses was deleted); see `error`. */
-  count: number | null;
+  /** Intercom's field; a Settle segment is not limited to users or leads (its query may filter on `role`). */
+  person_type: 'user';
+  /** Null when the query no longer compiles (e.g. an attribute it uses was deleted); see `error`. Absent when not asked for. */
+  count?: number | null;
   error?: { code: string; message: string; path?: string };
   created_at: number;
   updated_at: number;
 }
 
-async function toSegment(db: Queryable, row: SegmentRow): Promise<Segment> {
+async function toSegment(db: Queryable, row: SegmentRow, count = true): Promise<Segment> {
   const base = {
     type: 'segment' as const,
     id: row.id,
     name: row.name,
     query: row.query,
+    person_type: 'user' as const,
     created_at: Math.floor(row.created_at.getTime() / 1000),
     updated_at: Math.floor(row.updated_at.getTime() / 1000),
   };
+  if (!count) return base;
   try {
     return { ...base, count: await countContacts(db, row.workspace_id, row.query) };
   } catch (err) {
@@ -145,12 +149,17 @@ function notFound(id: string): AppError {
 /** Segments counted at once on PostgreSQL: each count is one statement, and the pool has ten connections. */
 const COUNTS_AT_ONCE = 4;
 
-export async function listSegments(db: Queryable, workspaceId: string): Promise<Segment[]> {
+export async function listSegments(
+  db: Queryable,
+  workspaceId: string,
+  opts: { count?: boolean } = {},
+): Promise<Segment[]> {
   const rows = await segmentRepository.list(db, workspaceId);
   const out: Segment[] = new Array<Segment>(rows.length);
   let next = 0;
   const lane = async () => {
-    for (let i = next++; i < rows.length; i = next++) out[i] = await toSegment(db, rows[i]!);
+    for (let i = next++; i < rows.length; i = next++)
+      out[i] = await toSegment(db, rows[i]!, opts.count ?? true);
   };
   await Promise.all(Array.from({ length: Math.min(COUNTS_AT_ONCE, rows.length) }, lane));
   return out;
