@@ -61,6 +61,8 @@ describe('settle stripe connect and sync', () => {
     );
     expect(out.stdout).toMatch(/Connected acct_\w+ \(test mode, primary\)/);
     expect(out.stdout).toContain('Stripe sync complete.');
+    // Then the demo account's last 30 days of events, nine of them, reach the timeline.
+    expect(out.stdout).toContain('Timeline: 9 past events imported.');
     expect(out.stdout + out.stderr).not.toContain(emu.key);
 
     const found = await h.request('token', { method: 'GET', url: '/api/contacts?email=ada@example.com' });

@@ -17,6 +17,7 @@ interface StatusConnection {
     complete: boolean;
     objects: Record<string, { count: number; done: boolean }>;
   };
+  timeline_history: { done: boolean; events: number } | null;
 }
 
 async function status(api: ApiClient): Promise<StatusConnection[]> {
@@ -81,6 +82,32 @@ async function waitForSync(api: ApiClient): Promise<void> {
   }
   bar.stop();
   process.stdout.write('Stripe sync complete.\n');
+  await waitForHistory(api);
+}
+
+/** How long `--wait` waits for the timeline history after the sync before leaving it to the background. */
+const HISTORY_WAIT_MS = 60_000;
+
+/** A first sync is followed by the import of the account's last 30 days of events onto the timeline. */
+async function waitForHistory(api: ApiClient): Promise<void> {
+  const deadline = Date.now() + HISTORY_WAIT_MS;
+  let said = false;
+  for (;;) {
+    const conns = await status(api);
+    if (conns.every((c) => c.timeline_history?.done)) {
+      const events = conns.reduce((n, c) => n + (c.timeline_history?.events ?? 0), 0);
+      if (said || events > 0)
+        process.stdout.write(`Timeline: ${events} past event${events === 1 ? '' : 's'} imported.\n`);
+      return;
+    }
+    if (Date.now() > deadline) {
+      process.stdout.write('Timeline: the past events are still being imported, in the background.\n');
+      return;
+    }
+    if (!said) process.stdout.write('Timeline: importing the last 30 days of events…\n');
+    said = true;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
 }
 
 /** `settle stripe connect|sync`: these talk to a running Settle over its HTTP API. */
