@@ -1,6 +1,7 @@
 // Updating, archiving and deleting contact attribute definitions over HTTP (the SDK side is in intercom-sdk.test.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dbKinds } from '../src/db/test-db.ts';
+import { deleteAttribute } from '../src/platform/attributes/service.ts';
 import { createContact } from '../src/platform/contacts/service.ts';
 import { createApiToken } from '../src/platform/teammates/service.ts';
 import { createWorkspace } from '../src/platform/workspaces/service.ts';
@@ -235,6 +236,35 @@ describe.each(dbKinds())('data attribute update, archive and delete on %s', (kin
     expect(await attrsOf(c)).toEqual({ guarded: 'x' });
     expect((await h.request('admin', calls[0])).json()).toMatchObject({ archived: true });
     expect((await h.request('admin', calls[1])).json()).toMatchObject({ deleted: true, contacts_updated: 1 });
+  });
+
+  it('removes the values in batches of contacts, none missed between batches, archived contacts included', async () => {
+    await define('batched', 'string');
+    await define('kept', 'string');
+    const ids: string[] = [];
+    // Every third contact has no value: batches of two see all mixes (both, one, none).
+    for (let i = 0; i < 11; i++)
+      ids.push(await newContact(i % 3 === 2 ? { kept: `k${i}` } : { batched: `b${i}`, kept: `k${i}` }));
+    const archived = ids[4]!;
+    expect(
+      (await h.request('token', { method: 'POST', url: `/api/contacts/${archived}/archive` })).statusCode,
+    ).toBe(200);
+    await update('batched', { archived: true });
+    const { contactsUpdated } = await deleteAttribute(h.platform.db, h.workspace.id, 'batched', { batch: 2 });
+    expect(contactsUpdated).toBe(ids.filter((_, i) => i % 3 !== 2).length);
+    const left = await h.platform.db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM contacts WHERE workspace_id = $1 AND custom_attributes ? 'batched'",
+      [h.workspace.id],
+    );
+    expect(left.rows[0]?.n).toBe(0);
+    for (const [i, id] of ids.entries()) {
+      const row = await h.platform.db.query<{ custom_attributes: Record<string, unknown> }>(
+        'SELECT custom_attributes FROM contacts WHERE workspace_id = $1 AND id = $2',
+        [h.workspace.id, id],
+      );
+      expect(row.rows[0]?.custom_attributes).toEqual({ kept: `k${i}` });
+    }
+    expect(await sideRows('batched')).toEqual({ values: 0, counted: 0 });
   });
 
   it('keeps an archived attribute’s name taken, and says so', async () => {

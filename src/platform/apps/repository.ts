@@ -1,3 +1,4 @@
+import { contactRepository } from '../contacts/repository.ts';
 import type { Queryable } from '../../db/client.ts';
 
 export interface InstallationRow {
@@ -85,10 +86,7 @@ export async function removeAppAttributes(db: Queryable, workspaceId: string, ap
   );
   const names = res.rows.map((r) => r.name);
   if (names.length === 0) return;
-  await db.query(
-    'UPDATE contacts SET custom_attributes = custom_attributes - $2::text[] WHERE workspace_id = $1 AND custom_attributes ?| $2::text[]',
-    [workspaceId, names],
-  );
+  await contactRepository.removeAttributeKeys(db, workspaceId, names);
   await db.query('DELETE FROM attribute_definitions WHERE workspace_id = $1 AND source = $2', [
     workspaceId,
     appId,

@@ -3,6 +3,7 @@ import { customNames } from '../search/compiler.ts';
 import { segmentRepository } from '../search/repository.ts';
 import { attributeError } from './errors.ts';
 import { attributeRepository, type AttributeDefinitionRow } from './repository.ts';
+import { contactRepository } from '../contacts/repository.ts';
 import {
   MAX_STRING_VALUE_BYTES,
   storedType,
@@ -154,46 +155,62 @@ export async function updateAttribute(
 }
 
 /**
- * Settle's extension: deletes an archived teammates' attribute and its values on every contact, in one
- * transaction. Archived first, so one mistaken call cannot wipe data, and no new values arrive meanwhile (writes
- * refuse archived attributes). The search side tables follow through the triggers on contacts. The expression
- * indexes stay: they are shared by every workspace using the name (search/repository.ts).
+ * Settle's extension: deletes an archived teammates' attribute and its values on every contact. Archived first, so
+ * one mistaken call cannot wipe data, and no new values arrive meanwhile (writes refuse archived attributes). The
+ * values go in batches of contacts, each committed on its own, so a large workspace's contacts are never all
+ * row-locked at once; then one transaction re-checks the definition under its row lock, sweeps what is left and
+ * deletes it. A teammate who unarchives it meanwhile gets it back without the values removed so far (the answer
+ * says so). The search side tables follow through the triggers on contacts. The expression indexes stay: they are
+ * shared by every workspace using the name (search/repository.ts).
  */
 export async function deleteAttribute(
   db: Db,
   workspaceId: string,
   name: string,
+  opts: { batch?: number } = {},
 ): Promise<{ contactsUpdated: number }> {
+  await checkDeletable(db, workspaceId, name);
+  const removed = await contactRepository.removeAttributeKeys(db, workspaceId, [name], opts.batch);
   return db.transaction(async (tx) => {
-    const existing = await attributeRepository.getForUpdate(tx, workspaceId, name);
-    if (!existing) throw notFound(name);
-    if (existing.source !== 'custom') {
-      throw ownedByApp(existing, 'deleted (uninstalling the app without keep_data removes it)');
-    }
-    if (!existing.archived_at) {
-      throw attributeError(
-        'attribute_not_archived',
-        `attribute ${name} is not archived: archive it first (PUT /api/data_attributes/${name} {"archived": true}); deleting it then removes its values from every contact`,
-        'id',
-      );
-    }
-    // A saved segment filtering on it would fail from then on, and so would outbound messages sent to it.
-    const users = (await segmentRepository.list(tx, workspaceId)).filter((s) =>
-      customNames(s.query).includes(name),
-    );
-    if (users.length > 0) {
-      throw attributeError(
-        'attribute_in_use',
-        `attribute ${name} is used by the segment${users.length > 1 ? 's' : ''} ${users.map((s) => JSON.stringify(s.name)).join(', ')}: change or delete ${users.length > 1 ? 'them' : 'it'} first`,
-        'id',
-      );
-    }
-    const contactsUpdated = await attributeRepository.removeValues(tx, workspaceId, name);
+    const existing = await checkDeletable(tx, workspaceId, name, removed);
+    const rest = await attributeRepository.removeValues(tx, workspaceId, existing.name);
     if (!(await attributeRepository.deleteArchived(tx, workspaceId, name))) {
       throw new Error('attribute definition changed under its row lock');
     }
-    return { contactsUpdated };
+    return { contactsUpdated: removed + rest };
   });
+}
+
+/** Why an attribute cannot be deleted now, as an error; its definition (row-locked) otherwise. */
+async function checkDeletable(db: Queryable, workspaceId: string, name: string, removedSoFar?: number) {
+  const existing = await attributeRepository.getForUpdate(db, workspaceId, name);
+  if (!existing) throw notFound(name);
+  if (existing.source !== 'custom') {
+    throw ownedByApp(existing, 'deleted (uninstalling the app without keep_data removes it)');
+  }
+  const partly =
+    removedSoFar === undefined
+      ? ''
+      : ` (it changed while its values were being removed: ${removedSoFar} contacts no longer have a value)`;
+  if (!existing.archived_at) {
+    throw attributeError(
+      'attribute_not_archived',
+      `attribute ${name} is not archived${partly}: archive it first (PUT /api/data_attributes/${name} {"archived": true}); deleting it then removes its values from every contact`,
+      'id',
+    );
+  }
+  // A saved segment filtering on it would fail from then on, and so would outbound messages sent to it.
+  const users = (await segmentRepository.list(db, workspaceId)).filter((s) =>
+    customNames(s.query).includes(name),
+  );
+  if (users.length > 0) {
+    throw attributeError(
+      'attribute_in_use',
+      `attribute ${name} is used by the segment${users.length > 1 ? 's' : ''} ${users.map((s) => JSON.stringify(s.name)).join(', ')}${partly}: change or delete ${users.length > 1 ? 'them' : 'it'} first`,
+      'id',
+    );
+  }
+  return existing;
 }
 
 export type TypedValue = string | number | boolean;

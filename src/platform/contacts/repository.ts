@@ -369,6 +369,36 @@ export const contactRepository = {
    * Moves what belongs to one contact (conversations, events) to another. The old contact's messenger sessions are
    * ended, not moved: an anonymous lead's token must never become a way into a verified user's conversations.
    */
+  /**
+   * Removes these attribute keys from every contact of the workspace (archived ones included), `batch` contacts
+   * (in id order) per statement: each statement row-locks only its batch, so at a million contacts the webhook
+   * applies and teammates' edits of other contacts never wait minutes behind one giant UPDATE. Each batch commits
+   * on its own (call it outside a transaction); a repeat after a crash finds less to do. Returns the contacts
+   * changed.
+   */
+  async removeAttributeKeys(
+    db: Queryable,
+    workspaceId: string,
+    keys: readonly string[],
+    batch = 2000,
+  ): Promise<number> {
+    let changed = 0;
+    for (let after = ''; ;) {
+      const edge = await db.query<{ id: string }>(
+        `SELECT id FROM contacts WHERE workspace_id = $1 AND id > $2 ORDER BY id OFFSET $3 LIMIT 1`,
+        [workspaceId, after, batch - 1],
+      );
+      const upTo = edge.rows[0]?.id;
+      const res = await db.query(
+        `UPDATE contacts SET custom_attributes = custom_attributes - $2::text[]
+         WHERE workspace_id = $1 AND id > $3 AND ($4::text IS NULL OR id <= $4) AND custom_attributes ?| $2::text[]`,
+        [workspaceId, keys, after, upTo ?? null],
+      );
+      changed += res.rowCount;
+      if (upTo === undefined) return changed;
+      after = upTo;
+    }
+  },
   async reassignOwned(db: Queryable, workspaceId: string, fromId: string, intoId: string): Promise<void> {
     for (const table of ['conversations', 'contact_events']) {
       await db.query(`UPDATE ${table} SET contact_id = $3 WHERE workspace_id = $1 AND contact_id = $2`, [
