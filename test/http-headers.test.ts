@@ -1,3 +1,4 @@
+import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from './helpers/harness.ts';
 
@@ -44,5 +45,27 @@ describe('HTTP headers', () => {
       headers: { origin: 'https://evil.example' },
     });
     expect(api.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  // The widget is ES modules the browser fetches one by one from where widget.js came from, and the static files
+  // are listed when the server starts: a module it does not serve would break every embedding page.
+  it('serves the messenger widget, every module it imports and its stylesheet', async () => {
+    const seen = new Set<string>();
+    const queue = ['/messenger/widget.js'];
+    for (let url = queue.shift(); url !== undefined; url = queue.shift()) {
+      if (seen.has(url)) continue;
+      seen.add(url);
+      const res = await h.server.inject({ method: 'GET', url });
+      expect(res.statusCode, url).toBe(200);
+      expect(res.headers['content-type'], url).toContain('javascript');
+      for (const { fileName } of ts.preProcessFile(res.body, true, true).importedFiles) {
+        expect(fileName, `${url} imports ${fileName}`).toMatch(/^\.\.?\//);
+        queue.push(new URL(fileName, `http://settle.test${url}`).pathname);
+      }
+    }
+    expect([...seen]).toEqual(expect.arrayContaining(['/messenger/messenger.js', '/shared/dom.js']));
+    const css = await h.server.inject({ method: 'GET', url: '/messenger/widget.css' });
+    expect(css.statusCode).toBe(200);
+    expect(css.headers['content-type']).toContain('text/css');
   });
 });
