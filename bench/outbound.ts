@@ -58,17 +58,22 @@ const LOCK = '\n         FOR SHARE OF m';
  * BASELINE, not product code: `outboundRepository.takeForContact`'s statement with `FOR SHARE OF m` removed. It is
  * checked against the product's text at start-up (equal once the lock clause is cut out), so it cannot drift.
  */
-const BASELINE_SQL = `WITH live AS (
-         SELECT m.id, m.title, m.body, m.sent_at FROM outbound_messages m
-         WHERE m.workspace_id = $1 AND m.status = 'sent'
-           AND m.id IN (SELECT message_id FROM outbound_deliveries
-                        WHERE workspace_id = $1 AND contact_id = $2 AND opened_at IS NULL)),
+const BASELINE_SQL = `WITH pending AS (
+         SELECT message_id, delivered_at IS NULL AS fresh FROM outbound_deliveries
+         WHERE workspace_id = $1 AND contact_id = $2 AND opened_at IS NULL),
+       live AS (
+         SELECT m.id FROM outbound_messages m
+         WHERE m.workspace_id = $1 AND m.status = 'sent' AND m.id IN (SELECT message_id FROM pending WHERE fresh)),
        shown AS (
-         UPDATE outbound_deliveries d SET delivered_at = COALESCE(d.delivered_at, now())
-         FROM live WHERE d.workspace_id = $1 AND d.contact_id = $2 AND d.message_id = live.id AND d.opened_at IS NULL
+         UPDATE outbound_deliveries d SET delivered_at = now()
+         FROM live WHERE d.workspace_id = $1 AND d.contact_id = $2 AND d.message_id = live.id
+           AND d.delivered_at IS NULL AND d.opened_at IS NULL
          RETURNING d.message_id)
-       SELECT live.id, live.title, live.body, live.sent_at FROM live JOIN shown ON shown.message_id = live.id
-       ORDER BY live.sent_at, live.id`;
+       SELECT m.id, m.title, m.body, m.sent_at FROM outbound_messages m
+       WHERE m.workspace_id = $1
+         AND (m.id IN (SELECT id FROM live)
+              OR (m.status = 'sent' AND m.id IN (SELECT message_id FROM pending WHERE NOT fresh)))
+       ORDER BY m.sent_at, m.id`;
 
 async function checkBaseline(): Promise<void> {
   let product = '';

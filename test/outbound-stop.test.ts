@@ -176,6 +176,29 @@ describe.each(dbKinds())('stopping an outbound message on %s', (kind: DbKind) =>
     expect(await outbound(id)).toMatchObject({ status: 'stopped', stats: before });
   }, 120_000);
 
+  it('shows a message again on each boot until opened, writing nothing after the first showing', async () => {
+    const id = await draftAndSend(messengerSegment, 'Shown on every boot');
+    await untilJobDone(id);
+    expect(await shown('messenger_lead')).toContain(id);
+    // Row versions: a write (or a row lock) would change the delivery's xmin or the message's xmax.
+    const versions = async () =>
+      (
+        await h.platform.db.query<{ d: string; m: string }>(
+          `SELECT d.xmin::text AS d, m.xmax::text AS m FROM outbound_deliveries d
+           JOIN outbound_messages m ON m.workspace_id = d.workspace_id AND m.id = d.message_id
+           WHERE d.workspace_id = $1 AND d.message_id = $2 AND d.delivered_at IS NOT NULL`,
+          [h.workspace.id, id],
+        )
+      ).rows;
+    const before = await versions();
+    expect(before).toHaveLength(1);
+    expect(await shown('messenger_lead')).toContain(id);
+    expect(await shown('messenger_lead')).toContain(id);
+    expect(await versions()).toEqual(before);
+    expect((await outbound(id)).stats).toEqual({ sent: 2, delivered: 1, opened: 0 });
+    await stop(id);
+  });
+
   it('a contact that never got the message still gets a 404 on open, stopped or not', async () => {
     const id = await draftAndSend(proSegment, 'Not for messenger contacts');
     expect((await stop(id)).statusCode).toBe(200);
@@ -314,7 +337,7 @@ describe.each(dbKinds())('stopping an outbound message on %s', (kind: DbKind) =>
                 await h.platform.db.query<{ n: number }>(
                   `SELECT count(*)::int AS n FROM pg_stat_activity
                    WHERE datname = current_database() AND wait_event_type = 'Lock'
-                     AND query LIKE 'WITH live AS%'`,
+                     AND (query LIKE 'WITH live AS%' OR query LIKE 'WITH pending AS%')`,
                 )
               ).rows[0]?.n,
             { timeout: 10_000, interval: 20 },

@@ -136,25 +136,33 @@ export const outboundRepository = {
     return res.rows[0] ?? { sent: 0, delivered: 0, opened: 0 };
   },
   /**
-   * The sent messages a contact has not opened yet; marks them delivered (the messenger is showing them now). The
-   * messages are share-locked for the statement: a stop committed meanwhile is waited for and then seen (the
-   * message is left out), and a stop waits for this statement, so a stopped message's counts never move again.
-   * Only the messages this contact has an unopened delivery of are locked.
+   * The sent messages a contact has not opened yet; marks the new ones delivered (the messenger is showing them
+   * now). Only a first showing changes a count, so only it share-locks its message: a stop committed meanwhile is
+   * waited for and then seen (the message is left out), and a stop waits for it, so a stopped message's counts never
+   * move again and no one sees it for the first time after the stop returns. A message shown before is read without
+   * a lock or a write: every page view of a member with an unopened message would otherwise write (WAL, a flush, a
+   * MultiXact on the shared message row; docs/benchmarks.md, "Outbound messages"). Such a read racing a stop may
+   * show it once more to someone who has seen it.
    */
   async takeForContact(db: Queryable, workspaceId: string, contactId: string) {
     const res = await db.query<{ id: string; title: string; body: string; sent_at: Date | null }>(
-      `WITH live AS (
-         SELECT m.id, m.title, m.body, m.sent_at FROM outbound_messages m
-         WHERE m.workspace_id = $1 AND m.status = 'sent'
-           AND m.id IN (SELECT message_id FROM outbound_deliveries
-                        WHERE workspace_id = $1 AND contact_id = $2 AND opened_at IS NULL)
+      `WITH pending AS (
+         SELECT message_id, delivered_at IS NULL AS fresh FROM outbound_deliveries
+         WHERE workspace_id = $1 AND contact_id = $2 AND opened_at IS NULL),
+       live AS (
+         SELECT m.id FROM outbound_messages m
+         WHERE m.workspace_id = $1 AND m.status = 'sent' AND m.id IN (SELECT message_id FROM pending WHERE fresh)
          FOR SHARE OF m),
        shown AS (
-         UPDATE outbound_deliveries d SET delivered_at = COALESCE(d.delivered_at, now())
-         FROM live WHERE d.workspace_id = $1 AND d.contact_id = $2 AND d.message_id = live.id AND d.opened_at IS NULL
+         UPDATE outbound_deliveries d SET delivered_at = now()
+         FROM live WHERE d.workspace_id = $1 AND d.contact_id = $2 AND d.message_id = live.id
+           AND d.delivered_at IS NULL AND d.opened_at IS NULL
          RETURNING d.message_id)
-       SELECT live.id, live.title, live.body, live.sent_at FROM live JOIN shown ON shown.message_id = live.id
-       ORDER BY live.sent_at, live.id`,
+       SELECT m.id, m.title, m.body, m.sent_at FROM outbound_messages m
+       WHERE m.workspace_id = $1
+         AND (m.id IN (SELECT id FROM live)
+              OR (m.status = 'sent' AND m.id IN (SELECT message_id FROM pending WHERE NOT fresh)))
+       ORDER BY m.sent_at, m.id`,
       [workspaceId, contactId],
     );
     return res.rows;
