@@ -288,6 +288,51 @@ if (!chromiumAvailable()) {
       expect(problems).toEqual([]);
     });
 
+    it('shows a reply that arrives while the conversation is still loading', async () => {
+      const { page, problems } = await newPage({ width: 1280, height: 800 });
+      const started = await h.request('messenger_user', {
+        method: 'POST',
+        url: '/messenger/conversations',
+        payload: { body: 'Did my refund go through?' },
+      });
+      const conversationId = (started.json() as { id: string }).id;
+      const user = await h.request('admin', { method: 'GET', url: `/api/contacts/${h.ids.userContactId}` });
+      const externalId = (user.json() as { external_id: string }).external_id;
+      const jwt = await signUserJwt(h.messengerSecret, { user_id: externalId, name: 'Ada Lovelace' });
+      await page.route(`${base}/host-app.html`, (route) =>
+        route.fulfill({
+          contentType: 'text/html',
+          body: `<!doctype html><title>Host</title><script type="module" src="/messenger/widget.js" data-app-id="${h.workspace.app_id}" data-user-jwt="${jwt}"></script>`,
+        }),
+      );
+      await page.goto(`${base}/host-app.html`);
+      await page.locator('[data-testid=settle-launcher]').click();
+      await page.locator('.hello', { hasText: 'Hi Ada' }).waitFor({ timeout: T });
+      // The thread's answer is read before the teammate replies and reaches the widget after the reply's live event.
+      let replied = false;
+      await page.route(`**/messenger/conversations/${conversationId}`, async (route) => {
+        const stale = await route.fetch();
+        if (!replied) {
+          replied = true;
+          const streamed = page.waitForRequest((r) => r.url().endsWith('/messenger/conversations'));
+          const res = await h.request('admin', {
+            method: 'POST',
+            url: `/api/conversations/${conversationId}/reply`,
+            payload: { message_type: 'comment', type: 'admin', body: 'Yes, refunded yesterday.' },
+          });
+          expect(res.statusCode).toBe(201);
+          await streamed; // the widget handled the event (it reloads its list on every one)
+        }
+        await route.fulfill({ response: stale });
+      });
+      await page.locator('.conv', { hasText: 'Did my refund go through?' }).click();
+      const messages = page.locator('[data-testid=settle-messages]');
+      await messages.locator('.mine', { hasText: 'Did my refund go through?' }).waitFor({ timeout: T });
+      await messages.locator('.theirs', { hasText: 'Yes, refunded yesterday.' }).waitFor({ timeout: 5_000 });
+      expect(await messages.locator('.msg').count()).toBe(2);
+      expect(problems).toEqual([]);
+    });
+
     it(
       'shows a contact name and message that look like HTML as literal text',
       { timeout: 120_000 },

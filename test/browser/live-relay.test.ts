@@ -1,11 +1,12 @@
 // The inbox behind two Settle processes on one PostgreSQL database, in a real browser: a teammate's inbox served by
 // one process shows what a customer sends through the other, including a message too long to relay with its body
 // (the inbox reloads the thread), and a message sent while the inbox's process had lost its relay connection (the
-// process tells the inbox to reload once it listens again).
+// process tells the inbox to reload once it listens again). The same for a customer's messenger widget: a teammate's
+// reply sent while the widget's process had lost its relay reaches the widget after the process's `resync`.
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dbKinds } from '../../src/db/test-db.ts';
-import { createHarness, type Harness } from '../helpers/harness.ts';
+import { createHarness, signUserJwt, type Harness } from '../helpers/harness.ts';
 import { startSecondProcess, type SecondProcess } from '../helpers/second-process.ts';
 import { adminEmail, CHROMIUM, chromiumAvailable, launchChromium, seedInbox, signIn } from './fixtures.ts';
 
@@ -85,6 +86,66 @@ if (!chromiumAvailable() || !postgres) {
         await thread.filter({ hasText: 'Sent while the relay was down' }).waitFor({ timeout: T });
         expect(await thread.filter({ hasText: 'The end of the long question.' }).count()).toBe(1);
         expect(problems).toEqual([]);
+      },
+    );
+
+    it(
+      "brings a customer's widget a reply sent while its process's relay was down",
+      { timeout: 120_000 },
+      async () => {
+        // A conversation of Ada's own, started through the first process.
+        const started = await h.request('messenger_user', {
+          method: 'POST',
+          url: '/messenger/conversations',
+          payload: { body: 'Is my invoice paid yet?' },
+        });
+        expect(started.statusCode).toBe(201);
+        const conversationId = (started.json() as { id: string }).id;
+        const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+        const page = await context.newPage();
+        const problems: string[] = [];
+        page.on('pageerror', (e) => problems.push(e.message));
+        const user = await h.request('admin', { method: 'GET', url: `/api/contacts/${h.ids.userContactId}` });
+        const externalId = (user.json() as { external_id: string }).external_id;
+        const jwt = await signUserJwt(h.messengerSecret, { user_id: externalId, name: 'Ada Lovelace' });
+        // Ada's widget on a host page served by the second process: its stream comes from that process.
+        await page.route(`${other.base}/host-app.html`, (route) =>
+          route.fulfill({
+            contentType: 'text/html',
+            body: `<!doctype html><title>Host</title><script type="module" src="/messenger/widget.js" data-app-id="${h.workspace.app_id}" data-user-jwt="${jwt}"></script>`,
+          }),
+        );
+        await page.goto(`${other.base}/host-app.html`);
+        await page.locator('[data-testid=settle-launcher]').click();
+        await page.locator('.hello', { hasText: 'Hi Ada' }).waitFor({ timeout: T });
+        await page.locator('.conv', { hasText: 'Is my invoice paid yet?' }).click();
+        const messages = page.locator('[data-testid=settle-messages]');
+        const teammateSays = async (body: string) => {
+          const res = await h.request('admin', {
+            method: 'POST',
+            url: `/api/conversations/${conversationId}/reply`,
+            payload: { message_type: 'comment', type: 'admin', body },
+          });
+          expect(res.statusCode, res.body).toBe(201);
+        };
+        // Live through the relay first: the widget's stream is up.
+        await teammateSays('A reply through the relay');
+        await messages.locator('.msg', { hasText: 'A reply through the relay' }).waitFor({ timeout: T });
+
+        // The widget's process loses its relay; the stream to the widget stays up, so the widget does not poll.
+        // Only the process's resync, once it listens again, can bring this reply.
+        await h.testDb.db.query(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+           WHERE application_name = $1 AND (query LIKE 'LISTEN%' OR query LIKE '%pg_notify%')`,
+          [APP_NAME],
+        );
+        await teammateSays('A reply while the relay was down');
+        await messages
+          .locator('.msg', { hasText: 'A reply while the relay was down' })
+          .waitFor({ timeout: T });
+        expect(await messages.locator('.msg', { hasText: 'A reply through the relay' }).count()).toBe(1);
+        expect(problems).toEqual([]);
+        await context.close();
       },
     );
   });

@@ -2,6 +2,12 @@
 import { API } from './api.js';
 
 const POLL_MS = 5000;
+/**
+ * A Settle process sends `resync` to every stream it serves at once (its relay between processes was down), and a
+ * restart drops them all at once: thousands of widgets must not ask again in the same instant. Catch-up polls are
+ * spread over this window, reconnects over half to one and a half times their backoff.
+ */
+const RESYNC_SPREAD_MS = 3000;
 
 export class LiveUpdates {
   /**
@@ -16,6 +22,7 @@ export class LiveUpdates {
     this.streamAbort = new AbortController();
     this.streamConnected = false;
     this.pollTimer = 0;
+    this.resyncTimer = 0;
     this.alive = true;
   }
 
@@ -48,7 +55,7 @@ export class LiveUpdates {
         if (!this.alive) return;
       }
       this.setStreaming(false);
-      await new Promise((r) => setTimeout(r, delay));
+      await new Promise((r) => setTimeout(r, delay * (0.5 + Math.random())));
       delay = Math.min(delay * 2, 30_000);
     }
   }
@@ -57,6 +64,7 @@ export class LiveUpdates {
     this.alive = false;
     this.streamAbort.abort();
     clearTimeout(this.pollTimer);
+    clearTimeout(this.resyncTimer);
   }
 
   /** @param {boolean} on */
@@ -87,7 +95,11 @@ export class LiveUpdates {
       else if (line.startsWith('data:')) data += line.slice(5).trim();
     }
     // The server's relay between Settle processes was down: messages may be missing, so catch up.
-    if (event === 'resync') return void this.poll(true);
+    if (event === 'resync') {
+      clearTimeout(this.resyncTimer);
+      this.resyncTimer = window.setTimeout(() => void this.poll(true), Math.random() * RESYNC_SPREAD_MS);
+      return;
+    }
     this.onEvent(event, data);
   }
 }

@@ -37,6 +37,8 @@ export class Messenger {
     this.bootError = null;
     /** @type {MessageList | null} the open thread's messages */
     this.thread = null;
+    /** @type {Message[]} what the stream brought while the open thread was loading */
+    this.early = [];
     this.live = new LiveUpdates({
       token: () => this.token,
       refresh: () => this.refresh(),
@@ -293,11 +295,16 @@ export class Messenger {
 
   /** @param {string} id */
   async renderThread(id) {
+    // Until the thread is on screen, messages the stream brings wait in `early`: the answer being loaded may have
+    // been read before they were written, and would otherwise replace them.
+    this.thread = null;
+    this.early = [];
     replace(this.body, h('div', { class: 'notice' }, 'Loading…'));
     try {
       const conv = await this.loadThread(id);
       if (!(this.view.name === 'thread' && this.view.id === id)) return;
       this.renderCompose(id, conv.messages);
+      for (const m of this.early.splice(0)) if (m.conversation_id === id) this.appendMessage(m);
     } catch (err) {
       if (!(this.view.name === 'thread' && this.view.id === id)) return;
       replace(this.body, h('div', { class: 'notice error' }, friendly(err)));
@@ -343,6 +350,7 @@ export class Messenger {
    * @param {boolean} [scroll]
    */
   appendMessage(m, scroll = true) {
-    this.thread?.append(m, scroll);
+    if (this.thread) this.thread.append(m, scroll);
+    else this.early.push(m);
   }
 }
