@@ -1,7 +1,7 @@
 // The inbox and the messenger in a real browser (Debian's Chromium through playwright-core): a teammate signs in,
 // answers a messenger user, and a visitor on the demo page talks to the inbox live, both ways.
 import type { AddressInfo } from 'node:net';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, signUserJwt, type Harness } from '../helpers/harness.ts';
 import {
@@ -330,6 +330,48 @@ if (!chromiumAvailable()) {
       await messages.locator('.mine', { hasText: 'Did my refund go through?' }).waitFor({ timeout: T });
       await messages.locator('.theirs', { hasText: 'Yes, refunded yesterday.' }).waitFor({ timeout: 5_000 });
       expect(await messages.locator('.msg').count()).toBe(2);
+      expect(problems).toEqual([]);
+    });
+
+    it("shows a customer's message that arrives while the inbox is loading the conversation", async () => {
+      const started = await h.request('messenger_user', {
+        method: 'POST',
+        url: '/messenger/conversations',
+        payload: { body: 'Can I pay by bank transfer?' },
+      });
+      const conversationId = (started.json() as { id: string }).id;
+      const { page, problems } = await newPage();
+      await login(page);
+      await page.locator('#live-status[data-status=live]').waitFor({ timeout: T });
+      // Every answer for this conversation is the one read before the customer's second message: only the live
+      // event can bring that message, and it comes while the first answer is still on its way.
+      let stale: Awaited<ReturnType<Route['fetch']>> | undefined;
+      let staleServed = 0;
+      await page.route(`**/api/conversations/${conversationId}`, async (route) => {
+        if (route.request().method() !== 'GET') return route.continue();
+        if (!stale) {
+          stale = await route.fetch();
+          // The event is handled (the open conversation is marked read on it) before the answer arrives.
+          const handled = page.waitForRequest(
+            (r) => r.method() === 'POST' && r.url().endsWith(`/api/conversations/${conversationId}/read`),
+          );
+          const res = await h.request('messenger_user', {
+            method: 'POST',
+            url: `/messenger/conversations/${conversationId}/messages`,
+            payload: { body: 'Or by card, if that is easier.' },
+          });
+          expect(res.statusCode).toBe(201);
+          await handled;
+        }
+        await route.fulfill({ response: stale });
+        staleServed += 1;
+      });
+      await page.locator(`.conv[data-id="${conversationId}"]`).click();
+      const thread = page.locator('.msg-contact');
+      await thread.filter({ hasText: 'Can I pay by bank transfer?' }).waitFor({ timeout: T });
+      await thread.filter({ hasText: 'Or by card, if that is easier.' }).waitFor({ timeout: 5_000 });
+      expect(staleServed).toBeGreaterThan(0);
+      expect(await thread.count()).toBe(2);
       expect(problems).toEqual([]);
     });
 

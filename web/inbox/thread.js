@@ -31,6 +31,8 @@ export class ThreadView {
     this.conv = null;
     /** @type {Set<string>} */
     this.messageIds = new Set();
+    /** @type {Message[]} live messages that came while a conversation was loading: shown with it */
+    this.early = [];
     this.header = new ThreadHeader(deps, () => this.conv);
     this.messages = h('div', { class: 'messages', 'aria-live': 'polite', tabindex: '-1' });
     this.composer = createComposer(
@@ -47,6 +49,7 @@ export class ThreadView {
    */
   empty(title, text) {
     this.conv = null;
+    this.early = [];
     this.messageIds.clear();
     replace(
       this.root,
@@ -66,6 +69,7 @@ export class ThreadView {
     // faster than the loads), show() must rebuild the thread instead of updating the detached elements.
     this.composer.saveDraft();
     this.conv = null;
+    this.early = [];
     this.messageIds.clear();
     replace(this.root, h('div', { class: 'empty-state' }, h('p', { class: 'muted' }, text)));
   }
@@ -74,6 +78,15 @@ export class ThreadView {
   show(conv) {
     const same = this.conv?.id === conv.id;
     if (!same) this.composer.saveDraft();
+    // The answer may have been read before a message the stream brought meanwhile (while it loaded, or since the
+    // last show of this conversation): messages are never deleted, so a newer one it lacks is kept.
+    const last = conv.messages.reduce((n, m) => Math.max(n, m.seq), 0);
+    const later = [...(same && this.conv ? this.conv.messages : []), ...this.early]
+      .filter((m) => m.conversation_id === conv.id && m.seq > last)
+      .sort((a, b) => a.seq - b.seq)
+      .filter((m, i, all) => i === 0 || all[i - 1]?.id !== m.id);
+    this.early = [];
+    conv.messages.push(...later);
     this.conv = conv;
     this.header.render();
     const atBottom = this.isAtBottom();
@@ -101,7 +114,8 @@ export class ThreadView {
 
   /** @param {Message} m */
   append(m) {
-    if (!this.conv || m.conversation_id !== this.conv.id || this.messageIds.has(m.id)) return;
+    if (!this.conv) return void this.early.push(m);
+    if (m.conversation_id !== this.conv.id || this.messageIds.has(m.id)) return;
     const atBottom = this.isAtBottom();
     this.conv.messages.push(m);
     this.messages.querySelector('.center')?.remove();
