@@ -58,6 +58,8 @@ describe('HTTP headers', () => {
       const res = await h.server.inject({ method: 'GET', url });
       expect(res.statusCode, url).toBe(200);
       expect(res.headers['content-type'], url).toContain('javascript');
+      // Loaded as modules by the customer's own site, another origin: without this, the browser refuses them.
+      expect(res.headers['access-control-allow-origin'], url).toBe('*');
       for (const { fileName } of ts.preProcessFile(res.body, true, true).importedFiles) {
         expect(fileName, `${url} imports ${fileName}`).toMatch(/^\.\.?\//);
         queue.push(new URL(fileName, `http://settle.test${url}`).pathname);

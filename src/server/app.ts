@@ -22,6 +22,8 @@ const pageCsp =
   "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 const isMessengerPath = (url: string) => url.startsWith('/messenger/');
+/** Public modules the widget imports besides its own folder: a page on another origin loads them as modules too. */
+const isSharedModule = (url: string) => url.startsWith('/shared/');
 
 const webDir = join(dirname(fileURLToPath(import.meta.url)), '../../web');
 
@@ -57,9 +59,9 @@ export async function buildServer(platform: Platform): Promise<FastifyInstance> 
       // Settle's own pages load nothing from elsewhere and are never framed (clickjacking).
       void reply.header('content-security-policy', pageCsp);
     }
-    if (isMessengerPath(req.url)) {
+    if (isMessengerPath(req.url) || isSharedModule(req.url)) {
       // The messenger is embedded on the customer's own site and authenticates with a bearer token, never a
-      // cookie, so any origin may call it.
+      // cookie, so any origin may call it; module scripts from another origin load only with this header.
       void reply.header('access-control-allow-origin', '*');
     }
     return payload;

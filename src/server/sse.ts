@@ -7,6 +7,8 @@ export function openEventStream(
   req: FastifyRequest,
   reply: FastifyReply,
   subscribe: (send: (e: LiveEvent) => void) => () => void,
+  /** Written with the stream's own: a hijacked reply skips the server's hooks (the messenger's CORS header). */
+  headers: Record<string, string> = {},
 ): void {
   reply.hijack();
   const res = reply.raw;
@@ -15,6 +17,7 @@ export function openEventStream(
     'cache-control': 'no-cache, no-transform',
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
+    ...headers,
   });
   res.write(': connected\n\n');
   requestAnswered(res);

@@ -1,5 +1,6 @@
 // The inbox and the messenger in a real browser (Debian's Chromium through playwright-core): a teammate signs in,
 // answers a messenger user, and a visitor on the demo page talks to the inbox live, both ways.
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -331,6 +332,39 @@ if (!chromiumAvailable()) {
       await messages.locator('.theirs', { hasText: 'Yes, refunded yesterday.' }).waitFor({ timeout: 5_000 });
       expect(await messages.locator('.msg').count()).toBe(2);
       expect(problems).toEqual([]);
+    });
+
+    it("works embedded on the customer's own site, another origin than Settle's", async () => {
+      const { page, problems } = await newPage({ width: 1280, height: 800 });
+      // The customer's site: a server of its own on another port, so another origin (in the same loopback address
+      // space as Settle here, so Chromium's local-network rules do not apply; a real site is public).
+      const siteServer = createServer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end(
+          `<!doctype html><title>Acme pricing</title><h1>Pricing</h1><script type="module" src="${base}/messenger/widget.js" data-app-id="${h.workspace.app_id}"></script>`,
+        );
+      });
+      await new Promise<void>((r) => siteServer.listen(0, '127.0.0.1', r));
+      try {
+        const site = `http://127.0.0.1:${(siteServer.address() as AddressInfo).port}`;
+        expect(site).not.toBe(base);
+        const failed: string[] = [];
+        page.on('requestfailed', (r) => failed.push(`${r.url()} ${r.failure()?.errorText ?? ''}`));
+        await page.goto(`${site}/pricing.html`);
+        await page.locator('[data-testid=settle-launcher]').click();
+        const input = page.locator('[data-testid=settle-input]');
+        await input.fill('Do you offer annual billing? (from the Acme site)');
+        await input.press('Enter');
+        await page
+          .locator('[data-testid=settle-messages] .mine', { hasText: 'from the Acme site' })
+          .waitFor({ timeout: T });
+        const found = await h.request('admin', { method: 'GET', url: '/api/conversations?per_page=50' });
+        expect(JSON.stringify(found.json())).toContain('from the Acme site');
+        expect(failed).toEqual([]);
+        expect(problems).toEqual([]);
+      } finally {
+        siteServer.close();
+      }
     });
 
     it("shows a customer's message that arrives while the inbox is loading the conversation", async () => {

@@ -140,13 +140,18 @@ export const messengerRoutes: AnyRoute[] = [
     summary: "Server-sent events: new messages in the session's own conversations, and resync (reload)",
     async handler({ platform, principal, req, reply }) {
       const p = messengerOf(principal);
-      openEventStream(req, reply, (send) =>
-        platform.bus.subscribe(p.workspaceId, (e) => {
-          const data = e.data as { kind?: string } | undefined;
-          if (e.type === 'resync') send(e);
-          else if (e.contact_id === p.contactId && e.type === 'message.created' && data?.kind !== 'note')
-            send(e);
-        }),
+      openEventStream(
+        req,
+        reply,
+        (send) =>
+          platform.bus.subscribe(p.workspaceId, (e) => {
+            const data = e.data as { kind?: string } | undefined;
+            if (e.type === 'resync') send(e);
+            else if (e.contact_id === p.contactId && e.type === 'message.created' && data?.kind !== 'note')
+              send(e);
+          }),
+        // Embedded on the customer's own site: any origin may read its stream, as the rest of the messenger API.
+        { 'access-control-allow-origin': '*' },
       );
       return reply;
     },
