@@ -9,18 +9,11 @@ import { historyFaults } from '../src/apps/stripe/timeline-history.ts';
 import { dbKinds } from '../src/db/test-db.ts';
 import { startEmulator, type RunningEmulator } from '../src/emulator/index.ts';
 import { customerWithCard } from '../src/emulator/test-support.ts';
+import { TIMELINE_TYPES } from './helpers/convergence-suite.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
 import { drainStripeJobs, installStripeApp } from './helpers/stripe-app.ts';
 
 const DAY = 86_400;
-const TIMELINE_TYPES = new Set([
-  'invoice.created',
-  'customer.subscription.created',
-  'charge.succeeded',
-  'charge.refunded',
-  'charge.failed',
-  'customer.subscription.deleted',
-]);
 
 describe.each(dbKinds())('Stripe timeline history on %s', (kind) => {
   let h: Harness;

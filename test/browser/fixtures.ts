@@ -3,7 +3,7 @@
 export { CHROMIUM, chromiumAvailable, launchChromium } from '../helpers/chromium.ts';
 import type { Page } from 'playwright-core';
 import { teammateRepository } from '../../src/platform/teammates/repository.ts';
-import type { Harness } from '../helpers/harness.ts';
+import { signUserJwt, type Harness } from '../helpers/harness.ts';
 
 export const PASSWORD = 'correct horse battery';
 
@@ -20,6 +20,25 @@ export async function signIn(page: Page, base: string, email: string, timeout: n
   await page.fill('#login-password', PASSWORD);
   await page.click('#login-submit');
   await page.locator('.conv').first().waitFor({ timeout });
+}
+
+/**
+ * Opens the messenger widget as the harness's signed-in user (Ada, by `data-user-jwt`) on a host page of `base`,
+ * as a customer's app would render it, and waits for the home view's greeting.
+ */
+export async function openWidgetAsAda(page: Page, h: Harness, base: string, timeout: number): Promise<void> {
+  const user = await h.request('admin', { method: 'GET', url: `/api/contacts/${h.ids.userContactId}` });
+  const externalId = (user.json() as { external_id: string }).external_id;
+  const jwt = await signUserJwt(h.messengerSecret, { user_id: externalId, name: 'Ada Lovelace' });
+  await page.route(`${base}/host-app.html`, (route) =>
+    route.fulfill({
+      contentType: 'text/html',
+      body: `<!doctype html><title>Host</title><script type="module" src="/messenger/widget.js" data-app-id="${h.workspace.app_id}" data-user-jwt="${jwt}"></script>`,
+    }),
+  );
+  await page.goto(`${base}/host-app.html`);
+  await page.locator('[data-testid=settle-launcher]').click();
+  await page.locator('.hello', { hasText: 'Hi Ada' }).waitFor({ timeout });
 }
 
 async function ok(res: { statusCode: number; body: string }, what: string): Promise<unknown> {

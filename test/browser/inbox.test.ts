@@ -4,12 +4,13 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness, signUserJwt, type Harness } from '../helpers/harness.ts';
+import { createHarness, type Harness } from '../helpers/harness.ts';
 import {
   adminEmail,
   CHROMIUM,
   chromiumAvailable,
   launchChromium,
+  openWidgetAsAda,
   PASSWORD,
   seedInbox,
   signIn,
@@ -264,19 +265,8 @@ if (!chromiumAvailable()) {
 
     it('shows a signed-in user of the host app (data-user-jwt) their own conversations', async () => {
       const { page, problems } = await newPage({ width: 1280, height: 800 });
-      const user = await h.request('admin', { method: 'GET', url: `/api/contacts/${h.ids.userContactId}` });
-      const externalId = (user.json() as { external_id: string }).external_id;
-      const jwt = await signUserJwt(h.messengerSecret, { user_id: externalId, name: 'Ada Lovelace' });
       // A host page on the same origin, as a customer's app would render it for a signed-in user.
-      await page.route(`${base}/host-app.html`, (route) =>
-        route.fulfill({
-          contentType: 'text/html',
-          body: `<!doctype html><title>Host</title><script type="module" src="/messenger/widget.js" data-app-id="${h.workspace.app_id}" data-user-jwt="${jwt}"></script>`,
-        }),
-      );
-      await page.goto(`${base}/host-app.html`);
-      await page.locator('[data-testid=settle-launcher]').click();
-      await page.locator('.hello', { hasText: 'Hi Ada' }).waitFor({ timeout: T });
+      await openWidgetAsAda(page, h, base, T);
       await page.locator('.conv', { hasText: 'I just re-sent the invoice' }).click();
       await page
         .locator('[data-testid=settle-messages] .mine', { hasText: 'Where can I find the invoice' })
@@ -297,18 +287,7 @@ if (!chromiumAvailable()) {
         payload: { body: 'Did my refund go through?' },
       });
       const conversationId = (started.json() as { id: string }).id;
-      const user = await h.request('admin', { method: 'GET', url: `/api/contacts/${h.ids.userContactId}` });
-      const externalId = (user.json() as { external_id: string }).external_id;
-      const jwt = await signUserJwt(h.messengerSecret, { user_id: externalId, name: 'Ada Lovelace' });
-      await page.route(`${base}/host-app.html`, (route) =>
-        route.fulfill({
-          contentType: 'text/html',
-          body: `<!doctype html><title>Host</title><script type="module" src="/messenger/widget.js" data-app-id="${h.workspace.app_id}" data-user-jwt="${jwt}"></script>`,
-        }),
-      );
-      await page.goto(`${base}/host-app.html`);
-      await page.locator('[data-testid=settle-launcher]').click();
-      await page.locator('.hello', { hasText: 'Hi Ada' }).waitFor({ timeout: T });
+      await openWidgetAsAda(page, h, base, T);
       // The thread's answer is read before the teammate replies and reaches the widget after the reply's live event.
       let replied = false;
       await page.route(`**/messenger/conversations/${conversationId}`, async (route) => {

@@ -6,9 +6,17 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dbKinds } from '../../src/db/test-db.ts';
-import { createHarness, signUserJwt, type Harness } from '../helpers/harness.ts';
+import { createHarness, type Harness } from '../helpers/harness.ts';
 import { startSecondProcess, type SecondProcess } from '../helpers/second-process.ts';
-import { adminEmail, CHROMIUM, chromiumAvailable, launchChromium, seedInbox, signIn } from './fixtures.ts';
+import {
+  adminEmail,
+  CHROMIUM,
+  chromiumAvailable,
+  launchChromium,
+  openWidgetAsAda,
+  seedInbox,
+  signIn,
+} from './fixtures.ts';
 
 const T = 20_000;
 const APP_NAME = 'settle_inbox_process';
@@ -105,19 +113,8 @@ if (!chromiumAvailable() || !postgres) {
         const page = await context.newPage();
         const problems: string[] = [];
         page.on('pageerror', (e) => problems.push(e.message));
-        const user = await h.request('admin', { method: 'GET', url: `/api/contacts/${h.ids.userContactId}` });
-        const externalId = (user.json() as { external_id: string }).external_id;
-        const jwt = await signUserJwt(h.messengerSecret, { user_id: externalId, name: 'Ada Lovelace' });
         // Ada's widget on a host page served by the second process: its stream comes from that process.
-        await page.route(`${other.base}/host-app.html`, (route) =>
-          route.fulfill({
-            contentType: 'text/html',
-            body: `<!doctype html><title>Host</title><script type="module" src="/messenger/widget.js" data-app-id="${h.workspace.app_id}" data-user-jwt="${jwt}"></script>`,
-          }),
-        );
-        await page.goto(`${other.base}/host-app.html`);
-        await page.locator('[data-testid=settle-launcher]').click();
-        await page.locator('.hello', { hasText: 'Hi Ada' }).waitFor({ timeout: T });
+        await openWidgetAsAda(page, h, other.base, T);
         await page.locator('.conv', { hasText: 'Is my invoice paid yet?' }).click();
         const messages = page.locator('[data-testid=settle-messages]');
         const teammateSays = async (body: string) => {

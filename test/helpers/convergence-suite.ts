@@ -22,7 +22,8 @@ import { createCatalog, runWorkload } from './stripe-workload.ts';
 
 export const SEED = Number(process.env.CONVERGENCE_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const CHANGES = Number(process.env.CONVERGENCE_CHANGES ?? 2000);
-const TIMELINE_TYPES = new Set([
+/** The Stripe event types DESIGN.md §3.4 puts on the timeline, written apart from src/apps/stripe/timeline.ts. */
+export const TIMELINE_TYPES = new Set([
   'invoice.created',
   'customer.subscription.created',
   'charge.succeeded',
