@@ -366,10 +366,6 @@ export const contactRepository = {
   },
 
   /**
-   * Moves what belongs to one contact (conversations, events) to another. The old contact's messenger sessions are
-   * ended, not moved: an anonymous lead's token must never become a way into a verified user's conversations.
-   */
-  /**
    * Removes these attribute keys from every contact of the workspace (archived ones included), `batch` contacts
    * (in id order) per statement: each statement row-locks only its batch, so at a million contacts the webhook
    * applies and teammates' edits of other contacts never wait minutes behind one giant UPDATE. Each batch commits
@@ -399,6 +395,10 @@ export const contactRepository = {
       after = upTo;
     }
   },
+  /**
+   * Moves what belongs to one contact (conversations, events) to another. The old contact's messenger sessions are
+   * ended, not moved: an anonymous lead's token must never become a way into a verified user's conversations.
+   */
   async reassignOwned(db: Queryable, workspaceId: string, fromId: string, intoId: string): Promise<void> {
     for (const table of ['conversations', 'contact_events']) {
       await db.query(`UPDATE ${table} SET contact_id = $3 WHERE workspace_id = $1 AND contact_id = $2`, [
