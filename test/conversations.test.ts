@@ -131,6 +131,21 @@ describe.each(dbKinds())('conversations in the inbox on %s', (kind) => {
     expect((await conversation(id)).read).toBe(false);
   });
 
+  it('shows a conversation a teammate starts read, until the customer answers', async () => {
+    const started = await h.request('teammate', {
+      method: 'POST',
+      url: '/api/conversations',
+      payload: { contact_id: h.ids.userContactId, body: 'Your card expires next month' },
+    });
+    expect(started.statusCode).toBe(201);
+    const id = (started.json() as { id: string }).id;
+    // QA: every conversation the team started was unread (bold, counted in the tab title) for that same team.
+    expect((await conversation(id)).read).toBe(true);
+    expect((await inbox('state=open')).conversations.find((c) => c.id === id)?.read).toBe(true);
+    await customerSays(id, 'Thanks, updating it now');
+    expect((await conversation(id)).read).toBe(false);
+  });
+
   it('keeps notes out of everything the messenger shows', async () => {
     const id = await fromCustomer('First question');
     await h.request('teammate', {

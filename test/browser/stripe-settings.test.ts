@@ -73,6 +73,16 @@ if (!chromiumAvailable()) {
         await page.click('#stripe-connect button[type=submit]');
         await page.locator('#stripe-connect .form-error', { hasText: 'api_key' }).waitFor({ timeout: T });
 
+        // Stripe out of reach (here a wrong API base) is said as such, not as a server fault (QA: the form said
+        // "Something went wrong on the server", hiding the server's explanation of every 5xx).
+        await page.fill('#stripe-api-key', emu.key);
+        await page.fill('#stripe-api-base', 'http://127.0.0.1:1');
+        await page.click('#stripe-connect button[type=submit]');
+        await page
+          .locator('#stripe-connect .form-error', { hasText: 'Could not reach Stripe to check the API key' })
+          .waitFor({ timeout: T });
+
+        await page.fill('#stripe-api-base', emu.url);
         await page.fill('#stripe-api-key', emu.key);
         await page.click('#stripe-connect button[type=submit]');
         const item = connections.locator('.settings-item');

@@ -89,7 +89,11 @@ export function describeError(err) {
   if (err instanceof ApiError) {
     if (err.status === 0) return err.message;
     if (err.code === 'csrf_failed') return 'Your session is out of date. Reload the page and try again.';
-    if (err.status >= 500) return 'Something went wrong on the server. Try again in a moment.';
+    // A 500 is the server's own fault, unexplained. A 502/503 in our JSON is a failure the server explains (Stripe
+    // unreachable while connecting or disconnecting: `stripe_unreachable`), and that explanation is what tells the
+    // admin what to fix; a proxy's 502 page has no JSON (code `http_502`) and stays generic.
+    if (err.status >= 500 && (err.status === 500 || err.code.startsWith('http_')))
+      return 'Something went wrong on the server. Try again in a moment.';
     const msg = err.message.charAt(0).toUpperCase() + err.message.slice(1);
     return msg.endsWith('.') ? msg : `${msg}.`;
   }

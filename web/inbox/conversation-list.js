@@ -1,6 +1,6 @@
 // The conversation list: the state tabs with their counts, the list of the current tab, and reloading both.
 import { api, ApiError, describeError } from './api.js';
-import { EMPTY, PER_PAGE, STATES, TAB_LABEL, store } from './store.js';
+import { EMPTY, MAX_PAGE, PER_PAGE, STATES, TAB_LABEL, store } from './store.js';
 import { h, hueOf, initials, replace, shortTime } from '../shared/dom.js';
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -18,12 +18,10 @@ export async function refreshLists() {
     do {
       refreshAgain = false;
       try {
-        const results = await Promise.all(
-          STATES.map((s) => api('GET', `/api/conversations?state=${s}&per_page=${PER_PAGE}`)),
-        );
+        const results = await Promise.all(STATES.map((s) => fetchList(s, store.wanted[s])));
         STATES.forEach((s, i) => {
           store.lists[s] = results[i].conversations;
-          store.more[s] = results[i].pages?.next != null;
+          store.more[s] = results[i].more;
         });
         store.loaded = true;
         $('list-error').hidden = true;
@@ -41,6 +39,40 @@ export async function refreshLists() {
   } finally {
     refreshing = null;
   }
+}
+
+/**
+ * The first `wanted` conversations of a state, most recent first, in pages the API allows.
+ *
+ * @param {import('./store.js').State} state
+ * @param {number} wanted
+ * @returns {Promise<{ conversations: import('./store.js').ConversationSummary[], more: boolean }>}
+ */
+async function fetchList(state, wanted) {
+  /** @type {import('./store.js').ConversationSummary[]} */
+  const conversations = [];
+  /** @type {string | null} */
+  let cursor = null;
+  do {
+    const perPage = Math.min(MAX_PAGE, wanted - conversations.length);
+    const after = cursor ? `&starting_after=${encodeURIComponent(cursor)}` : '';
+    const page = await api('GET', `/api/conversations?state=${state}&per_page=${perPage}${after}`);
+    conversations.push(...page.conversations);
+    cursor = page.pages?.next?.starting_after ?? null;
+  } while (cursor && conversations.length < wanted);
+  return { conversations, more: cursor !== null };
+}
+
+/** Shows PER_PAGE more of the current tab: the oldest conversations are the ones waiting longest. */
+async function loadOlder() {
+  const tab = store.tab;
+  store.wanted[tab] = store.lists[tab].length + PER_PAGE;
+  await refreshLists();
+  // Keyboard users continue from where the list grew.
+  const next = /** @type {HTMLElement | null} */ (
+    document.querySelectorAll('#conversation-list .conv')[store.wanted[tab] - PER_PAGE]
+  );
+  next?.focus();
 }
 
 let refreshTimer = 0;
@@ -139,7 +171,20 @@ export function renderList() {
       );
     }),
     store.more[store.tab]
-      ? h('li', { class: 'list-more muted small' }, `Showing the ${PER_PAGE} most recent`)
+      ? h(
+          'li',
+          { class: 'list-more' },
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'btn btn-ghost btn-sm',
+              'data-testid': 'load-older',
+              on: { click: () => void loadOlder() },
+            },
+            'Load older conversations',
+          ),
+        )
       : null,
   );
   ul.scrollTop = scroll;

@@ -22,6 +22,8 @@ export const EMPTY = {
   ],
 };
 export const PER_PAGE = 50;
+/** The API's largest page (GET /api/conversations, per_page). */
+export const MAX_PAGE = 150;
 
 export const store = {
   /** @type {{ id: string, name: string, email: string, role: string } | null} */
@@ -36,6 +38,12 @@ export const store = {
   lists: { open: [], snoozed: [], closed: [] },
   /** @type {Record<State, boolean>} */
   more: { open: false, snoozed: false, closed: false },
+  /**
+   * How many conversations of each list the teammate has asked to see (PER_PAGE more per "Load older"): every
+   * reload fetches that many again, so a live update does not drop the older ones they loaded.
+   * @type {Record<State, number>}
+   */
+  wanted: { open: PER_PAGE, snoozed: PER_PAGE, closed: PER_PAGE },
   loaded: false,
   /** @type {string | null} */
   selectedId: null,

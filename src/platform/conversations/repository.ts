@@ -40,10 +40,12 @@ export const conversationRepository = {
     id: string,
     contactId: string,
     title: string | null,
+    teamUnread: boolean,
   ): Promise<ConversationRow> {
     const res = await db.query<ConversationRow>(
-      `INSERT INTO conversations (workspace_id, id, contact_id, title) VALUES ($1, $2, $3, $4) RETURNING *`,
-      [workspaceId, id, contactId, title],
+      `INSERT INTO conversations (workspace_id, id, contact_id, title, team_unread)
+       VALUES ($1, $2, $3, $4, $5) RETURNING *`,
+      [workspaceId, id, contactId, title, teamUnread],
     );
     return res.rows[0] as ConversationRow;
   },

@@ -107,7 +107,8 @@ export const conversationRoutes: AnyRoute[] = [
     method: 'POST',
     url: '/api/conversations',
     access: TEAM,
-    summary: 'Start a conversation with a contact (the first message is the team’s)',
+    summary:
+      'Start a conversation with a contact (the first message is the team’s, so it starts read for the team)',
     body: createConversationBody,
     async handler({ platform, principal, body, reply }) {
       const p = requireWorkspace(principal);

@@ -132,6 +132,9 @@ export class ConversationService {
         newId(),
         contactId,
         first.body.slice(0, 80) || null,
+        // Unread for the team only when the customer wrote first: a conversation a teammate (or the system)
+        // starts has nothing in it the team has not seen, as a teammate's reply leaves a conversation read.
+        first.authorType === 'contact',
       );
       const message = await conversationRepository.insertMessage(tx, {
         workspace_id: workspaceId,
