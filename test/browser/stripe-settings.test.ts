@@ -71,7 +71,12 @@ if (!chromiumAvailable()) {
         await page.fill('#stripe-api-key', 'pk_test_not_a_secret_key');
         await page.fill('#stripe-api-base', emu.url);
         await page.click('#stripe-connect button[type=submit]');
-        await page.locator('#stripe-connect .form-error', { hasText: 'api_key' }).waitFor({ timeout: T });
+        // By its label, not its wire name, and the box to fix is marked and focused.
+        await page
+          .locator('#stripe-connect .form-error', { hasText: 'API key: Stripe rejected this API key.' })
+          .waitFor({ timeout: T });
+        expect(await page.getAttribute('#stripe-api-key', 'aria-invalid')).toBe('true');
+        expect(await page.evaluate(() => document.activeElement?.id)).toBe('stripe-api-key');
 
         // Stripe out of reach (here a wrong API base) is said as such, not as a server fault (QA: the form said
         // "Something went wrong on the server", hiding the server's explanation of every 5xx).
@@ -79,8 +84,12 @@ if (!chromiumAvailable()) {
         await page.fill('#stripe-api-base', 'http://127.0.0.1:1');
         await page.click('#stripe-connect button[type=submit]');
         await page
-          .locator('#stripe-connect .form-error', { hasText: 'Could not reach Stripe to check the API key' })
+          .locator('#stripe-connect .form-error', {
+            hasText: 'API base: could not reach Stripe to check the API key.',
+          })
           .waitFor({ timeout: T });
+        expect(await page.getAttribute('#stripe-api-key', 'aria-invalid')).toBeNull();
+        expect(await page.getAttribute('#stripe-api-base', 'aria-invalid')).toBe('true');
 
         await page.fill('#stripe-api-base', emu.url);
         await page.fill('#stripe-api-key', emu.key);
@@ -114,6 +123,17 @@ if (!chromiumAvailable()) {
         await card.locator('button', { hasText: 'Unlink' }).click();
         await card.locator('p', { hasText: 'No Stripe customer is linked' }).waitFor({ timeout: T });
         await page.click('#settings-link');
+
+        // An empty metadata key is refused by its label, saying what to enter; nothing is saved.
+        await page.fill('#stripe-metadata-key', '');
+        await page.click('#stripe-sync-settings button[type=submit]');
+        await page
+          .locator('#stripe-sync-settings .form-error', {
+            hasText: 'Metadata key: enter the metadata key that holds your user id.',
+          })
+          .waitFor({ timeout: T });
+        expect(await page.getAttribute('#stripe-metadata-key', 'aria-invalid')).toBe('true');
+        await page.fill('#stripe-metadata-key', 'user_id');
 
         await page.uncheck('#stripe-sync-enabled');
         await page.click('#stripe-sync-settings button[type=submit]');

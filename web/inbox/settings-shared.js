@@ -1,6 +1,6 @@
 // What the Settings → Stripe sections share: the app's API base, the view they re-render, and a form's error line.
 import { h } from '../shared/dom.js';
-import { describeError } from './api.js';
+import { ApiError, describeError } from './api.js';
 
 /**
  * The settings view a section belongs to: its element, and `render` to load and draw everything again (after an
@@ -11,18 +11,46 @@ import { describeError } from './api.js';
 
 export const STRIPE_BASE = '/api/apps/stripe';
 
-/** A form's error line, hidden until `show` gets an error (or a message of its own). */
-export function errorLine() {
+/**
+ * A form's error line, hidden until `show` gets an error (or a message of its own). With `fields`, an API error
+ * whose `path` names one of them (`api_base`, `input.api_base`, `settings.metadata_key`) is told with that field's
+ * label instead of the wire name, and the field is marked invalid and focused, as a form says which box to fix.
+ *
+ * @param {{ input: HTMLInputElement, label: string }[]} [fields]
+ */
+export function errorLine(fields = []) {
   const el = h('p', { class: 'form-error', role: 'alert', hidden: true });
+  /** @type {HTMLInputElement | null} */
+  let marked = null;
   return {
     el,
     /** @param {unknown} err */
     show(err) {
-      el.textContent = typeof err === 'string' ? err : describeError(err);
+      const field = err instanceof ApiError && err.path ? fieldOf(fields, err.path) : undefined;
+      if (field && err instanceof ApiError && err.path) {
+        el.textContent = sentence(`${field.label}: ${withoutPath(err.message, err.path)}`);
+        marked = field.input;
+        marked.setAttribute('aria-invalid', 'true');
+        marked.focus();
+      } else el.textContent = typeof err === 'string' ? err : describeError(err);
       el.hidden = false;
     },
     clear() {
       el.hidden = true;
+      marked?.removeAttribute('aria-invalid');
+      marked = null;
     },
   };
 }
+
+/**
+ * @param {{ input: HTMLInputElement, label: string }[]} fields
+ * @param {string} path
+ */
+const fieldOf = (fields, path) => fields.find((f) => f.input.name === path.split('.').at(-1));
+
+/** The server's `path: message`, without the path it already named. */
+const withoutPath = (/** @type {string} */ message, /** @type {string} */ path) =>
+  message.startsWith(`${path}: `) ? message.slice(path.length + 2) : message;
+
+const sentence = (/** @type {string} */ text) => (text.endsWith('.') ? text : `${text}.`);

@@ -20,7 +20,10 @@ export function connectForm(host) {
     autocomplete: 'off',
     placeholder: 'https://api.stripe.com',
   });
-  const error = errorLine();
+  const error = errorLine([
+    { input: key, label: 'API key' },
+    { input: base, label: 'API base' },
+  ]);
   const submit = h('button', { class: 'btn btn-primary', type: 'submit' }, 'Connect');
   const form = h(
     'form',

@@ -19,7 +19,7 @@ export function syncSettingsForm(current, host) {
     autocomplete: 'off',
     value: String(current.metadata_key ?? 'user_id'),
   });
-  const error = errorLine();
+  const error = errorLine([{ input: metadataKey, label: 'Metadata key' }]);
   const saved = h('p', { class: 'muted', role: 'status', hidden: true }, 'Saved.');
   const form = h(
     'form',

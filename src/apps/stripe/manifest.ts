@@ -26,7 +26,7 @@ import { handleWebhook } from './webhook.ts';
 
 const settings = z.object({
   sync_enabled: z.boolean().default(true),
-  metadata_key: z.string().min(1).default('user_id'),
+  metadata_key: z.string().min(1, 'enter the metadata key that holds your user id').default('user_id'),
   // Stripe's limits for the account (default by mode) and the share Settle uses; the rest is the merchant's.
   api_budget: z
     .object({
@@ -84,7 +84,10 @@ export const stripeApp = defineApp({
     connect: {
       access: 'admin',
       summary: 'Connect a Stripe account with a secret or restricted API key',
-      input: z.object({ api_key: z.string().min(8), api_base: z.url().optional() }),
+      input: z.object({
+        api_key: z.string().min(8, 'too short to be a Stripe API key'),
+        api_base: z.url('enter a full URL, such as https://api.stripe.com').optional(),
+      }),
       run: (host, input: { api_key: string; api_base?: string }) => connect(host, input),
     },
     disconnect: {
