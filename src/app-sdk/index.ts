@@ -239,6 +239,16 @@ export interface BudgetBucket {
   burst?: number;
 }
 
+/** A timeline entry an app records (`AppHost.timeline`): a named, dated fact on a contact. */
+export interface TimelineEventInput {
+  /** One of the manifest's `events`. */
+  name: string;
+  createdAt: Date;
+  metadata: Record<string, unknown>;
+  /** Within the app: the same key is one entry however often it is recorded. */
+  idempotencyKey: string;
+}
+
 export interface AppHost {
   readonly workspaceId: string;
   readonly appId: string;
@@ -281,11 +291,18 @@ export interface AppHost {
     ): Promise<void>;
   };
   timeline: {
-    /** Records once per idempotency key, whatever the number of calls. Returns false for a repeat. */
-    record(
-      contactId: string,
-      event: { name: string; createdAt: Date; metadata: Record<string, unknown>; idempotencyKey: string },
-    ): Promise<boolean>;
+    /**
+     * Records once per idempotency key, whatever the number of calls. Returns false for a repeat. A contact that
+     * does not exist (deleted) makes it fail.
+     */
+    record(contactId: string, event: TimelineEventInput): Promise<boolean>;
+    /**
+     * `record` for many entries in one statement (a page of imported history), with the same rule: one entry per
+     * idempotency key, whether a key is repeated within the call, was recorded before, or is recorded by another
+     * caller at the same moment. Returns how many entries were new. It fails as a whole, recording nothing, if
+     * one entry would make `record` fail (an event the app did not declare, a contact that does not exist).
+     */
+    recordMany(entries: readonly { contactId: string; event: TimelineEventInput }[]): Promise<number>;
   };
   conversations: {
     addCard(conversationId: string, card: { type: string; data: unknown; text: string }): Promise<void>;

@@ -51,14 +51,18 @@ export async function releaseTimelineEntries(
     customerIds.map((id) => customerIndex(connectionId, id)),
   );
   if (held.length === 0) return 0;
-  const s = stores(host);
-  let recorded = 0;
-  for (const r of held) {
-    const link = await s.links.get(objectKey(connectionId, r.data.customer_id));
-    if (!link || link.deleted) continue;
-    await host.timeline.record(link.data.contact_id, revive(r.data));
-    await store.remove(r.key, { version: 2 });
-    recorded += 1;
-  }
-  return recorded;
+  const linkKeys = [...new Set(held.map((r) => objectKey(connectionId, r.data.customer_id)))];
+  const contactOf = new Map<string, string>();
+  for (const l of await stores(host).links.getMany(linkKeys))
+    if (!l.deleted) contactOf.set(l.key, l.data.contact_id);
+  const released = held.flatMap((r) => {
+    const contactId = contactOf.get(objectKey(connectionId, r.data.customer_id));
+    return contactId ? [{ key: r.key, contactId, event: revive(r.data) }] : [];
+  });
+  if (released.length === 0) return 0;
+  // All recorded (one statement) before any is dropped: a run that stops in between leaves entries held, and
+  // recording them again later is a no-op.
+  await host.timeline.recordMany(released.map(({ contactId, event }) => ({ contactId, event })));
+  for (const r of released) await store.remove(r.key, { version: 2 });
+  return released.length;
 }

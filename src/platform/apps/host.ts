@@ -5,6 +5,7 @@ import type {
   HostContact,
   RecordCollection,
   StoredRecord,
+  TimelineEventInput,
 } from '../../app-sdk/index.ts';
 import { recordRepository, type RecordRow } from './record-repository.ts';
 import type { Db } from '../../db/client.ts';
@@ -15,7 +16,7 @@ import type { AttributeDefinitionCache } from '../attributes/definition-cache.ts
 import type { AttributeValue } from '../attributes/schemas.ts';
 import { contactRepository, type ContactRow } from '../contacts/repository.ts';
 import { createContact, normalizeEmail } from '../contacts/service.ts';
-import { recordEvent } from '../events/service.ts';
+import { recordEvent, recordEvents } from '../events/service.ts';
 import { appError } from './errors.ts';
 import type { EndpointDirectory } from './endpoints.ts';
 import type { InstallationCache } from './installations.ts';
@@ -80,6 +81,19 @@ export function createHost(deps: HostDeps, manifest: AppManifest, workspaceId: s
       }
     }
     return deps.definitions.checkMany(workspaceId, writes, appId);
+  };
+  /** A timeline entry as the events module records it: the app's own key space and source. */
+  const toEvent = (contactId: string, event: TimelineEventInput) => {
+    if (!manifest.events.includes(event.name))
+      throw new Error(`app ${appId} did not declare event ${event.name}`);
+    return {
+      contactId,
+      name: event.name,
+      createdAt: event.createdAt,
+      metadata: event.metadata,
+      source: appId,
+      idempotencyKey: `${appId}:${event.idempotencyKey}`,
+    };
   };
   return {
     workspaceId,
@@ -188,16 +202,12 @@ export function createHost(deps: HostDeps, manifest: AppManifest, workspaceId: s
     },
     timeline: {
       async record(contactId, event) {
-        if (!manifest.events.includes(event.name))
-          throw new Error(`app ${appId} did not declare event ${event.name}`);
-        return recordEvent(db, workspaceId, {
-          contactId,
-          name: event.name,
-          createdAt: event.createdAt,
-          metadata: event.metadata,
-          source: appId,
-          idempotencyKey: `${appId}:${event.idempotencyKey}`,
-        });
+        return recordEvent(db, workspaceId, toEvent(contactId, event));
+      },
+      async recordMany(entries) {
+        // Every name checked before anything is written: one undeclared event refuses the whole call.
+        const events = entries.map((e) => toEvent(e.contactId, e.event));
+        return recordEvents(db, workspaceId, events);
       },
     },
     conversations: {
