@@ -152,6 +152,55 @@ describe.each(dbKinds())('messenger identity on %s', (kind) => {
     expect((anonList.json() as { conversations: unknown[] }).conversations).toEqual([]);
   });
 
+  // QA: a host app whose user has a name over 255 characters kept that customer out of the messenger ("user_jwt
+  // is not valid: Too big"). A verified JWT boots with the profile claim fitted; identity checks stay as they were.
+  it('boots a verified user whose name or email is over its cap, cut or left out, with a warning', async () => {
+    const before = h.logLines.length;
+    // 254 + an emoji (two UTF-16 units) + more: a cut at 255 would split the emoji's surrogate pair. Long enough in
+    // UTF-8 that the token itself is over the 4,096 characters the boot used to allow.
+    const name = '山'.repeat(254) + '😀' + '山'.repeat(2000);
+    const email = `${'x'.repeat(250)}@example.com`;
+    const jwt = await signUserJwt(h.messengerSecret, { user_id: 'long-name-1', name, email });
+    expect(jwt.length).toBeGreaterThan(4096);
+    const res = await boot({ user_jwt: jwt });
+    expect(res.statusCode, res.body).toBe(200);
+    const booted = res.json() as Boot & { contact: { name: string } };
+    expect(booted).toMatchObject({ verified: true, contact: { role: 'user', external_id: 'long-name-1' } });
+    expect(booted.contact.name).toBe('山'.repeat(254));
+    // A cut address would be someone else's (boots link users by email): it is left out instead.
+    expect(booted.contact.email).toBeNull();
+    const found = await h.request('token', { method: 'GET', url: '/api/contacts?external_id=long-name-1' });
+    expect((found.json() as { data: { name: string }[] }).data[0]?.name).toBe('山'.repeat(254));
+
+    const logged = h.logLines.slice(before);
+    const warnings = logged
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.level === 40);
+    expect(warnings).toEqual([
+      expect.objectContaining({ field: 'name', limit: 255, action: 'cut' }),
+      expect.objectContaining({ field: 'email', limit: 254, action: 'dropped' }),
+    ]);
+    for (const secretish of [jwt, jwt.split('.')[1]!, '山'.repeat(20), 'x'.repeat(50)])
+      expect(logged.filter((l) => l.includes(secretish))).toEqual([]);
+  });
+
+  it('still refuses a long-named JWT with a bad signature, no user_id or an over-long user_id', async () => {
+    const name = 'n'.repeat(400);
+    const tokens = [
+      await signUserJwt('not-the-messenger-secret-at-all', { user_id: 'long-forged', name }),
+      await signUserJwt(h.messengerSecret, { name }),
+      await signUserJwt(h.messengerSecret, { user_id: 'u'.repeat(256), name }),
+    ];
+    for (const user_jwt of tokens) {
+      const res = await boot({ user_jwt });
+      expect(res.statusCode).toBe(401);
+      expect(res.json()).toMatchObject({ error: { code: 'invalid_user_jwt', path: 'user_jwt' } });
+      expect(res.json()).not.toHaveProperty('session_token');
+    }
+    const found = await h.request('token', { method: 'GET', url: '/api/contacts?external_id=long-forged' });
+    expect((found.json() as { data: unknown[] }).data).toEqual([]);
+  });
+
   it('refuses an unknown app_id and keeps messenger sessions out of the team API', async () => {
     const unknown = await h.server.inject({
       method: 'POST',

@@ -1,9 +1,9 @@
 // What a newcomer gets from `npm start` on an empty data directory (README, issue #5 item 4): the demo workspace
-// with its admin login printed, the built-in Stripe emulator connected and synced, so demo contacts carry live
+// with its admin and teammate logins printed (the teammate's since QA: the demo could not be tried as one), the built-in Stripe emulator connected and synced, so demo contacts carry live
 // stripe_* attributes, billing segments on those attributes, and on a second start the same workspace, not a
 // second one. Runs the real command (src/cli/main.ts start) in a child process.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ interface Started {
   proc: ChildProcess;
   base: string;
   login: { email: string; password: string };
+  teammateLogin: { email: string; password: string };
   output: () => string;
 }
 
@@ -40,16 +41,19 @@ async function start(): Promise<Started> {
   proc.stdout?.on('data', (d: Buffer) => (out += String(d)));
   proc.stderr?.on('data', (d: Buffer) => (out += String(d)));
   const deadline = Date.now() + 90_000;
+  // The banner is written at once: both lines are there when the admin's is.
   while (!/Demo admin login: (\S+) \/ (\S+)/.test(out)) {
     if (proc.exitCode !== null) throw new Error(`settle start exited ${proc.exitCode}:\n${out}`);
     if (Date.now() > deadline) throw new Error(`settle start printed no login in 90 s:\n${out}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   const [, email, password] = /Demo admin login: (\S+) \/ (\S+)/.exec(out)!;
+  const [, mateEmail, matePassword] = /Demo teammate login: (\S+) \/ (\S+)/.exec(out) ?? [];
   return {
     proc,
     base: `http://127.0.0.1:${port}`,
     login: { email: email!, password: password! },
+    teammateLogin: { email: mateEmail ?? '(not printed)', password: matePassword ?? '' },
     output: () => out,
   };
 }
@@ -61,12 +65,12 @@ async function stop(p: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** Signs in as the printed demo admin; answers a JSON GET helper with the session. */
-async function signIn(s: Started) {
+/** Signs in as the printed demo admin (or teammate); answers a JSON GET helper with the session. */
+async function signIn(s: Started, login = s.login) {
   const res = await fetch(`${s.base}/api/auth/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(s.login),
+    body: JSON.stringify(login),
   });
   expect(res.status).toBe(200);
   const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0]!;
@@ -90,6 +94,21 @@ describe('npm start on an empty data directory', () => {
       const first = await start();
       expect(first.output()).toContain('Stripe: the emulator is connected and syncing');
       const get = await signIn(first);
+
+      // The demo's teammate (Sam) can sign in with the printed login, as a teammate; both logins are kept in the
+      // credentials file, readable by its owner only.
+      expect(first.teammateLogin.email).toBe('sam@settle.local');
+      expect(first.teammateLogin.password).not.toBe(first.login.password);
+      const asSam = await signIn(first, first.teammateLogin);
+      expect(await asSam<{ teammate: { role: string } }>('/api/me')).toMatchObject({
+        teammate: { email: 'sam@settle.local', role: 'teammate' },
+      });
+      const file = join(dataDir, 'demo-admin.json');
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({
+        ...first.login,
+        teammate: first.teammateLogin,
+      });
 
       type Contact = { id: string; email: string; custom_attributes: Record<string, unknown> };
       const contact = async (email: string) =>
@@ -163,6 +182,7 @@ describe('npm start on an empty data directory', () => {
       // Started again on the same directory: the same login, one Stripe account, no second set of segments.
       const second = await start();
       expect(second.login).toEqual(first.login);
+      expect(second.teammateLogin).toEqual(first.teammateLogin);
       const again = await signIn(second);
       expect(
         (await again<{ connections: unknown[] }>('/api/apps/stripe/views/status')).connections,

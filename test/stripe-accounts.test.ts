@@ -70,6 +70,30 @@ describe.each(dbKinds())('several Stripe accounts on %s', (kind) => {
     await h?.close();
   });
 
+  // QA: the 502 was right, but the server logged it as an "unhandled error" with a stack, like a bug.
+  it('answers an unreachable API base with 502 stripe_unreachable, logged as a warning without a stack', async () => {
+    const before = h.logLines.length;
+    const res = await h.request('admin', {
+      method: 'POST',
+      url: '/api/apps/stripe/actions/connect',
+      payload: { api_key: 'sk_test_unreachable_0001', api_base: 'http://127.0.0.1:1' },
+    });
+    expect(res.statusCode).toBe(502);
+    expect(res.json()).toMatchObject({ error: { code: 'stripe_unreachable', path: 'api_base' } });
+    const logged = h.logLines.slice(before).map((l) => JSON.parse(l) as { level: number; msg: string });
+    expect(logged.filter((l) => l.level >= 50)).toEqual([]);
+    expect(logged).toContainEqual(
+      expect.objectContaining({
+        level: 40,
+        code: 'stripe_unreachable',
+        msg: expect.stringMatching(/^stripe_unreachable: /),
+      }),
+    );
+    expect(h.logLines.slice(before).join('\n')).not.toMatch(
+      /unhandled error|"stack"|sk_test_unreachable_0001/,
+    );
+  });
+
   it('gives a contact the primary account’s values where both accounts have its customer, its only account’s otherwise', async () => {
     await first.customers.create({ email: 'both@example.com', balance: 1000 });
     await second.customers.create({ email: 'Both@Example.com', balance: 2000 });

@@ -20,6 +20,24 @@ import { trackPendingRequests } from '../server/pending-requests.ts';
 
 const credentialsFile = (config: Config) => join(config.dataDir, 'demo-admin.json');
 
+/**
+ * The demo's logins as kept in ./data/demo-admin.json (mode 0600). The admin's stay at the top level, as the file
+ * has always had them; `teammate` (Sam, so the inbox can be tried as a teammate too) is absent from files written
+ * before it was added.
+ */
+interface DemoCredentials {
+  email: string;
+  password: string;
+  teammate?: { email: string; password: string };
+}
+
+function demoLoginLines(c: DemoCredentials): string[] {
+  return [
+    `Demo admin login: ${c.email} / ${c.password}`,
+    ...(c.teammate ? [`Demo teammate login: ${c.teammate.email} / ${c.teammate.password}`] : []),
+  ];
+}
+
 /** First start on an empty database: the demo, or an empty workspace whose admin password is shown once. */
 async function firstStart(
   platform: Platform,
@@ -27,25 +45,26 @@ async function firstStart(
 ): Promise<{ lines: string[]; demoWorkspaceId?: string }> {
   const lines: string[] = [];
   if (await workspaceRepository.first(platform.db)) {
+    // Printed on every start while the demo is on (SETTLE_DEMO=0 stops showing them, the file stays).
     if (config.demo && existsSync(credentialsFile(config))) {
-      const c = JSON.parse(readFileSync(credentialsFile(config), 'utf8')) as {
-        email: string;
-        password: string;
-      };
-      lines.push(`Demo admin login: ${c.email} / ${c.password}`);
+      lines.push(
+        ...demoLoginLines(JSON.parse(readFileSync(credentialsFile(config), 'utf8')) as DemoCredentials),
+      );
     }
     return { lines };
   }
   if (config.demo) {
     const demo = await seedDemo(platform.db, platform.box, platform.conversations);
     if (demo) {
-      writeFileSync(
-        credentialsFile(config),
-        JSON.stringify({ email: demo.adminEmail, password: demo.adminPassword }),
-        { mode: 0o600 },
-      );
+      const credentials: DemoCredentials = {
+        email: demo.adminEmail,
+        password: demo.adminPassword,
+        teammate: { email: demo.teammateEmail, password: demo.teammatePassword },
+      };
+      writeFileSync(credentialsFile(config), JSON.stringify(credentials), { mode: 0o600 });
+      // writeFileSync's mode applies only when it creates the file (and under the umask): make sure.
       chmodSync(credentialsFile(config), 0o600);
-      lines.push(`Demo admin login: ${demo.adminEmail} / ${demo.adminPassword}`);
+      lines.push(...demoLoginLines(credentials));
     }
     return { lines, demoWorkspaceId: demo?.workspaceId };
   }

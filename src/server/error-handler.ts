@@ -17,7 +17,10 @@ const fastifyCodes: Record<string, string> = {
   FST_ERR_CTP_INVALID_TYPE: 'unsupported_media_type',
 };
 
-/** The one place where errors become HTTP answers. Unknown errors are logged and answered with a plain 500. */
+/**
+ * The one place where errors become HTTP answers. Unknown errors are logged with their stack and answered with a
+ * plain 500; typed 502/503s are logged as warnings (code and message); 4xx are the client's and not logged here.
+ */
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | Error, req, reply) => {
     let status = 500;
@@ -43,7 +46,12 @@ export function installErrorHandler(app: FastifyInstance): void {
       status = 400;
       body = { error: { code: 'invalid_json', message: err.message, path: 'body' } };
     }
-    if (status >= 500) req.log.error({ err }, 'unhandled error');
+    // A typed error with a 5xx other than 500 (Stripe unreachable: 502/503) is one the product raises on purpose
+    // and explains in its answer: a warning with its code, not a stack trace that reads like a bug. Only what we
+    // did not foresee (and an AppError whose code has no declared status) is an unhandled error.
+    if (err instanceof AppError && status > 500)
+      req.log.warn({ code: err.code, status }, `${err.code}: ${err.message}`);
+    else if (status >= 500) req.log.error({ err }, 'unhandled error');
     if (status === 429 && err instanceof AppError) {
       const wait = /(\d+) seconds/.exec(err.message)?.[1];
       if (wait) void reply.header('retry-after', wait);

@@ -1,5 +1,6 @@
 // The inbox's lists past their first page, in a real browser: an open conversation older than the 50 most recent
-// (the customer who has waited longest) can be loaded, opened and kept through live reloads.
+// (the customer who has waited longest) can be loaded, opened and kept through live reloads. Also the avatars'
+// initials (web/shared/dom.js, run in the browser that shows them).
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from '../helpers/harness.ts';
@@ -73,6 +74,41 @@ if (!chromiumAvailable()) {
       expect(await convs.count()).toBe(NEWER + 2);
       expect(await oldest.count()).toBe(1);
       expect(problems).toEqual([]);
+    });
+
+    // QA: "Bulk Customer 19" showed as "B1". Last, so the paging test's list is as it expects.
+    it('gives avatars the initials of the first and last words that start with a letter', async () => {
+      const renamed = await h.request('token', {
+        method: 'PUT',
+        url: `/api/contacts/${h.ids.userContactId}`,
+        payload: { name: 'Bulk Customer 19' },
+      });
+      expect(renamed.statusCode).toBe(200);
+      const page = await (await browser.newContext()).newPage();
+      await signIn(page, base, await adminEmail(h), T);
+      const avatar = page.locator('#conversation-list .conv .avatar').first();
+      await avatar.waitFor({ timeout: T });
+      expect(await avatar.textContent()).toBe('BC');
+      const cases: [string | null, string][] = [
+        ['Bulk Customer 19', 'BC'],
+        ['Ada Lovelace', 'AL'],
+        ['Cher', 'C'],
+        ['ada@example.com', 'A'],
+        ['ada.lovelace@example.com', 'AL'],
+        ['  ', '?'],
+        [null, '?'],
+        ['42', '4'],
+        ['山田 太郎', '山太'],
+        ['Андрей Рублёв', 'АР'],
+        ['E\u0301mile Zola', 'E\u0301Z'],
+        ['🙂 Ada', 'A'],
+      ];
+      // A string, not a function: Vitest rewrites import() in functions it compiles, and the page has no such helper.
+      const names = JSON.stringify(cases.map(([n]) => n));
+      const got = await page.evaluate<string[]>(
+        `import('/shared/dom.js').then((dom) => ${names}.map((n) => dom.initials(n)))`,
+      );
+      expect(got).toEqual(cases.map(([, want]) => want));
     });
   });
 }

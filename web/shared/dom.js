@@ -121,19 +121,40 @@ export function clockTime(unixSeconds) {
   return d ? d.toLocaleTimeString(undefined, { hour: 'numeric', minute: '2-digit' }) : '';
 }
 
+/** @type {Intl.Segmenter | undefined} */
+let graphemes;
+
 /**
- * Initials for an avatar: "Ada Lovelace" → "AL", "ada@example.com" → "A", nothing → "?".
+ * The first user-perceived character of a word: "É" written as E + a combining accent stays whole, and so does an
+ * emoji made of several code points.
+ *
+ * @param {string} word
+ */
+function firstGrapheme(word) {
+  // Browsers before Intl.Segmenter (Firefox < 125) get the first code point: never half a surrogate pair.
+  if (typeof Intl.Segmenter !== 'function') return Array.from(word)[0] ?? '';
+  graphemes ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+  for (const { segment } of graphemes.segment(word)) return segment;
+  return '';
+}
+
+/**
+ * Initials for an avatar, from the first and last words that start with a letter (of any script): "Ada Lovelace" →
+ * "AL", "Bulk Customer 19" → "BC" (numbers and symbols are not initials), "Cher" → "C", an email by its local part
+ * ("ada.lovelace@example.com" → "AL", "ada@example.com" → "A"), "山田 太郎" → "山太"; a name with no letter at
+ * all → its first character ("42" → "4"), nothing → "?".
  *
  * @param {string | null | undefined} name
  */
 export function initials(name) {
-  const words = (name ?? '')
-    .trim()
-    .split(/[\s@._-]+/)
-    .filter(Boolean);
-  if (words.length === 0) return '?';
-  const first = words[0]?.[0] ?? '';
-  const last = words.length > 1 ? (words[words.length - 1]?.[0] ?? '') : '';
+  let text = (name ?? '').trim();
+  // An email's domain says nothing about the person ("ada@example.com" is not "AE").
+  if (/^[^\s@]+@[^\s@]+$/.test(text)) text = text.slice(0, text.indexOf('@'));
+  const words = text.split(/[\s@._+-]+/).filter(Boolean);
+  const lettered = words.filter((w) => /^\p{L}/u.test(w));
+  if (lettered.length === 0) return words[0] ? firstGrapheme(words[0]).toUpperCase() : '?';
+  const first = firstGrapheme(lettered[0] ?? '');
+  const last = lettered.length > 1 ? firstGrapheme(lettered[lettered.length - 1] ?? '') : '';
   return (first + last).toUpperCase();
 }
 

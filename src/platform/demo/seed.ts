@@ -9,6 +9,8 @@ import { workspaceRepository } from '../workspaces/repository.ts';
 import { createWorkspace } from '../workspaces/service.ts';
 
 export const DEMO_ADMIN_EMAIL = 'admin@settle.local';
+/** The demo's teammate (role `teammate`), so the inbox can be tried as a teammate, not only as the admin. */
+export const DEMO_TEAMMATE_EMAIL = 'sam@settle.local';
 
 /** Demo users; their emails match the demo Stripe customers, so the Stripe app links them. */
 export const demoUsers = [
@@ -60,6 +62,8 @@ export interface DemoResult {
   workspaceId: string;
   adminEmail: string;
   adminPassword: string;
+  teammateEmail: string;
+  teammatePassword: string;
   appId: string;
 }
 
@@ -78,11 +82,12 @@ export async function seedDemo(
     role: 'admin',
     password: adminPassword,
   });
+  const teammatePassword = randomBytes(9).toString('base64url');
   await createTeammate(db, ws.id, {
-    email: 'sam@settle.local',
+    email: DEMO_TEAMMATE_EMAIL,
     name: 'Sam Support',
     role: 'teammate',
-    password: randomBytes(12).toString('base64url'),
+    password: teammatePassword,
   });
   for (const u of demoUsers) await createContact(db, ws.id, { role: 'user', ...u });
   await createContact(db, ws.id, { role: 'lead', name: 'Visitor from Berlin' });
@@ -106,5 +111,12 @@ export async function seedDemo(
       });
     }
   }
-  return { workspaceId: ws.id, adminEmail: DEMO_ADMIN_EMAIL, adminPassword, appId: ws.app_id };
+  return {
+    workspaceId: ws.id,
+    adminEmail: DEMO_ADMIN_EMAIL,
+    adminPassword,
+    teammateEmail: DEMO_TEAMMATE_EMAIL,
+    teammatePassword,
+    appId: ws.app_id,
+  };
 }

@@ -48,8 +48,8 @@ export const messengerRoutes: AnyRoute[] = [
     access: PUBLIC,
     summary: 'Start a messenger session: a verified user (user_jwt) or an anonymous lead',
     body: bootBody,
-    async handler({ platform, body }) {
-      const r = await bootMessenger(platform.db, platform.box, body);
+    async handler({ platform, body, req }) {
+      const r = await bootMessenger(platform.db, platform.box, body, req.log);
       return {
         session_token: r.session_token,
         verified: r.verified,

@@ -8,6 +8,7 @@ import { workspaceRepository } from '../workspaces/repository.ts';
 import { openMessengerSecret } from '../workspaces/service.ts';
 import { messengerError } from './errors.ts';
 import { messengerSessionRepository } from './repository.ts';
+import { fitProfileClaims } from './profile-claims.ts';
 import { jwtClaims } from './schemas.ts';
 
 const SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
@@ -19,11 +20,24 @@ export interface BootResult {
   workspace: { name: string };
 }
 
-async function verifyUserJwt(token: string, secret: string) {
+/** Where the boot reports what it fitted: the request's logger in the route. */
+export interface BootLog {
+  warn(obj: object, msg: string): void;
+}
+
+async function verifyUserJwt(token: string, secret: string, log: BootLog, workspaceId: string) {
   try {
     const { payload } = await jwtVerify(token, new TextEncoder().encode(secret), { algorithms: ['HS256'] });
-    const claims = jwtClaims.safeParse(payload);
+    // Only a verified payload is fitted: the signature, `exp` and `user_id` are checked exactly as before.
+    const { payload: fittedPayload, fitted } = fitProfileClaims(payload);
+    const claims = jwtClaims.safeParse(fittedPayload);
     if (!claims.success) throw new Error(claims.error.issues[0]?.message ?? 'bad claims');
+    // The field and its cap, never its value nor the token: the host app's team can find and fix its data.
+    for (const f of fitted)
+      log.warn(
+        { workspaceId, field: f.field, limit: f.limit, action: f.action },
+        `messenger boot: user_jwt claim ${f.field} is over ${f.limit} characters (${f.action})`,
+      );
     return claims.data;
   } catch (err) {
     throw messengerError('invalid_user_jwt', `user_jwt is not valid: ${(err as Error).message}`, 'user_jwt');
@@ -43,6 +57,7 @@ export async function bootMessenger(
     user_id?: string | undefined;
     session_token?: string | undefined;
   },
+  log: BootLog,
 ): Promise<BootResult> {
   const workspace = await workspaceRepository.getByAppId(db, input.app_id);
   if (!workspace) throw messengerError('unknown_app', `no workspace with app_id ${input.app_id}`, 'app_id');
@@ -55,7 +70,7 @@ export async function bootMessenger(
   let contact: ContactRow;
   let verified = false;
   if (input.user_jwt) {
-    const claims = await verifyUserJwt(input.user_jwt, openMessengerSecret(box, workspace));
+    const claims = await verifyUserJwt(input.user_jwt, openMessengerSecret(box, workspace), log, ws);
     verified = true;
     const email = claims.email ?? null;
     let found = await contactRepository.getByExternalId(db, ws, claims.user_id);
