@@ -82,9 +82,8 @@ describe('error handler logging', () => {
     for (const url of ['/bug', '/undeclared']) {
       const { res, lines: own } = await logged(url);
       expect(res.statusCode).toBe(500);
-      // The unknown error's details stay in the log; a typed one says its own code, as it always has.
-      if (url === '/bug')
-        expect(res.json()).toEqual({ error: { code: 'internal_error', message: 'Internal server error' } });
+      // The details stay in the log; the caller gets the plain answer, a typed error without a status included.
+      expect(res.json()).toEqual({ error: { code: 'internal_error', message: 'Internal server error' } });
       expect(own).toHaveLength(1);
       expect(own[0]).toMatchObject({ level: 50, msg: 'unhandled error' });
       expect((own[0]?.err as { stack?: string }).stack).toContain('error-handler.test.ts');

@@ -25,7 +25,9 @@ export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | Error, req, reply) => {
     let status = 500;
     let body: ErrorBody = { error: { code: 'internal_error', message: 'Internal server error' } };
-    if (err instanceof AppError) {
+    // A typed error that fell back to 500 (its code has no declared status) is a bug like any other: its message
+    // was written for the log, not for the caller, so it gets the plain answer.
+    if (err instanceof AppError && err.status !== 500) {
       status = err.status;
       body = { error: { code: err.code, message: err.message, ...(err.path ? { path: err.path } : {}) } };
     } else if (err instanceof z.ZodError) {
