@@ -184,6 +184,30 @@ describe.each(dbKinds())('messenger identity on %s', (kind) => {
       expect(logged.filter((l) => l.includes(secretish))).toEqual([]);
   });
 
+  it('boots a verified user whose email is malformed or whose name is not text, without them, with a warning', async () => {
+    const before = h.logLines.length;
+    const jwt = await signUserJwt(h.messengerSecret, {
+      user_id: 'bad-profile-1',
+      email: 'not an address',
+      name: 42,
+    });
+    const res = await boot({ user_jwt: jwt });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({
+      verified: true,
+      contact: { role: 'user', external_id: 'bad-profile-1', email: null },
+    });
+    const warnings = h.logLines
+      .slice(before)
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.level === 40);
+    expect(warnings).toEqual([
+      expect.objectContaining({ field: 'name', action: 'dropped' }),
+      expect.objectContaining({ field: 'email', action: 'dropped' }),
+    ]);
+    expect(h.logLines.slice(before).filter((l) => l.includes('not an address'))).toEqual([]);
+  });
+
   it('still refuses a long-named JWT with a bad signature, no user_id or an over-long user_id', async () => {
     const name = 'n'.repeat(400);
     const tokens = [

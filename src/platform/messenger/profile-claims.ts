@@ -4,14 +4,21 @@
  * it), so it is cut instead of refusing the session. Identity claims (`user_id`) are never touched: they are
  * checked as before and a bad one is still refused.
  */
+import { z } from 'zod';
 import { JWT_EMAIL_MAX, JWT_NAME_MAX } from './schemas.ts';
 
-/** A profile claim over its cap: cut (`name`) or left out (`email`). Never the value: it is the customer's data. */
+/**
+ * A profile claim fitted: cut (a long `name`) or left out (a long or malformed `email`, a `name` that is not text),
+ * and why. Never the value: it is the customer's data.
+ */
 export interface FittedClaim {
   field: string;
-  limit: number;
   action: 'cut' | 'dropped';
+  why: string;
+  limit?: number;
 }
+
+const validEmail = z.email();
 
 // The caps are `jwtClaims`'s, counted as zod counts them (UTF-16 code units).
 
@@ -35,13 +42,32 @@ export function fitProfileClaims(payload: Record<string, unknown>): {
 } {
   const out = { ...payload };
   const fitted: FittedClaim[] = [];
-  if (typeof out.name === 'string' && out.name.length > JWT_NAME_MAX) {
+  if (out.name !== undefined && typeof out.name !== 'string') {
+    delete out.name;
+    fitted.push({ field: 'name', action: 'dropped', why: 'is not a string' });
+  } else if (typeof out.name === 'string' && out.name.length > JWT_NAME_MAX) {
     out.name = cutToLength(out.name, JWT_NAME_MAX);
-    fitted.push({ field: 'name', limit: JWT_NAME_MAX, action: 'cut' });
+    fitted.push({
+      field: 'name',
+      action: 'cut',
+      why: `is over ${JWT_NAME_MAX} characters`,
+      limit: JWT_NAME_MAX,
+    });
   }
-  if (typeof out.email === 'string' && out.email.length > JWT_EMAIL_MAX) {
-    delete out.email;
-    fitted.push({ field: 'email', limit: JWT_EMAIL_MAX, action: 'dropped' });
+  if (out.email !== undefined) {
+    // A malformed address cannot be mended either: the session goes on without it, as a user with no email.
+    if (typeof out.email === 'string' && out.email.length > JWT_EMAIL_MAX) {
+      delete out.email;
+      fitted.push({
+        field: 'email',
+        action: 'dropped',
+        why: `is over ${JWT_EMAIL_MAX} characters`,
+        limit: JWT_EMAIL_MAX,
+      });
+    } else if (!validEmail.safeParse(out.email).success) {
+      delete out.email;
+      fitted.push({ field: 'email', action: 'dropped', why: 'is not an email address' });
+    }
   }
   return { payload: out, fitted };
 }

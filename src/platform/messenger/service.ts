@@ -35,8 +35,8 @@ async function verifyUserJwt(token: string, secret: string, log: BootLog, worksp
     // The field and its cap, never its value nor the token: the host app's team can find and fix its data.
     for (const f of fitted)
       log.warn(
-        { workspaceId, field: f.field, limit: f.limit, action: f.action },
-        `messenger boot: user_jwt claim ${f.field} is over ${f.limit} characters (${f.action})`,
+        { workspaceId, field: f.field, action: f.action, ...(f.limit ? { limit: f.limit } : {}) },
+        `messenger boot: user_jwt claim ${f.field} ${f.why} (${f.action})`,
       );
     return claims.data;
   } catch (err) {
