@@ -264,6 +264,12 @@ export interface AppHost {
   setSecret(name: string, value: string): Promise<void>;
   contacts: {
     get(id: string): Promise<HostContact | undefined>;
+    /**
+     * Which of these contact ids exist now, in one statement. A contact can be deleted (by a teammate, a script, a
+     * merge) at any time and the platform does not tell apps: an app that keeps contact ids checks them before it
+     * relies on them (e.g. before recording timeline entries, which fail for a deleted contact).
+     */
+    existing(ids: readonly string[]): Promise<Set<string>>;
     findByEmail(email: string): Promise<HostContact[]>;
     findByExternalId(externalId: string): Promise<HostContact | undefined>;
     /** `findByEmail` and `findByExternalId` for many values at once (a backfill page). */

@@ -5,8 +5,7 @@
  * then records the timeline entry (once per event id).
  */
 import type Stripe from 'stripe';
-import type { AppHost } from '../../app-sdk/index.ts';
-import type { StoredRecord } from '../../app-sdk/index.ts';
+import type { AppHost, StoredRecord, TimelineEventInput } from '../../app-sdk/index.ts';
 import { storeObjects } from './pages.ts';
 import { isNotFound, type StripeHandle } from './client.ts';
 import { clientFor } from './connections.ts';
@@ -368,7 +367,27 @@ async function recordTimeline(
     customers.add(timeline.customerId);
     contactId = await contactOf(host, connectionId, timeline.customerId);
   }
-  if (contactId) await host.timeline.record(contactId, timeline.entry);
+  if (contactId && (await recordOn(host, contactId, timeline.entry))) return;
+  if (contactId) {
+    // Its contact was deleted (before this job, which found the store fresh and did not recompute, or while it ran):
+    // matched again (§3.2), as at any change of the customer: another contact, a new one, or none.
+    await recomputeCustomers(host, connectionId, [timeline.customerId], catalog, known);
+    customers.add(timeline.customerId);
+    const next = await contactOf(host, connectionId, timeline.customerId);
+    if (next && (await recordOn(host, next, timeline.entry))) return;
+  }
   // No contact holds this customer (no email, or its contact was deleted): kept for the next one that does.
-  else await holdTimelineEntry(host, connectionId, timeline.customerId, event.id, timeline.entry);
+  await holdTimelineEntry(host, connectionId, timeline.customerId, event.id, timeline.entry);
+}
+
+/** Records the entry, or answers false when the contact is gone (deleted): the link to it counts as none. */
+async function recordOn(host: AppHost, contactId: string, entry: TimelineEventInput): Promise<boolean> {
+  try {
+    await host.timeline.record(contactId, entry);
+    return true;
+  } catch (err) {
+    // Looked up only after a failure, so an event costs no extra read. Any other failure fails the job as before.
+    if ((await host.contacts.existing([contactId])).has(contactId)) throw err;
+    return false;
+  }
 }

@@ -1,9 +1,9 @@
 /**
  * Timeline entries of customers no contact holds yet (DESIGN.md §3.4): a customer with no email and no user id
- * matches nobody, and a contact a teammate deleted is recreated only at the customer's next change. An event
- * applied meanwhile is held here, keyed by the event, and recorded on the contact the customer is linked to next,
- * at its Stripe time, instead of being lost. Recording is idempotent (the entry's key is the event id), so holding
- * and releasing may repeat.
+ * matches nobody, and a contact a teammate deleted is recreated only at the customer's next change (its link names
+ * the deleted contact until then, and counts as none: `liveLinks`). An event applied meanwhile is held here, keyed
+ * by the event, and recorded on the contact the customer is linked to next, at its Stripe time, instead of being
+ * lost. Recording is idempotent (the entry's key is the event id), so holding and releasing may repeat.
  */
 import type { AppHost } from '../../app-sdk/index.ts';
 import { customerIndex, objectKey, stores } from './store.ts';
@@ -38,6 +38,22 @@ export async function holdTimelineEntry(
   if (link && !link.deleted) await releaseTimelineEntries(host, connectionId, [customerId]);
 }
 
+/**
+ * The contact each of these link keys names, leaving out links whose contact is gone: a teammate (or a script, or a
+ * merge) can delete a contact at any time, the platform does not tell apps, and the link stays until the customer's
+ * next recompute. Such a link counts as none: entries stay held (recording them would fail on the deleted contact,
+ * and the whole call with them), and the recompute at the customer's next change matches it again (§3.2).
+ */
+export async function liveLinks(host: AppHost, linkKeys: readonly string[]): Promise<Map<string, string>> {
+  const contactOf = new Map<string, string>();
+  if (linkKeys.length === 0) return contactOf;
+  for (const l of await stores(host).links.getMany(linkKeys))
+    if (!l.deleted) contactOf.set(l.key, l.data.contact_id);
+  const alive = await host.contacts.existing([...contactOf.values()]);
+  for (const [key, contactId] of contactOf) if (!alive.has(contactId)) contactOf.delete(key);
+  return contactOf;
+}
+
 /** Records the held entries of these customers on the contacts they are linked to now, and drops them. */
 export async function releaseTimelineEntries(
   host: AppHost,
@@ -52,9 +68,7 @@ export async function releaseTimelineEntries(
   );
   if (held.length === 0) return 0;
   const linkKeys = [...new Set(held.map((r) => objectKey(connectionId, r.data.customer_id)))];
-  const contactOf = new Map<string, string>();
-  for (const l of await stores(host).links.getMany(linkKeys))
-    if (!l.deleted) contactOf.set(l.key, l.data.contact_id);
+  const contactOf = await liveLinks(host, linkKeys);
   const released = held.flatMap((r) => {
     const contactId = contactOf.get(objectKey(connectionId, r.data.customer_id));
     return contactId ? [{ key: r.key, contactId, event: revive(r.data) }] : [];

@@ -273,10 +273,9 @@ async function recomputeRound(
   const now = Math.floor(Date.now() / 1000);
   const target = new Map<string, { contactId: string; method: Link['method'] }>();
   for (const [customerId, m] of result.matches) {
-    target.set(customerId, {
-      contactId: m.contactId,
-      method: linkRecs.get(customerId)?.method === 'manual' ? 'manual' : m.method,
-    });
+    // Only the teammate's link itself stays `manual` (matched through it). A manual link whose contact was deleted
+    // is no candidate, so the customer matched by user_id or email now: that contact was not a teammate's choice.
+    target.set(customerId, { contactId: m.contactId, method: m.method === 'link' ? 'manual' : m.method });
   }
   for (const customerId of result.create) {
     const customer = customers.get(customerId);

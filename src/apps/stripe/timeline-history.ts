@@ -8,15 +8,16 @@
  * seconds around the connection) is recorded once.
  *
  * It starts with the first catch-up run, that is once the backfill is done and the customers are linked; a customer
- * no contact holds gets its entries held (held-timeline.ts), as a live event's would be. A checkpoint per page lets
- * a killed run resume where it stopped; while sync is off the job does nothing, and the catch-up asks again later.
+ * no contact holds (or whose linked contact was deleted since) gets its entries held (held-timeline.ts), as a live
+ * event's would be. A checkpoint per page lets a killed run resume where it stopped; while sync is off the job does
+ * nothing, and the catch-up asks again later.
  */
 import type Stripe from 'stripe';
 import type { AppHost } from '../../app-sdk/index.ts';
 import { loadCatalog } from './bundle.ts';
 import { clientFor, getConnection } from './connections.ts';
-import { holdTimelineEntry } from './held-timeline.ts';
-import { objectKey, stores } from './store.ts';
+import { holdTimelineEntry, liveLinks } from './held-timeline.ts';
+import { objectKey } from './store.ts';
 import { timelineEntryFor, timelineHandlers, type TimelineEntry } from './timeline.ts';
 
 /** How long Stripe keeps events: nothing older can be listed. */
@@ -88,7 +89,6 @@ export async function runTimelineHistory(host: AppHost, payload: { connectionId:
   };
   const handle = await clientFor(host, conn);
   const { products } = await loadCatalog(host, conn.id);
-  const links = stores(host).links;
   for (;;) {
     const after = cursor.after;
     const page = await handle.call('events', (s) =>
@@ -103,9 +103,9 @@ export async function runTimelineHistory(host: AppHost, payload: { connectionId:
       const r = timelineEntryFor(event, { products });
       return r?.customerId ? [{ event, customerId: r.customerId, entry: r.entry }] : [];
     });
-    const linked = new Map<string, string>();
-    const keys = [...new Set(results.map((r) => objectKey(conn.id, r.customerId)))];
-    for (const l of await links.getMany(keys)) if (!l.deleted) linked.set(l.key, l.data.contact_id);
+    // A link to a contact deleted since is no link: its entries are held, not recorded (recordMany would fail as
+    // a whole on it, on every retry). A contact deleted after this read fails the page once; the retry sees it gone.
+    const linked = await liveLinks(host, [...new Set(results.map((r) => objectKey(conn.id, r.customerId)))]);
     const entries: { contactId: string; event: TimelineEntry }[] = [];
     let held = 0;
     for (const { event, customerId, entry } of results) {

@@ -123,6 +123,9 @@ export function createHost(deps: HostDeps, manifest: AppManifest, workspaceId: s
         const row = await contactRepository.get(db, workspaceId, id);
         return row ? toHostContact(row) : undefined;
       },
+      async existing(ids) {
+        return contactRepository.existingIds(db, workspaceId, ids);
+      },
       async findByEmail(email) {
         const rows = await contactRepository.findByEmail(db, workspaceId, normalizeEmail(email) ?? '');
         return rows.map(toHostContact);

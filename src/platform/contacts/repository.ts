@@ -117,6 +117,18 @@ export const contactRepository = {
     return res.rows[0];
   },
 
+  /** Which of these ids name a contact now, in one statement (an app's links to contacts a teammate deleted). */
+  async existingIds(db: Queryable, workspaceId: string, ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const res = await db.query<{ id: string }>(
+      // One primary-key probe per id, as findByEmails does (a plan made on an unanalysed table could scan it).
+      `SELECT c.id FROM unnest($2::text[]) AS v(x)
+       CROSS JOIN LATERAL (SELECT id FROM contacts WHERE workspace_id = $1 AND id = v.x OFFSET 0) c`,
+      [workspaceId, [...new Set(ids)]],
+    );
+    return new Set(res.rows.map((r) => r.id));
+  },
+
   async getByExternalId(
     db: Queryable,
     workspaceId: string,
