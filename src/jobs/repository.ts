@@ -1,3 +1,4 @@
+import { byCodeUnits } from '../shared/order.ts';
 import type { Queryable } from '../db/client.ts';
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'dead';
@@ -83,6 +84,15 @@ export const jobRepository = {
     db: Queryable,
     jobs: (NewJob & { dedupeKey: string })[],
   ): Promise<{ id: number; created: boolean }[]> {
+    // Inserted in key order (stable: of a key given twice, the first stays first and is the one kept). A key another
+    // statement has just inserted makes this one wait for it; two groups taking overlapping keys in different orders
+    // could each wait for the other, and the deadlock would send both down the one-by-one fallback.
+    const rows = [...jobs].sort(
+      (x, y) =>
+        byCodeUnits(x.workspaceId, y.workspaceId) ||
+        byCodeUnits(x.queue, y.queue) ||
+        byCodeUnits(x.dedupeKey, y.dedupeKey),
+    );
     const res = await db.query<{ id: number; workspace_id: string; queue: string; dedupe_key: string }>(
       `INSERT INTO jobs (workspace_id, queue, payload, run_at, dedupe_key, max_attempts)
        SELECT w, q, p::jsonb, COALESCE(r, now()), d, m
@@ -90,12 +100,12 @@ export const jobRepository = {
        ON CONFLICT (workspace_id, queue, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
        RETURNING id, workspace_id, queue, dedupe_key`,
       [
-        jobs.map((j) => j.workspaceId),
-        jobs.map((j) => j.queue),
-        jobs.map((j) => JSON.stringify(j.payload ?? {})),
-        jobs.map((j) => j.runAt ?? null),
-        jobs.map((j) => j.dedupeKey),
-        jobs.map((j) => j.maxAttempts ?? 8),
+        rows.map((j) => j.workspaceId),
+        rows.map((j) => j.queue),
+        rows.map((j) => JSON.stringify(j.payload ?? {})),
+        rows.map((j) => j.runAt ?? null),
+        rows.map((j) => j.dedupeKey),
+        rows.map((j) => j.maxAttempts ?? 8),
       ],
       { prepare: true },
     );
