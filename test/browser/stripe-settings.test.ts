@@ -114,9 +114,12 @@ if (!chromiumAvailable()) {
         await card.locator('p', { hasText: 'No Stripe customer is linked' }).waitFor({ timeout: T });
         await card.locator('.app-card-input').fill('not-an-id');
         await card.locator('.app-card-field button').click();
+        // Named by its label, and what was typed stays in the box, marked, to be fixed rather than retyped.
         await card
-          .locator('[role=status]', { hasText: 'must be a Stripe customer id' })
+          .locator('[role=status]', { hasText: 'Stripe customer id: must be a Stripe customer id (cus_…).' })
           .waitFor({ timeout: T });
+        expect(await card.locator('.app-card-input').inputValue()).toBe('not-an-id');
+        expect(await card.locator('.app-card-input').getAttribute('aria-invalid')).toBe('true');
         await card.locator('.app-card-input').fill(customer.id);
         await card.locator('.app-card-field button').click();
         await card.locator('div', { hasText: 'linked by a teammate' }).first().waitFor({ timeout: T });

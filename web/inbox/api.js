@@ -112,3 +112,23 @@ export function formatWait(seconds) {
   }
   return seconds === 1 ? '1 second' : `${seconds} seconds`;
 }
+
+/**
+ * An API error that names one of a form's fields (its `path`: `api_base`, `input.customer_id`,
+ * `settings.metadata_key`), told with that field's label instead of the wire name: "API base: enter a full URL…".
+ * Null when it names none of them.
+ *
+ * @template {{ name: string, label: string }} F
+ * @param {unknown} err
+ * @param {readonly F[]} fields
+ * @returns {{ field: F, text: string } | null}
+ */
+export function fieldError(err, fields) {
+  if (!(err instanceof ApiError) || !err.path) return null;
+  const path = err.path;
+  const field = fields.find((f) => f.name === path.split('.').at(-1));
+  if (!field) return null;
+  const message = err.message.startsWith(`${path}: `) ? err.message.slice(path.length + 2) : err.message;
+  const text = `${field.label}: ${message}`;
+  return { field, text: text.endsWith('.') ? text : `${text}.` };
+}

@@ -1,6 +1,6 @@
 // What the Settings → Stripe sections share: the app's API base, the view they re-render, and a form's error line.
 import { h } from '../shared/dom.js';
-import { ApiError, describeError } from './api.js';
+import { describeError, fieldError } from './api.js';
 
 /**
  * The settings view a section belongs to: its element, and `render` to load and draw everything again (after an
@@ -26,10 +26,13 @@ export function errorLine(fields = []) {
     el,
     /** @param {unknown} err */
     show(err) {
-      const field = err instanceof ApiError && err.path ? fieldOf(fields, err.path) : undefined;
-      if (field && err instanceof ApiError && err.path) {
-        el.textContent = sentence(`${field.label}: ${withoutPath(err.message, err.path)}`);
-        marked = field.input;
+      const named = fieldError(
+        err,
+        fields.map((f) => ({ ...f, name: f.input.name })),
+      );
+      if (named) {
+        el.textContent = named.text;
+        marked = named.field.input;
         marked.setAttribute('aria-invalid', 'true');
         marked.focus();
       } else el.textContent = typeof err === 'string' ? err : describeError(err);
@@ -42,15 +45,3 @@ export function errorLine(fields = []) {
     },
   };
 }
-
-/**
- * @param {{ input: HTMLInputElement, label: string }[]} fields
- * @param {string} path
- */
-const fieldOf = (fields, path) => fields.find((f) => f.input.name === path.split('.').at(-1));
-
-/** The server's `path: message`, without the path it already named. */
-const withoutPath = (/** @type {string} */ message, /** @type {string} */ path) =>
-  message.startsWith(`${path}: `) ? message.slice(path.length + 2) : message;
-
-const sentence = (/** @type {string} */ text) => (text.endsWith('.') ? text : `${text}.`);

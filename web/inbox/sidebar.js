@@ -1,6 +1,6 @@
 // The contact sidebar: identity, the saved segments the contact is in, attributes (Stripe ones grouped), app cards
 // and recent timeline events.
-import { api, describeError } from './api.js';
+import { api, describeError, fieldError } from './api.js';
 import { summarizeMetadata } from './timeline-summary.js';
 import { fullTime, h, hueOf, initials, replace, shortTime } from '../shared/dom.js';
 
@@ -274,8 +274,9 @@ function renderCard(card, contact) {
    *
    * @param {CardAction} a
    * @param {unknown} input
+   * @param {string} [typed] what was typed in the action's text box: kept there when the action is refused
    */
-  const run = async (a, input) => {
+  const run = async (a, input, typed) => {
     try {
       const out = await api(
         'POST',
@@ -285,7 +286,17 @@ function renderCard(card, contact) {
       if (out && typeof out === 'object' && 'sections' in out) fill(out, null);
       else fill(current, null, String(out?.message ?? 'Done.'));
     } catch (err) {
-      fill(current, null, describeError(err));
+      const named = a.field ? fieldError(err, [a.field]) : null;
+      fill(current, null, named ? named.text : describeError(err));
+      if (typed === undefined) return;
+      // The card was drawn again: what was typed goes back in its box, marked, so a typo is fixed, not retyped.
+      const box = /** @type {HTMLInputElement | null} */ (
+        el.querySelector(`.app-card-field[data-action="${CSS.escape(a.id)}"] input`)
+      );
+      if (!box) return;
+      box.value = typed;
+      if (named) box.setAttribute('aria-invalid', 'true');
+      box.focus();
     }
   };
   /** @param {CardAction} a */
@@ -327,7 +338,7 @@ function renderCard(card, contact) {
       ev.preventDefault();
       const base = a.input && typeof a.input === 'object' ? a.input : {};
       form.querySelector('button')?.setAttribute('disabled', '');
-      await run(a, { ...base, [field.name]: box.value.trim() });
+      await run(a, { ...base, [field.name]: box.value.trim() }, box.value);
     });
     return form;
   };
