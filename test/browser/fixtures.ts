@@ -1,9 +1,11 @@
 // Data and helpers for the browser tests: an inbox that looks like a real one (several contacts, attributes with
 // Stripe ones, timeline events, notes) on top of the API test harness.
 export { CHROMIUM, chromiumAvailable, launchChromium } from '../helpers/chromium.ts';
-import type { Page } from 'playwright-core';
+import type { AddressInfo } from 'node:net';
+import type { Browser, Page } from 'playwright-core';
 import { teammateRepository } from '../../src/platform/teammates/repository.ts';
-import { signUserJwt, type Harness } from '../helpers/harness.ts';
+import { launchChromium } from '../helpers/chromium.ts';
+import { createHarness, signUserJwt, type Harness } from '../helpers/harness.ts';
 
 export const PASSWORD = 'correct horse battery';
 
@@ -11,6 +13,47 @@ export async function adminEmail(h: Harness): Promise<string> {
   const row = await teammateRepository.get(h.platform.db, h.workspace.id, h.ids.adminId);
   if (!row) throw new Error('harness admin not found');
   return row.email;
+}
+
+/**
+ * A PGlite harness with the seeded inbox (`seedInbox`), served on a free port at `base`, the admin's `email` to
+ * sign in with, and Chromium: where the inbox and inbox-messenger browser tests start.
+ */
+export async function startSeededInbox(): Promise<{
+  h: Harness;
+  browser: Browser;
+  base: string;
+  email: string;
+  adaConversationId: string;
+}> {
+  const h = await createHarness('pglite');
+  try {
+    const { adaConversationId } = await seedInbox(h);
+    const email = await adminEmail(h);
+    await h.server.listen({ port: 0, host: '127.0.0.1' });
+    const base = `http://127.0.0.1:${(h.server.server.address() as AddressInfo).port}`;
+    const browser = await launchChromium();
+    return { h, browser, base, email, adaConversationId };
+  } catch (e) {
+    await h.close();
+    throw e;
+  }
+}
+
+/** A fresh browser profile, failing the test on any page error or dialog (an executed alert()). */
+export async function newCheckedPage(
+  browser: Browser,
+  viewport = { width: 1440, height: 900 },
+): Promise<{ page: Page; problems: string[] }> {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('dialog', (d) => {
+    problems.push(`dialog: ${d.message()}`);
+    void d.dismiss();
+  });
+  return { page, problems };
 }
 
 /** Signs in to the inbox at `base` and waits for the conversation list. */
