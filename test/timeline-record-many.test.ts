@@ -3,6 +3,7 @@
 // another caller at the same moment. On PostgreSQL the concurrent calls below really overlap (a table lock lets them
 // go together): with their keys inserted in the order given instead of one order, they deadlock.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { atOnce } from '../src/db/test-at-once.ts';
 import { dbKinds } from '../src/db/test-db.ts';
 import { EXAMPLE_APP, fixtureRegistry } from './helpers/fixture-app.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
@@ -38,32 +39,8 @@ describe.each(dbKinds())('timeline.recordMany on %s', (kind) => {
     return r.rows;
   };
 
-  /**
-   * Runs the calls at once. On PostgreSQL they are made to start at the same instant: a transaction holds a lock
-   * on the table that their inserts wait for until all of them are waiting, then lets them go together (two fast
-   * statements sent one after the other would otherwise rarely overlap). PGlite runs one statement at a time.
-   */
-  async function atOnce<T>(calls: readonly (() => Promise<T>)[]): Promise<T[]> {
-    if (kind !== 'postgres') return Promise.all(calls.map((c) => c()));
-    let running: Promise<T[]> | undefined;
-    await h.platform.db.transaction(async (tx) => {
-      await tx.query('LOCK TABLE contact_events IN SHARE MODE');
-      running = Promise.all(calls.map((c) => c()));
-      running.catch(() => undefined); // awaited below, once the lock is released
-      const waiting = async () => {
-        // A transaction reads pg_stat_activity once, unless told to forget what it read.
-        await tx.query('SELECT pg_stat_clear_snapshot()');
-        const r = await tx.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM pg_stat_activity
-              WHERE datname = current_database() AND wait_event_type = 'Lock'
-                AND starts_with(query, 'INSERT INTO contact_events')`,
-        );
-        return r.rows[0]!.n;
-      };
-      await expect.poll(waiting, { timeout: 10_000, interval: 20 }).toBe(calls.length);
-    });
-    return running!;
-  }
+  const atOnceOnEvents = <T>(calls: readonly (() => Promise<T>)[]) =>
+    atOnce(h.platform.db, kind, { table: 'contact_events', statement: 'INSERT INTO contact_events' }, calls);
 
   beforeAll(async () => {
     h = await createHarness(kind, { registry: fixtureRegistry });
@@ -152,7 +129,7 @@ describe.each(dbKinds())('timeline.recordMany on %s', (kind) => {
       const first = Array.from({ length: 80 }, (_, i) => entry(user, key(i), i));
       const second = Array.from({ length: 80 }, (_, i) => entry(lead, key(119 - i), 119 - i));
       second.push(entry(lead, key(60), 60));
-      const counts = await atOnce([
+      const counts = await atOnceOnEvents([
         () => host().timeline.recordMany(first),
         () => host().timeline.recordMany(second),
       ]);
