@@ -3,12 +3,13 @@
 // `created` range, with case differences) is backfilled by the sequential engine (`backfill_ranges: 1`, one page
 // at a time) and by 8 concurrent ranges, into two workspaces; both must end with the same customers on the same
 // contacts with the same attributes. Size: STRIPE_SHARED_EMAILS_TEST_CUSTOMERS (default 400).
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stripeApp } from '../src/apps/stripe/manifest.ts';
 import { dbKinds } from '../src/db/test-db.ts';
 import { generateLargeAccount, startEmulator, type RunningEmulator } from '../src/emulator/index.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
+import { emulatorStripe } from './helpers/stripe-app.ts';
 
 const CUSTOMERS = Number(process.env.STRIPE_SHARED_EMAILS_TEST_CUSTOMERS ?? 400);
 
@@ -25,13 +26,7 @@ describe.each(dbKinds())('stripe backfill with shared emails on %s', (kind) => {
       allSubscribed: true,
       multiSubscriptionShare: 0.2,
     });
-    const stripe = new Stripe(emu.key, {
-      host: '127.0.0.1',
-      port: emu.port,
-      protocol: 'http',
-      maxNetworkRetries: 0,
-      telemetry: false,
-    });
+    const stripe = emulatorStripe(emu);
     for await (const c of stripe.customers.list({ limit: 100 })) customers.push(c);
     // Every fifth customer joins one of 23 shared addresses, in alternating case: groups of ~5 customers created
     // months apart, so each group spans several ranges and pages.

@@ -3,7 +3,7 @@
 // must count as none: the customer is matched again (§3.2) at its next change, its timeline entries are held until
 // then rather than failing, a teammate's link to the deleted contact does not survive on another contact, and no job
 // fails for it (retrying forever, or dead with its work lost).
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { holdTimelineEntry } from '../src/apps/stripe/held-timeline.ts';
 import { stripeApp } from '../src/apps/stripe/manifest.ts';
@@ -12,7 +12,7 @@ import { startEmulator, type RunningEmulator } from '../src/emulator/index.ts';
 import { customerWithCard } from '../src/emulator/test-support.ts';
 import { createContact } from '../src/platform/contacts/service.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
-import { drainStripeJobs, installStripeApp } from './helpers/stripe-app.ts';
+import { drainStripeJobs, emulatorStripe, installStripeApp } from './helpers/stripe-app.ts';
 
 const DAY = 86_400;
 
@@ -76,13 +76,7 @@ describe.each(dbKinds())('Stripe customers whose contact was deleted, on %s', (k
     h = await createHarness(kind, { registry: { stripe: stripeApp } });
     h.platform.config.publicUrl = await h.server.listen({ port: 0, host: '127.0.0.1' });
     emu = await startEmulator({ port: 0 });
-    stripe = new Stripe(emu.key, {
-      host: '127.0.0.1',
-      port: emu.port,
-      protocol: 'http',
-      maxNetworkRetries: 0,
-      telemetry: false,
-    });
+    stripe = emulatorStripe(emu);
     // Yesterday, before the connection: history for the timeline_history job.
     const now = emu.clock.now();
     emu.clock.set(now - DAY);

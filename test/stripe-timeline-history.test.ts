@@ -2,7 +2,7 @@
 // its last 30 days on its contacts' timelines, each once, at its Stripe time, from the account's /v1/events, while
 // the attributes come from the backfill alone. Older events are not listed (Stripe keeps 30 days); a customer no
 // contact holds gets its entries when one does; events delivered live after the connection are not doubled.
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stripeApp } from '../src/apps/stripe/manifest.ts';
 import { historyFaults } from '../src/apps/stripe/timeline-history.ts';
@@ -11,7 +11,7 @@ import { startEmulator, type RunningEmulator } from '../src/emulator/index.ts';
 import { customerWithCard } from '../src/emulator/test-support.ts';
 import { TIMELINE_TYPES } from './helpers/convergence-suite.ts';
 import { createHarness, type Harness } from './helpers/harness.ts';
-import { drainStripeJobs, installStripeApp } from './helpers/stripe-app.ts';
+import { drainStripeJobs, emulatorStripe, installStripeApp } from './helpers/stripe-app.ts';
 
 const DAY = 86_400;
 
@@ -24,13 +24,7 @@ describe.each(dbKinds())('Stripe timeline history on %s', (kind) => {
     h = await createHarness(kind, { registry: { stripe: stripeApp } });
     h.platform.config.publicUrl = await h.server.listen({ port: 0, host: '127.0.0.1' });
     emu = await startEmulator({ port: 0 });
-    stripe = new Stripe(emu.key, {
-      host: '127.0.0.1',
-      port: emu.port,
-      protocol: 'http',
-      maxNetworkRetries: 0,
-      telemetry: false,
-    });
+    stripe = emulatorStripe(emu);
     await installStripeApp(h);
   }, 120_000);
   afterAll(async () => {

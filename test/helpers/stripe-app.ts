@@ -1,4 +1,5 @@
 // The Stripe app in a test harness: installed with a job worker, and a wait until its due work is done.
+import Stripe from 'stripe';
 import { expect } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/index.ts';
 import type { Harness } from './harness.ts';
@@ -31,4 +32,15 @@ export async function drainStripeJobs(h: Harness, emu: Pick<RunningEmulator, 'we
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error('jobs did not drain');
+}
+
+/** The official SDK pointed at an emulator, as the tests drive it: no retries, no telemetry. */
+export function emulatorStripe(emu: Pick<RunningEmulator, 'key' | 'port'>): Stripe {
+  return new Stripe(emu.key, {
+    host: '127.0.0.1',
+    port: emu.port,
+    protocol: 'http',
+    maxNetworkRetries: 0,
+    telemetry: false,
+  });
 }

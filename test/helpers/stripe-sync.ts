@@ -2,12 +2,12 @@
 // emulator, loaded with the snapshot whose attribute values src/apps/stripe/attributes-fixture.test.ts works out by
 // hand, and Settle serves on a real port so that the emulator's signed webhooks reach it.
 import { readFileSync } from 'node:fs';
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import { expect } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.ts';
 import { createContact } from '../../src/platform/contacts/service.ts';
 import type { Harness } from './harness.ts';
-import { drainStripeJobs, installStripeApp } from './stripe-app.ts';
+import { drainStripeJobs, emulatorStripe, installStripeApp } from './stripe-app.ts';
 
 const fixture = JSON.parse(
   readFileSync(new URL('../fixtures/stripe/agent-eval-fixture.json', import.meta.url), 'utf8'),
@@ -38,13 +38,7 @@ export async function startStripeSync(
   const emu = await startEmulator({ port: 0 });
   try {
     emu.loadSnapshot(fixture);
-    const stripe = new Stripe(emu.key, {
-      host: '127.0.0.1',
-      port: emu.port,
-      protocol: 'http',
-      maxNetworkRetries: 0,
-      telemetry: false,
-    });
+    const stripe = emulatorStripe(emu);
     // Ada is known to the host app by user id under another email: metadata.user_id must find her.
     await stripe.customers.update('cus_ada01', { metadata: { user_id: 'u_ada' } });
     const ws = h.workspace.id;
